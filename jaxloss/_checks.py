@@ -1,0 +1,167 @@
+"""Argument validation shared by every family.
+
+Every check runs at trace time on static information (shapes, dtypes, Python numbers).
+Traced hyperparameters are accepted unchecked: a value inside `jit` cannot raise.
+Messages name the argument, what was given and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def check_reduction(reduction: Any) -> None:
+    """Raises unless `reduction` is one of "none", "mean", "sum"."""
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"`reduction` must be one of {REDUCTIONS}; got {reduction!r}.")
+
+
+def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
+    """Raises unless the static option `value` is one of `choices`."""
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {tuple(choices)}; got {value!r}.")
+
+
+def concrete(value: Any) -> np.ndarray | None:
+    """The value as a numpy array when it is known at trace time, else None."""
+    if value is None or isinstance(value, jax.core.Tracer):
+        return None
+    try:
+        return np.asarray(value)
+    except (TypeError, jax.errors.ConcretizationTypeError):
+        return None
+
+
+def check_scalar_range(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> None:
+    """Raises if a concrete hyperparameter lies outside [low, high] (bounds optional)."""
+    v = concrete(value)
+    if v is None:
+        return
+    bad = np.isnan(v)
+    if low is not None:
+        bad = bad | ((v < low) if low_inclusive else (v <= low))
+    if high is not None:
+        bad = bad | ((v > high) if high_inclusive else (v >= high))
+    if np.any(bad):
+        lo = "-inf" if low is None else f"{low}"
+        hi = "inf" if high is None else f"{high}"
+        interval = f"{'[' if low_inclusive else '('}{lo}, {hi}{']' if high_inclusive else ')'}"
+        raise ValueError(f"`{name}` must lie in {interval}; got {value!r}.")
+
+
+def check_positive(name: str, value: Any) -> None:
+    """Raises if a concrete hyperparameter is not > 0."""
+    check_scalar_range(name, value, low=0.0, low_inclusive=False)
+
+
+def check_nonnegative(name: str, value: Any) -> None:
+    """Raises if a concrete hyperparameter is < 0."""
+    check_scalar_range(name, value, low=0.0)
+
+
+def as_float(name: str, x: Any) -> jax.Array:
+    """`x` as a floating-point array; integer and boolean arrays are refused."""
+    arr = jnp.asarray(x)
+    if not jnp.issubdtype(arr.dtype, jnp.floating):
+        raise TypeError(
+            f"`{name}` must be a floating-point array; got dtype {arr.dtype}. "
+            f"Cast it, e.g. `{name}.astype(jnp.float32)`."
+        )
+    return arr
+
+
+def as_integer(name: str, x: Any) -> jax.Array:
+    """`x` as an integer array; floating-point arrays are refused."""
+    arr = jnp.asarray(x)
+    if not jnp.issubdtype(arr.dtype, jnp.integer):
+        raise TypeError(f"`{name}` must be an integer array; got dtype {arr.dtype}.")
+    return arr
+
+
+def as_bool(name: str, x: Any) -> jax.Array:
+    """`x` as a boolean array (masks)."""
+    arr = jnp.asarray(x)
+    if arr.dtype != jnp.bool_:
+        raise TypeError(f"`{name}` must be a boolean array; got dtype {arr.dtype}.")
+    return arr
+
+
+def check_same_shape(**arrays: jax.Array) -> None:
+    """Raises unless all named arrays have the same shape."""
+    shapes = {name: tuple(jnp.shape(a)) for name, a in arrays.items()}
+    if len(set(shapes.values())) > 1:
+        listing = ", ".join(f"`{n}` {s}" for n, s in shapes.items())
+        raise ValueError(f"Shapes must be equal; got {listing}.")
+
+
+def check_min_rank(name: str, x: jax.Array, rank: int) -> None:
+    """Raises unless `x` has at least `rank` dimensions."""
+    if jnp.ndim(x) < rank:
+        raise ValueError(
+            f"`{name}` must have rank >= {rank}; got shape {tuple(jnp.shape(x))} "
+            f"(rank {jnp.ndim(x)})."
+        )
+
+
+def check_rank(name: str, x: jax.Array, rank: int) -> None:
+    """Raises unless `x` has exactly `rank` dimensions."""
+    if jnp.ndim(x) != rank:
+        raise ValueError(
+            f"`{name}` must have rank {rank}; got shape {tuple(jnp.shape(x))} "
+            f"(rank {jnp.ndim(x)})."
+        )
+
+
+def normalize_axis(name: str, axis: Any, ndim: int) -> int:
+    """A static integer axis mapped into [0, ndim)."""
+    if not isinstance(axis, int | np.integer) or isinstance(axis, bool):
+        raise TypeError(f"`{name}` must be a static int; got {axis!r}.")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"`{name}`={axis} is out of range for an array of rank {ndim}.")
+    return int(axis) % ndim
+
+
+def broadcast_to(name: str, x: Any, shape: tuple[int, ...]) -> jax.Array:
+    """Broadcasts `x` explicitly to `shape` (works under rank_promotion="raise")."""
+    arr = jnp.asarray(x)
+    try:
+        np.broadcast_shapes(arr.shape, shape)
+    except ValueError:
+        raise ValueError(
+            f"`{name}` of shape {arr.shape} does not broadcast to shape {tuple(shape)}."
+        ) from None
+    if np.broadcast_shapes(arr.shape, shape) != tuple(shape):
+        raise ValueError(
+            f"`{name}` of shape {arr.shape} must broadcast to shape {tuple(shape)} "
+            "without enlarging it."
+        )
+    return jnp.broadcast_to(arr, shape)
+
+
+def result_dtype(*arrays: jax.Array) -> jnp.dtype:
+    """The promoted floating dtype of the floating inputs (float32 if none is floating)."""
+    floats = [jnp.asarray(a).dtype for a in arrays if a is not None]
+    floats = [d for d in floats if jnp.issubdtype(d, jnp.floating)]
+    if not floats:
+        return jnp.dtype(jnp.float32)
+    return jnp.result_type(*floats)
+
+
+def compute_dtype(dtype: Any) -> jnp.dtype:
+    """The dtype to accumulate in: at least float32 (float64 stays float64)."""
+    return jnp.promote_types(dtype, jnp.float32)

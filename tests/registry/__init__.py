@@ -1,0 +1,110 @@
+"""The registry of public functions that the contract suite (tests/test_contract.py) runs over.
+
+Each family module in this package (``tests/registry/<family>.py``) defines ``CASES``, a list of
+`Case`. Adding a public function to jaxloss means adding one `Case` here; the generic tests then
+cover jit/eager agreement, vmap, gradients, reductions, dtypes, bad input and retracing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from collections.abc import Callable
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+import jaxloss
+
+
+@dataclasses.dataclass
+class Call:
+    """A call: `args` are traced (arrays or pytrees of arrays); `kwargs` are closed over."""
+
+    args: tuple
+    kwargs: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Bad:
+    """A malformed call that must raise `exception` at trace time with `match` in the message."""
+
+    call: Callable[[], Call]
+    match: str
+    exception: type[Exception] | tuple[type[Exception], ...] = (ValueError, TypeError)
+
+
+LOW_PRECISION = (jnp.float16, jnp.bfloat16, jnp.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One public function and how to call it.
+
+    Attributes:
+      name: the public name in ``jaxloss``.
+      make: ``make(rng, batch_shape, dtype) -> Call``: inputs for a batch of the given leading
+        shape, floating arrays in ``dtype``. The per-example output shape is
+        ``out_shape(batch_shape)`` (default: ``batch_shape``).
+      grad_argnums: positions in ``Call.args`` that gradients are checked against.
+      reduces: the function accepts ``reduction=`` ("none" by default).
+      batched: the function maps a leading batch axis elementwise, so the vmapped call equals
+        the batched call (vmap is always compared with a loop over slices).
+      dtypes: the floating dtypes whose output dtype is checked.
+      edge_cases: thunks returning calls at singular points; values and gradients must be
+        finite there.
+      bad_calls: malformed calls that must raise a clear error.
+      fn: the function (default ``getattr(jaxloss, name)``).
+    """
+
+    name: str
+    make: Callable[[np.random.Generator, tuple[int, ...], Any], Call]
+    grad_argnums: tuple[int, ...] = (0,)
+    reduces: bool = True
+    batched: bool = True
+    out_shape: Callable[[tuple[int, ...]], tuple[int, ...]] | None = None
+    dtypes: tuple = LOW_PRECISION
+    edge_cases: tuple[Callable[[], Call], ...] = ()
+    bad_calls: tuple[Bad, ...] = ()
+    fn: Callable | None = None
+
+    @property
+    def function(self) -> Callable:
+        return self.fn if self.fn is not None else getattr(jaxloss, self.name)
+
+    def expected_shape(self, batch_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return batch_shape if self.out_shape is None else self.out_shape(batch_shape)
+
+
+def normal(rng: np.random.Generator, shape, dtype) -> jnp.ndarray:
+    """Standard-normal floating array of the given dtype."""
+    return jnp.asarray(rng.standard_normal(shape), dtype=dtype)
+
+
+def uniform(rng: np.random.Generator, shape, dtype, low=0.0, high=1.0) -> jnp.ndarray:
+    return jnp.asarray(rng.uniform(low, high, shape), dtype=dtype)
+
+
+def probabilities(rng: np.random.Generator, shape, dtype) -> jnp.ndarray:
+    """Random distributions along the last axis (strictly positive)."""
+    p = rng.uniform(0.05, 1.0, shape)
+    return jnp.asarray(p / p.sum(-1, keepdims=True), dtype=dtype)
+
+
+def integers(rng: np.random.Generator, shape, high: int) -> jnp.ndarray:
+    return jnp.asarray(rng.integers(0, high, shape), dtype=jnp.int32)
+
+
+def all_cases() -> list[Case]:
+    """Every Case from every family module of this package, sorted by name."""
+    cases: list[Case] = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        cases.extend(getattr(module, "CASES", []))
+    names = [c.name for c in cases]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise RuntimeError(f"registered twice: {duplicates}")
+    return sorted(cases, key=lambda c: c.name)

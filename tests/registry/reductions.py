@@ -1,0 +1,27 @@
+"""Registry entries for jaxloss.reductions."""
+
+import jax.numpy as jnp
+
+from tests.registry import Bad, Call, Case, normal
+
+
+def _reduce(rng, batch, dtype):
+    return Call((normal(rng, batch, dtype),), {"reduction": "none"})
+
+
+CASES = [
+    Case(
+        "reduce",
+        _reduce,
+        edge_cases=(
+            lambda: Call((jnp.ones((3,)),), {"where": jnp.zeros((3,), bool), "reduction": "mean"}),
+            lambda: Call((jnp.ones((3,)),), {"weights": jnp.zeros((3,)), "reduction": "mean"}),
+        ),
+        bad_calls=(
+            Bad(lambda: Call((jnp.ones((3,)),), {"where": jnp.ones((4,), bool)}), "`where`"),
+            Bad(lambda: Call((jnp.ones((3,)),), {"weights": jnp.ones((2, 3))}), "`weights`"),
+            Bad(lambda: Call((jnp.arange(3),), {}), "`values`"),
+            Bad(lambda: Call((jnp.ones((3,)),), {"where": jnp.ones((3,))}), "`where`"),
+        ),
+    ),
+]
