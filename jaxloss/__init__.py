@@ -4,11 +4,33 @@ Every public function is pure, traceable (jit, vmap, grad) and returns per-examp
 default; see README.md for the API table and CONVENTIONS for the contract.
 """
 
+from jaxloss.divergences import (
+    convex_kl_divergence,
+    cross_entropy,
+    entropy,
+    gaussian_kl_divergence,
+    generalized_js_divergence,
+    generalized_kl_divergence,
+    js_divergence,
+    kl_divergence,
+    kl_divergence_with_log_targets,
+)
 from jaxloss.reductions import reduce
 
 __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    # divergences
+    "convex_kl_divergence",
+    "cross_entropy",
+    "entropy",
+    "gaussian_kl_divergence",
+    "generalized_js_divergence",
+    "generalized_kl_divergence",
+    "js_divergence",
+    "kl_divergence",
+    "kl_divergence_with_log_targets",
+    # reductions
     "reduce",
 ]
