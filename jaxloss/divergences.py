@@ -356,7 +356,8 @@ def gaussian_kl_divergence(
         = \tfrac12\,[\,(e^{d} - 1 - d) + (\mu - \mu_0)^2 e^{-\log\sigma_0^2}\,],
 
     with ``e^d - 1`` as ``expm1(d)``: only differences of log-variances are exponentiated, so
-    large ``|log_variance|`` with a matching prior stays finite and accurate.
+    large ``|log_variance|`` with a matching prior stays finite and accurate. Equal means give a
+    zero mean term (and gradient) even where ``exp(-prior_log_variance)`` overflows.
 
     Args:
       mean: ``[..., latent_dim]`` posterior means.
@@ -391,7 +392,12 @@ def gaussian_kl_divergence(
         "prior_log_variance", _checks.as_float("prior_log_variance", prior_log_variance), shape
     ).astype(mu.dtype)
     d = log_var - prior_log_var
-    terms = 0.5 * ((jnp.expm1(d) - d) + jnp.square(mu - prior_mu) * jnp.exp(-prior_log_var))
+    diff = mu - prior_mu
+    # Equal means contribute 0 even where exp(-prior_log_variance) overflows (no 0 * inf).
+    same = diff == 0
+    safe_prior_log_var = jnp.where(same, jnp.zeros((), diff.dtype), prior_log_var)
+    mean_term = jnp.where(same, 0.0, jnp.square(diff) * jnp.exp(-safe_prior_log_var))
+    terms = 0.5 * ((jnp.expm1(d) - d) + mean_term)
     return _finish(terms, axes, mask, reduction, dtype)
 
 
