@@ -5,10 +5,9 @@ distribution. `where` masks entries elementwise with optax's semantics (masked e
 out of the sum along `axis`); for ``reduction="mean"`` a distribution counts when at least one
 of its entries is unmasked.
 
-One convention at the boundary of the simplex holds throughout: a term ``x log(...)`` with
-``x = 0`` is ``0`` (so ``0 log 0 = 0`` and ``0 · log q = 0`` even for ``log q = -inf``), and
-its derivative with respect to ``x`` at ``x = 0``, which is ``-inf`` mathematically, is taken
-as the derivative of the remaining finite factors alone (see each function). Values and
+At the boundary of the simplex a term ``x log(...)`` with ``x = 0`` is ``0`` (``0 log 0 = 0``,
+and ``0 · log q = 0`` even for ``log q = -inf``); its derivative with respect to ``x`` there,
+infinite mathematically, is given the finite value stated in each docstring. Values and
 gradients are therefore finite at one-hot distributions, zero targets and disjoint supports.
 """
 
