@@ -20,8 +20,23 @@ from jaxloss.classification import (
     softmax_focal_loss,
 )
 
+# divergences
+from jaxloss.divergences import (
+    convex_kl_divergence,
+    cross_entropy,
+    entropy,
+    gaussian_kl_divergence,
+    generalized_js_divergence,
+    generalized_kl_divergence,
+    js_divergence,
+    kl_divergence,
+    kl_divergence_with_log_targets,
+)
+
 # reductions
-from jaxloss.reductions import reduce
+from jaxloss.reductions import (
+    reduce,
+)
 
 __version__ = "0.1.0"
 
@@ -40,6 +55,16 @@ __all__ = [
     "softmax_cross_entropy",
     "softmax_cross_entropy_with_integer_labels",
     "softmax_focal_loss",
+    # divergences
+    "convex_kl_divergence",
+    "cross_entropy",
+    "entropy",
+    "gaussian_kl_divergence",
+    "generalized_js_divergence",
+    "generalized_kl_divergence",
+    "js_divergence",
+    "kl_divergence",
+    "kl_divergence_with_log_targets",
     # reductions
     "reduce",
 ]

@@ -164,3 +164,14 @@ def result_dtype(*arrays: jax.Array) -> jnp.dtype:
 def compute_dtype(dtype: Any) -> jnp.dtype:
     """The dtype to accumulate in: at least float32 (float64 stays float64)."""
     return jnp.promote_types(dtype, jnp.float32)
+
+
+def normalize_axes(name: str, axis: Any, ndim: int) -> tuple[int, ...]:
+    """Static `axis` (int, tuple of ints, or None for all) as sorted distinct axes in [0, ndim)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = tuple(axis) if isinstance(axis, tuple | list) else (axis,)
+    normalized = tuple(normalize_axis(name, a, ndim) for a in axes)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"`{name}` repeats an axis; got {axis!r}.")
+    return tuple(sorted(normalized))

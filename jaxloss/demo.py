@@ -65,6 +65,32 @@ def _examples() -> dict[str, tuple[str, Callable[[], jax.Array]]]:
             cls + ", gamma 2",
             lambda: jaxloss.softmax_focal_loss(logits, labels),
         ),
+        **_divergences(probs, jax.nn.softmax(logits), keys[4]),
+    }
+
+
+def _divergences(p, q, key):
+    pq = f"P, Q [{B},{K}]"
+    mean, log_var = jax.random.normal(key, (2, B, D))
+    return {
+        "entropy": (f"P [{B},{K}]", lambda: jaxloss.entropy(p)),
+        "cross_entropy": (pq, lambda: jaxloss.cross_entropy(jnp.log(q), p)),
+        "kl_divergence": (pq, lambda: jaxloss.kl_divergence(jnp.log(q), p)),
+        "kl_divergence_with_log_targets": (
+            pq,
+            lambda: jaxloss.kl_divergence_with_log_targets(jnp.log(q), jnp.log(p)),
+        ),
+        "generalized_kl_divergence": (pq, lambda: jaxloss.generalized_kl_divergence(jnp.log(q), p)),
+        "convex_kl_divergence": (pq, lambda: jaxloss.convex_kl_divergence(jnp.log(q), p)),
+        "js_divergence": (pq, lambda: jaxloss.js_divergence(q, p)),
+        "generalized_js_divergence": (
+            pq + ", weights (0.3, 0.7)",
+            lambda: jaxloss.generalized_js_divergence(q, p, weights=(0.3, 0.7)),
+        ),
+        "gaussian_kl_divergence": (
+            f"mean, log-variance [{B},{D}] vs N(0, 1)",
+            lambda: jaxloss.gaussian_kl_divergence(mean, log_var),
+        ),
     }
 
 

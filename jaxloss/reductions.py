@@ -8,6 +8,8 @@ from jax.typing import ArrayLike
 
 from jaxloss import _checks
 
+__all__ = ["reduce"]
+
 
 def reduce(
     values: ArrayLike,

@@ -1,0 +1,191 @@
+"""Registry entries for jaxloss.divergences."""
+
+import jax.numpy as jnp
+
+from tests.registry import Bad, Call, Case, normal, probabilities, uniform
+
+K = 4
+INF = jnp.inf
+ONE_HOT = jnp.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
+OTHER_HOT = jnp.array([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+ZERO_TARGETS = jnp.array([[0.5, 0.5, 0.0, 0.0], [0.0, 0.25, 0.0, 0.75]])
+# -inf log-predictions exactly where the target is 0 (the defined 0 * -inf = 0 case).
+LOG_Q_HOLES = jnp.log(jnp.array([[0.5, 0.5, 0.0, 0.0], [0.1, 0.4, 0.0, 0.5]]))
+UNIFORM_LOG = jnp.full((2, K), -jnp.log(4.0))
+MASK = jnp.array([[True, True, False, True], [False, False, False, False]])
+
+
+def _dist(rng, batch, dtype):
+    return probabilities(rng, (*batch, K), dtype)
+
+
+def _entropy(rng, batch, dtype):
+    return Call((_dist(rng, batch, dtype),))
+
+
+def _log_and_targets(rng, batch, dtype):
+    return Call((jnp.log(_dist(rng, batch, dtype)), _dist(rng, batch, dtype)))
+
+
+def _log_and_log_targets(rng, batch, dtype):
+    return Call((jnp.log(_dist(rng, batch, dtype)), jnp.log(_dist(rng, batch, dtype))))
+
+
+def _unnormalized(rng, batch, dtype):
+    return Call(
+        (normal(rng, (*batch, K), dtype), uniform(rng, (*batch, K), dtype, low=0.1, high=2.0))
+    )
+
+
+def _two_dists(rng, batch, dtype):
+    return Call((_dist(rng, batch, dtype), _dist(rng, batch, dtype)))
+
+
+def _two_dists_weighted(rng, batch, dtype):
+    return Call((_dist(rng, batch, dtype), _dist(rng, batch, dtype)), {"weights": (0.3, 0.7)})
+
+
+def _gaussian(rng, batch, dtype):
+    return Call(
+        (normal(rng, (*batch, K), dtype), normal(rng, (*batch, K), dtype)),
+        {"prior_mean": 0.25, "prior_log_variance": -0.5},
+    )
+
+
+def _mismatched(n_first=K, n_second=K + 1, first_int=False):
+    first = jnp.arange(2 * n_first).reshape(2, n_first)
+    first = first if first_int else first.astype(jnp.float32) / 10
+    return lambda: Call((first, jnp.ones((2, n_second)) / n_second))
+
+
+def _pair_bad_calls(first, second):
+    return (
+        Bad(lambda: Call((jnp.zeros((2, K)), jnp.ones((2, K + 1)) / 5)), f"`{first}`"),
+        Bad(lambda: Call((jnp.zeros((2, K)), jnp.ones((2, 1)))), f"`{second}`"),
+        Bad(lambda: Call((jnp.zeros((2, K), jnp.int32), jnp.ones((2, K)))), f"`{first}`"),
+        Bad(lambda: Call((jnp.zeros((2, K)), jnp.ones((2, K), jnp.int32))), f"`{second}`"),
+        Bad(
+            lambda: Call((jnp.zeros((2, K)), jnp.ones((2, K))), {"where": jnp.ones((2, K))}),
+            "`where`",
+        ),
+        Bad(lambda: Call((jnp.zeros((2, K)), jnp.ones((2, K))), {"axis": 2}), "`axis`"),
+    )
+
+
+def _masked(*args):
+    return lambda: Call(args, {"where": MASK, "reduction": "mean"})
+
+
+CASES = [
+    Case(
+        "entropy",
+        _entropy,
+        edge_cases=(
+            lambda: Call((ONE_HOT,)),
+            lambda: Call((jnp.zeros((2, K)),)),
+            _masked(ZERO_TARGETS),
+        ),
+        bad_calls=(
+            Bad(lambda: Call((jnp.ones((2, K), jnp.int32),)), "`probabilities`"),
+            Bad(lambda: Call((jnp.ones((2, K)),), {"where": jnp.ones((3, K), bool)}), "`where`"),
+            Bad(lambda: Call((jnp.ones((2, K)),), {"axis": (1, 1)}), "`axis`"),
+        ),
+    ),
+    Case(
+        "cross_entropy",
+        _log_and_targets,
+        grad_argnums=(0, 1),
+        edge_cases=(
+            lambda: Call((LOG_Q_HOLES, ZERO_TARGETS)),
+            lambda: Call((jnp.log(ONE_HOT), ONE_HOT)),
+            _masked(LOG_Q_HOLES, ZERO_TARGETS),
+        ),
+        bad_calls=_pair_bad_calls("log_predictions", "targets"),
+    ),
+    *[
+        Case(
+            name,
+            _log_and_targets,
+            grad_argnums=(0, 1),
+            edge_cases=(
+                lambda: Call((LOG_Q_HOLES, ZERO_TARGETS)),
+                lambda: Call((jnp.log(ONE_HOT), ONE_HOT)),
+                lambda: Call((UNIFORM_LOG, ONE_HOT)),
+                lambda: Call((UNIFORM_LOG, jnp.zeros((2, K)))),
+                _masked(LOG_Q_HOLES, ZERO_TARGETS),
+            ),
+            bad_calls=_pair_bad_calls("log_predictions", "targets"),
+        )
+        for name in ("kl_divergence", "generalized_kl_divergence", "convex_kl_divergence")
+    ],
+    Case(
+        "kl_divergence_with_log_targets",
+        _log_and_log_targets,
+        grad_argnums=(0, 1),
+        edge_cases=(
+            lambda: Call((LOG_Q_HOLES, jnp.log(ZERO_TARGETS))),
+            lambda: Call((jnp.log(ONE_HOT), jnp.log(ONE_HOT))),
+            lambda: Call((UNIFORM_LOG, jnp.log(ONE_HOT))),
+            _masked(LOG_Q_HOLES, jnp.log(ZERO_TARGETS)),
+        ),
+        bad_calls=_pair_bad_calls("log_predictions", "log_targets"),
+    ),
+    Case(
+        "js_divergence",
+        _two_dists,
+        grad_argnums=(0, 1),
+        edge_cases=(
+            lambda: Call((ONE_HOT, OTHER_HOT)),
+            lambda: Call((ONE_HOT, ONE_HOT)),
+            lambda: Call((ZERO_TARGETS, ZERO_TARGETS)),
+            lambda: Call((ZERO_TARGETS, OTHER_HOT)),
+            _masked(ZERO_TARGETS, ONE_HOT),
+        ),
+        bad_calls=_pair_bad_calls("predictions", "targets"),
+    ),
+    Case(
+        "generalized_js_divergence",
+        _two_dists_weighted,
+        grad_argnums=(0, 1),
+        edge_cases=(
+            lambda: Call((ONE_HOT, OTHER_HOT), {"weights": (0.2, 0.8)}),
+            lambda: Call((ONE_HOT, OTHER_HOT), {"weights": (1.0, 0.0)}),
+            lambda: Call((ZERO_TARGETS, ZERO_TARGETS), {"weights": (0.9, 0.1)}),
+        ),
+        bad_calls=(
+            *_pair_bad_calls("predictions", "targets"),
+            Bad(lambda: Call((ONE_HOT, ONE_HOT), {"weights": (0.5, 0.6)}), "`weights`"),
+            Bad(lambda: Call((ONE_HOT, ONE_HOT), {"weights": (1.5, -0.5)}), "`weights`"),
+            Bad(lambda: Call((ONE_HOT, ONE_HOT), {"weights": (0.2, 0.3, 0.5)}), "`weights`"),
+        ),
+    ),
+    Case(
+        "gaussian_kl_divergence",
+        _gaussian,
+        grad_argnums=(0, 1),
+        edge_cases=(
+            lambda: Call((jnp.zeros((2, K)), jnp.zeros((2, K)))),
+            lambda: Call(
+                (jnp.ones((2, K)), jnp.full((2, K), 300.0)), {"prior_log_variance": 300.0}
+            ),
+            lambda: Call(
+                (jnp.ones((2, K)), jnp.full((2, K), -300.0)), {"prior_log_variance": -299.0}
+            ),
+            _masked(jnp.ones((2, K)), jnp.zeros((2, K))),
+        ),
+        bad_calls=(
+            Bad(lambda: Call((jnp.zeros((2, K)), jnp.zeros((2, K + 1)))), "`mean`"),
+            Bad(lambda: Call((jnp.zeros((2, K), jnp.int32), jnp.zeros((2, K)))), "`mean`"),
+            Bad(
+                lambda: Call((jnp.zeros((2, K)), jnp.zeros((2, K))), {"prior_mean": jnp.ones(3)}),
+                "`prior_mean`",
+            ),
+            Bad(
+                lambda: Call(
+                    (jnp.zeros((2, K)), jnp.zeros((2, K))), {"prior_log_variance": jnp.ones((3, K))}
+                ),
+                "`prior_log_variance`",
+            ),
+        ),
+    ),
+]

@@ -1,0 +1,520 @@
+"""Reference, property and edge-case tests for jaxloss.divergences.
+
+Oracles: scipy (stats.entropy, special.rel_entr, special.kl_div, spatial.distance.jensenshannon),
+optax (where it is correct), torch CPU, and numpy formulas written from the cited papers.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import scipy
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import jaxloss
+from jaxloss import (
+    convex_kl_divergence,
+    cross_entropy,
+    entropy,
+    gaussian_kl_divergence,
+    generalized_js_divergence,
+    generalized_kl_divergence,
+    js_divergence,
+    kl_divergence,
+    kl_divergence_with_log_targets,
+)
+
+SHAPES = [(5,), (3, 4), (2, 3, 6)]
+TOL = {np.float32: {"rtol": 1e-5, "atol": 1e-6}, np.float64: {"rtol": 1e-10, "atol": 1e-12}}
+LOG2 = float(np.log(2.0))
+
+
+def _dists(rng, shape, dtype, zeros=False):
+    p = rng.uniform(0.01, 1.0, shape)
+    if zeros:
+        p = p * (rng.uniform(size=shape) > 0.3)
+        p[..., 0] += 0.5  # keep every distribution non-empty
+    return (p / p.sum(-1, keepdims=True)).astype(dtype)
+
+
+def _close(actual, expected, dtype):
+    np.testing.assert_allclose(np.asarray(actual), expected, **TOL[dtype])
+
+
+# Reference values ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_entropy_matches_scipy(rng, shape, dtype):
+    p = _dists(rng, shape, dtype, zeros=True)
+    _close(entropy(p), scipy.stats.entropy(p.astype(np.float64), axis=-1), dtype)
+    if len(shape) > 1:
+        q = np.moveaxis(p, -1, 0)
+        _close(entropy(q, axis=0), scipy.stats.entropy(p.astype(np.float64), axis=-1), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_cross_entropy_matches_scipy_and_optax(rng, shape, dtype):
+    p, q = _dists(rng, shape, dtype, zeros=True), _dists(rng, shape, dtype)
+    p64, q64 = p.astype(np.float64), q.astype(np.float64)
+    # H(P, Q) = H(P) + KL(P || Q): scipy.stats.entropy(p) + scipy.stats.entropy(p, q).
+    expected = scipy.stats.entropy(p64, axis=-1) + scipy.stats.entropy(p64, q64, axis=-1)
+    _close(cross_entropy(np.log(q), p), expected, dtype)
+    _close(cross_entropy(np.log(q), p), optax.softmax_cross_entropy(np.log(q64), p64), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_kl_divergence_matches_scipy_optax_torch(rng, shape, dtype):
+    p, q = _dists(rng, shape, dtype, zeros=True), _dists(rng, shape, dtype)
+    p64, q64 = p.astype(np.float64), q.astype(np.float64)
+    actual = kl_divergence(np.log(q), p)
+    _close(actual, scipy.special.rel_entr(p64, q64).sum(-1), dtype)
+    _close(actual, optax.losses.kl_divergence(np.log(q64), p64), dtype)
+    torch_kl = torch.nn.functional.kl_div(
+        torch.tensor(np.log(q64)), torch.tensor(p64), reduction="none"
+    ).sum(-1)
+    _close(actual, torch_kl.numpy(), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_kl_divergence_with_log_targets_matches_optax_torch(rng, shape, dtype):
+    log_p, log_q = np.log(_dists(rng, shape, dtype)), np.log(_dists(rng, shape, dtype))
+    actual = kl_divergence_with_log_targets(log_q, log_p)
+    lp64, lq64 = log_p.astype(np.float64), log_q.astype(np.float64)
+    _close(actual, optax.losses.kl_divergence_with_log_targets(lq64, lp64), dtype)
+    torch_kl = torch.nn.functional.kl_div(
+        torch.tensor(lq64), torch.tensor(lp64), reduction="none", log_target=True
+    ).sum(-1)
+    _close(actual, torch_kl.numpy(), dtype)
+    _close(actual, scipy.special.rel_entr(np.exp(lp64), np.exp(lq64)).sum(-1), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_generalized_kl_matches_scipy_optax(rng, shape, dtype):
+    p = (rng.uniform(0.0, 2.0, shape) * (rng.uniform(size=shape) > 0.2)).astype(dtype)
+    q = rng.uniform(0.1, 2.0, shape).astype(dtype)
+    p64, q64 = p.astype(np.float64), q.astype(np.float64)
+    actual = generalized_kl_divergence(np.log(q), p)
+    _close(actual, scipy.special.kl_div(p64, q64).sum(-1), dtype)
+    _close(actual, optax.losses.generalized_kl_divergence(np.log(q64), p64), dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # optax deprecates the alias
+        expected = optax.losses.convex_kl_divergence(np.log(q64), p64)
+    _close(convex_kl_divergence(np.log(q), p), expected, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_js_divergence_matches_scipy(rng, shape, dtype):
+    p, q = _dists(rng, shape, dtype, zeros=True), _dists(rng, shape, dtype, zeros=True)
+    # scipy returns the JS *distance* (square root), natural log by default.
+    expected = scipy.spatial.distance.jensenshannon(
+        q.astype(np.float64), p.astype(np.float64), axis=-1
+    )
+    _close(js_divergence(q, p), expected**2, dtype)
+
+
+def _numpy_generalized_js(q, p, pi_1, pi_2):
+    # Lin (1991), eq. (5.1): JS_pi = H(pi_1 Q + pi_2 P) - pi_1 H(Q) - pi_2 H(P).
+    h = functools.partial(scipy.stats.entropy, axis=-1)
+    return h(pi_1 * q + pi_2 * p) - pi_1 * h(q) - pi_2 * h(p)
+
+
+@pytest.mark.parametrize("weights", [(0.5, 0.5), (0.2, 0.8), (0.9, 0.1), (1.0, 0.0)])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_generalized_js_matches_entropy_formula(rng, shape, weights):
+    p, q = _dists(rng, shape, np.float64, zeros=True), _dists(rng, shape, np.float64)
+    expected = _numpy_generalized_js(q, p, *weights)
+    _close(generalized_js_divergence(q, p, weights=weights), expected, np.float64)
+    actual32 = generalized_js_divergence(
+        q.astype(np.float32), p.astype(np.float32), weights=weights
+    )
+    _close(actual32, expected, np.float32)
+
+
+def test_generalized_js_accepts_traced_weights(rng):
+    p, q = _dists(rng, (3, 4), np.float64), _dists(rng, (3, 4), np.float64)
+    f = jax.jit(lambda w: generalized_js_divergence(q, p, weights=w))
+    _close(f(jnp.array([0.3, 0.7])), _numpy_generalized_js(q, p, 0.3, 0.7), np.float64)
+
+
+def _torch_gaussian_kl(mean, log_var, prior_mean, prior_log_var):
+    normal = torch.distributions.Normal
+    t = functools.partial(torch.as_tensor, dtype=torch.float64)
+    posterior = normal(t(mean), torch.exp(0.5 * t(log_var)))
+    prior = normal(t(prior_mean), torch.exp(0.5 * t(prior_log_var)))
+    return torch.distributions.kl_divergence(posterior, prior).sum(-1).numpy()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_gaussian_kl_matches_torch(rng, shape, dtype):
+    mean = rng.standard_normal(shape).astype(dtype)
+    log_var = rng.uniform(-3, 3, shape).astype(dtype)
+    _close(
+        gaussian_kl_divergence(mean, log_var), _torch_gaussian_kl(mean, log_var, 0.0, 0.0), dtype
+    )
+    prior_mean = rng.standard_normal(shape[-1:]).astype(dtype)
+    prior_log_var = rng.uniform(-2, 2, shape).astype(dtype)
+    actual = gaussian_kl_divergence(
+        mean, log_var, prior_mean=prior_mean, prior_log_variance=prior_log_var
+    )
+    expected = _torch_gaussian_kl(
+        mean, log_var, np.broadcast_to(prior_mean, shape).copy(), prior_log_var
+    )
+    _close(actual, expected, dtype)
+
+
+def test_gaussian_kl_is_stable_for_large_log_variance():
+    # float32: exp(+-100) overflows or underflows (torch's std, and any ratio of exps); the
+    # difference form is exact: d = 1 gives (e - 1 - 1) / 2 per coordinate, and the mean term
+    # vanishes (1 * e^{-199}) or is exactly 0 (equal means, although e^{201} overflows).
+    for mean, log_var, prior in [(1.0, 200.0, 199.0), (0.0, -200.0, -201.0)]:
+        args = (jnp.full((2, 3), mean, jnp.float32), jnp.full((2, 3), log_var, jnp.float32))
+        fn = functools.partial(gaussian_kl_divergence, prior_log_variance=prior)
+        value = fn(*args)
+        assert value.dtype == jnp.float32
+        np.testing.assert_allclose(value, np.full(2, 3 * 0.5 * (np.e - 2.0)), rtol=1e-5)
+        grads = _grads(fn, *args)
+        np.testing.assert_allclose(grads[1], np.full((2, 3), 0.5 * (np.e - 1.0)), rtol=1e-5)
+        assert np.all(np.isfinite(grads[0]))
+    # float64 where torch is still finite: agree with it at |log_variance| = 300.
+    mean, log_var = np.full((2, 3), 0.5), np.full((2, 3), -300.0)
+    value = gaussian_kl_divergence(mean, log_var, prior_log_variance=-298.0)
+    np.testing.assert_allclose(value, _torch_gaussian_kl(mean, log_var, 0.0, -298.0), rtol=1e-10)
+    # d near 0: expm1(d) - d keeps the O(d^2) value that exp(d) - 1 - d would round away.
+    # In float32 at d = 1e-3 the naive form is ~10% off; expm1 keeps it within ~1e-4.
+    d = np.float32(1e-3)
+    tiny = gaussian_kl_divergence(jnp.zeros(1, jnp.float32), jnp.full(1, d, jnp.float32))
+    np.testing.assert_allclose(tiny, 0.5 * (np.expm1(np.float64(d)) - np.float64(d)), rtol=1e-3)
+
+
+def test_low_precision_inputs_accumulate_in_float32():
+    p = jnp.full((1000,), 1e-3, jnp.bfloat16)
+    value = entropy(p)
+    assert value.dtype == jnp.bfloat16
+    np.testing.assert_allclose(float(value), np.log(1000.0), rtol=1e-2)
+    q = jnp.asarray(_dists(np.random.default_rng(0), (3, 64), np.float32), jnp.float16)
+    p16 = jnp.asarray(_dists(np.random.default_rng(1), (3, 64), np.float32), jnp.float16)
+    expected = scipy.spatial.distance.jensenshannon(np.float64(q), np.float64(p16), axis=-1) ** 2
+    np.testing.assert_allclose(np.float64(js_divergence(q, p16)), expected, rtol=5e-3, atol=1e-4)
+
+
+# Axis, where, reduction -----------------------------------------------------------------
+
+
+def test_where_and_tuple_axis_match_optax(rng):
+    p, q = _dists(rng, (3, 4, 5), np.float64, zeros=True), _dists(rng, (3, 4, 5), np.float64)
+    mask = rng.uniform(size=(3, 4, 5)) > 0.3
+    for axis in (-1, (1, 2), None):
+        expected = optax.losses.kl_divergence(np.log(q), p, axis=axis, where=mask)
+        _close(kl_divergence(np.log(q), p, axis, mask), expected, np.float64)
+        expected = optax.losses.generalized_kl_divergence(np.log(q), p, axis=axis, where=mask)
+        _close(generalized_kl_divergence(np.log(q), p, axis=axis, where=mask), expected, np.float64)
+
+
+def test_where_leaves_masked_entries_out(rng):
+    p, q = _dists(rng, (4, 6), np.float64), _dists(rng, (4, 6), np.float64)
+    mask = np.ones((4, 6), bool)
+    mask[:, 3:] = False
+    _close(js_divergence(q, p, where=mask), js_divergence(q[:, :3], p[:, :3]), np.float64)
+    _close(entropy(p, where=mask), entropy(p[:, :3]), np.float64)
+    # Masked entries get a zero gradient, even where their unmasked value would be NaN.
+    bad_q = q.copy()
+    bad_q[:, 5] = -1.0
+    grad = jax.grad(lambda x: jnp.sum(kl_divergence(jnp.log(x), p, where=mask)))(bad_q)
+    assert np.all(np.isfinite(grad)) and np.all(np.asarray(grad)[:, 3:] == 0)
+
+
+def test_mean_counts_distributions_with_an_unmasked_entry(rng):
+    p, q = _dists(rng, (4, 5), np.float64), _dists(rng, (4, 5), np.float64)
+    mask = np.ones((4, 5), bool)
+    mask[1] = False  # the whole second distribution is masked: it does not count
+    mask[2, :2] = False
+    per_example = np.asarray(kl_divergence(np.log(q), p, where=mask))
+    assert per_example[1] == 0.0
+    mean = kl_divergence(np.log(q), p, where=mask, reduction="mean")
+    np.testing.assert_allclose(mean, per_example[[0, 2, 3]].mean(), rtol=1e-12)
+    total = kl_divergence(np.log(q), p, where=mask, reduction="sum")
+    np.testing.assert_allclose(total, per_example.sum(), rtol=1e-12)
+    nothing = js_divergence(q, p, where=np.zeros((4, 5), bool), reduction="mean")
+    assert float(nothing) == 0.0
+
+
+def test_broadcasts_batch_dimensions(rng):
+    p, q = _dists(rng, (3, 5), np.float64), _dists(rng, (1, 5), np.float64)
+    expected = scipy.special.rel_entr(p, q).sum(-1)
+    _close(kl_divergence(np.log(q), p), expected, np.float64)
+
+
+def test_optax_signatures_are_kept():
+    for name in (
+        "kl_divergence",
+        "kl_divergence_with_log_targets",
+        "generalized_kl_divergence",
+        "convex_kl_divergence",
+    ):
+        ours = inspect.signature(getattr(jaxloss, name)).parameters
+        theirs = inspect.signature(getattr(optax.losses, name)).parameters
+        positional = [p for p in ours.values() if p.kind != p.KEYWORD_ONLY]
+        assert [(p.name, p.default) for p in positional] == [
+            (p.name, p.default) for p in theirs.values()
+        ]
+        assert ours["reduction"].kind == inspect.Parameter.KEYWORD_ONLY
+        assert ours["reduction"].default == "none"
+
+
+# Edge cases: values and gradients ---------------------------------------------------------
+
+
+def _grads(fn, *args):
+    return jax.grad(lambda *a: jnp.sum(fn(*a)), argnums=tuple(range(len(args))))(*args)
+
+
+def test_entropy_one_hot_is_zero_with_finite_gradient():
+    p = jnp.array([1.0, 0.0, 0.0])
+    assert float(entropy(p)) == 0.0
+    # d(-p log p)/dp = -(log p + 1) = -1 at p = 1; 0 by convention at p = 0 (+inf in maths).
+    np.testing.assert_array_equal(jax.grad(entropy)(p), [-1.0, 0.0, 0.0])
+
+
+def test_kl_gradient_with_respect_to_a_zero_target_is_minus_log_q():
+    log_q = jnp.log(jnp.array([0.2, 0.3, 0.5]))
+    p = jnp.array([0.4, 0.6, 0.0])
+    g_log_q, g_p = _grads(kl_divergence, log_q, p)
+    # p_i > 0: log p_i + 1 - log q_i; p_i = 0: -log q_i (the 0 log 0 part contributes 0).
+    expected = np.array(
+        [np.log(0.4) + 1 - np.log(0.2), np.log(0.6) + 1 - np.log(0.3), -np.log(0.5)]
+    )
+    np.testing.assert_allclose(g_p, expected, rtol=1e-12)
+    np.testing.assert_allclose(g_log_q, -p, rtol=1e-12)
+    # The same at the cross-entropy: d/dp_i [-p_i log q_i] = -log q_i, and the identity holds.
+    _, g_ce = _grads(cross_entropy, log_q, p)
+    g_h = jax.grad(entropy)(p)
+    np.testing.assert_allclose(g_ce, g_h + g_p, rtol=1e-12)
+
+
+def test_minus_inf_log_predictions_where_the_target_is_zero():
+    p = jnp.array([[0.25, 0.75, 0.0], [1.0, 0.0, 0.0]])
+    q = jnp.array([[0.5, 0.5, 0.0], [0.5, 0.0, 0.5]])
+    log_q = jnp.log(q)
+    expected = scipy.special.rel_entr(np.asarray(p), np.asarray(q)).sum(-1)
+    # Zero-target, -inf-prediction slots get zero gradient (defined convention); the generalized
+    # KL adds d(exp(log q) - p)/dp = -1 there.
+    for fn, offset in ((kl_divergence, 0.0), (generalized_kl_divergence, -1.0)):
+        np.testing.assert_allclose(fn(log_q, p), expected, rtol=1e-12)
+        g_log_q, g_p = _grads(fn, log_q, p)
+        assert np.all(np.isfinite(g_log_q)) and np.all(np.isfinite(g_p))
+        assert g_p[0, 2] == offset and g_p[1, 1] == offset and g_log_q[0, 2] == 0.0
+    np.testing.assert_allclose(cross_entropy(log_q, p), -np.array([np.log(0.5), np.log(0.5)]))
+    assert np.all(np.isfinite(np.asarray(_grads(cross_entropy, log_q, p))))
+    # A positive target against a zero prediction is genuinely infinite.
+    assert float(kl_divergence(log_q[1], p[0])) == np.inf
+
+
+def test_minus_inf_log_targets_are_finite():
+    log_q = jnp.log(jnp.array([0.2, 0.3, 0.5]))
+    log_p = jnp.log(jnp.array([0.4, 0.6, 0.0]))
+    value = kl_divergence_with_log_targets(log_q, log_p)
+    expected = scipy.special.rel_entr([0.4, 0.6, 0.0], [0.2, 0.3, 0.5]).sum()
+    np.testing.assert_allclose(value, expected, rtol=1e-12)
+    g_log_q, g_log_p = _grads(kl_divergence_with_log_targets, log_q, log_p)
+    # Limits as log p -> -inf: p (log p - log q + 1) -> 0 and -p -> 0.
+    np.testing.assert_allclose(g_log_p[:2], [0.4 * (np.log(2) + 1), 0.6 * (np.log(2) + 1)])
+    assert g_log_p[2] == 0.0 and g_log_q[2] == 0.0
+    both = kl_divergence_with_log_targets(jnp.array([0.0, -jnp.inf]), jnp.array([0.0, -jnp.inf]))
+    assert float(both) == 0.0
+
+
+def test_js_disjoint_supports_give_log_2_with_finite_vanishing_gradient():
+    one_hot, other = jnp.eye(4)[0], jnp.eye(4)[2]
+    assert float(js_divergence(one_hot, other)) == np.float64(LOG2)
+    g_q, g_p = _grads(js_divergence, one_hot, other)
+    assert np.all(np.isfinite(g_q)) and np.all(np.isfinite(g_p))
+
+    # Moving mass within either support keeps JS at log 2: the directional derivative is 0.
+    def along(a, b):
+        q = jnp.stack([a, 1 - a, 0.0, 0.0])
+        p = jnp.stack([0.0, 0.0, b, 1 - b])
+        return js_divergence(q, p)
+
+    assert float(along(0.3, 0.9)) == pytest.approx(LOG2, rel=1e-15)
+    np.testing.assert_allclose(jax.grad(along, argnums=(0, 1))(0.3, 0.9), [0.0, 0.0], atol=1e-15)
+    for weights in [(0.2, 0.8), (0.5, 0.5)]:
+        expected = scipy.stats.entropy(weights)  # the bound H(pi), reached at disjoint supports
+        value = generalized_js_divergence(one_hot, other, weights=weights)
+        np.testing.assert_allclose(value, expected, rtol=1e-12)
+
+
+def test_identical_distributions_give_zero_and_zero_gradient(rng):
+    p = _dists(rng, (3, 5), np.float64, zeros=True)
+    np.testing.assert_array_equal(js_divergence(p, p), np.zeros(3))
+    np.testing.assert_array_equal(kl_divergence(jnp.log(p), p), np.zeros(3))
+    np.testing.assert_array_equal(kl_divergence_with_log_targets(jnp.log(p), jnp.log(p)), 0.0)
+    g_q, g_p = _grads(js_divergence, p, p)
+    positive = p > 0
+    np.testing.assert_allclose(np.asarray(g_q)[positive], 0.0, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(g_p)[positive], 0.0, atol=1e-12)
+    mean, log_var = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    same = gaussian_kl_divergence(mean, log_var, prior_mean=mean, prior_log_variance=log_var)
+    np.testing.assert_array_equal(same, np.zeros(3))
+
+
+# Bad input ------------------------------------------------------------------------------
+
+PAIRS = [
+    (kl_divergence, ("log_predictions", "targets")),
+    (kl_divergence_with_log_targets, ("log_predictions", "log_targets")),
+    (generalized_kl_divergence, ("log_predictions", "targets")),
+    (cross_entropy, ("log_predictions", "targets")),
+    (js_divergence, ("predictions", "targets")),
+    (generalized_js_divergence, ("predictions", "targets")),
+    (gaussian_kl_divergence, ("mean", "log_variance")),
+]
+
+
+@pytest.mark.parametrize("fn,names", PAIRS, ids=[f.__name__ for f, _ in PAIRS])
+def test_bad_input_raises_naming_the_argument(fn, names):
+    first, second = names
+    x = jnp.full((2, 3), 1 / 3)
+    with pytest.raises(ValueError, match=f"`{first}`"):
+        jax.jit(fn)(x, jnp.full((2, 4), 0.25))
+    with pytest.raises(TypeError, match=f"`{first}`"):
+        jax.jit(fn)(jnp.ones((2, 3), jnp.int32), x)
+    with pytest.raises(TypeError, match=f"`{second}`"):
+        jax.jit(fn)(x, jnp.ones((2, 3), jnp.int32))
+    with pytest.raises(ValueError, match="`reduction`"):
+        fn(x, x, reduction="average")
+    with pytest.raises(ValueError, match="`axis`"):
+        fn(x, x, axis=-3)
+    with pytest.raises(TypeError, match="`where`"):
+        fn(x, x, where=jnp.ones((2, 3)))
+
+
+def test_size_one_distribution_axis_is_refused():
+    with pytest.raises(ValueError, match="`targets`"):
+        kl_divergence(jnp.zeros((2, 3)), jnp.ones((2, 1)))
+
+
+def test_bad_mixture_weights_raise():
+    x = jnp.full((3,), 1 / 3)
+    for weights in [(0.5, 0.6), (-0.1, 1.1), (1.0,), np.ones((2, 2)) / 4, (np.nan, 0.5)]:
+        with pytest.raises(ValueError, match="`weights`"):
+            generalized_js_divergence(x, x, weights=weights)
+
+
+# Properties (hypothesis) ------------------------------------------------------------------
+# Fixed shapes and jitted functions keep compilation out of the loop; shapes are covered above.
+
+PROPERTY_SHAPES = [(4, 5), (2, 1)]
+_js = jax.jit(js_divergence)
+_gjs = jax.jit(lambda q, p, w: generalized_js_divergence(q, p, weights=w))
+_kl = jax.jit(kl_divergence)
+_gkl = jax.jit(generalized_kl_divergence)
+_ce = jax.jit(cross_entropy)
+_h = jax.jit(entropy)
+_gauss = jax.jit(gaussian_kl_divergence)
+
+
+def _atol(dtype):
+    return 1e-6 if dtype == np.float32 else 1e-14
+
+
+@st.composite
+def distributions(draw, shape, *, dtype=np.float64, zeros=True):
+    elements = st.floats(0.0, 1.0) if zeros else st.floats(1e-3, 1.0)
+    r = draw(hnp.arrays(np.float64, shape, elements=elements))
+    r = r + (r.sum(-1, keepdims=True) == 0)  # an all-zero row becomes uniform
+    return (r / r.sum(-1, keepdims=True)).astype(dtype)
+
+
+@st.composite
+def distribution_pairs(draw, *, dtype=np.float64):
+    shape = draw(st.sampled_from(PROPERTY_SHAPES))
+    return draw(distributions(shape, dtype=dtype)), draw(distributions(shape, dtype=dtype))
+
+
+DTYPES = st.sampled_from([np.float32, np.float64])
+
+
+@given(st.data(), DTYPES)
+def test_divergences_are_nonnegative(data, dtype):
+    q, p = data.draw(distribution_pairs(dtype=dtype))
+    atol = _atol(dtype)
+    assert np.all(np.asarray(_js(q, p)) >= -atol)
+    assert np.all(np.asarray(_gjs(q, p, np.array([0.3, 0.7], dtype))) >= -atol)
+    log_q = jnp.log(data.draw(distributions(p.shape, dtype=dtype, zeros=False)))
+    assert np.all(np.asarray(_kl(log_q, p)) >= -atol)
+    assert np.all(np.asarray(_gkl(log_q, p)) >= -atol)
+
+
+@given(
+    hnp.arrays(np.float64, (2, 3), elements=st.floats(-5, 5)),
+    hnp.arrays(np.float64, (2, 3), elements=st.floats(-8, 8)),
+    DTYPES,
+)
+def test_gaussian_kl_is_nonnegative(mean, log_var, dtype):
+    value = np.asarray(_gauss(mean.astype(dtype), log_var.astype(dtype)))
+    assert np.all(value >= -_atol(dtype) * np.maximum(1.0, np.abs(value)))
+
+
+@given(st.data(), DTYPES)
+def test_js_is_symmetric_and_bounded(data, dtype):
+    q, p = data.draw(distribution_pairs(dtype=dtype))
+    forward, backward = np.asarray(_js(q, p)), np.asarray(_js(p, q))
+    np.testing.assert_array_equal(forward, backward)  # exactly, in the code's numbers
+    atol = _atol(dtype)
+    assert np.all(forward >= -atol) and np.all(forward <= LOG2 + atol)
+    # Lin (1991): JS = (KL(Q || M) + KL(P || M)) / 2 with scipy's rel_entr (scipy's own
+    # jensenshannon takes a square root that is NaN when rounding makes JS slightly negative).
+    q64, p64 = np.float64(q), np.float64(p)
+    m = 0.5 * (q64 + p64)
+    expected = 0.5 * (scipy.special.rel_entr(q64, m) + scipy.special.rel_entr(p64, m)).sum(-1)
+    rtol = 1e-4 if dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(forward, expected, rtol=rtol, atol=atol)
+
+
+@given(st.data(), st.floats(0.0, 1.0))
+def test_generalized_js_swaps_weights_and_is_bounded_by_their_entropy(data, pi_1):
+    q, p = data.draw(distribution_pairs())
+    weights = np.array([pi_1, 1.0 - pi_1])
+    value = np.asarray(_gjs(q, p, weights))
+    np.testing.assert_allclose(value, _gjs(p, q, weights[::-1]), rtol=1e-12, atol=1e-15)
+    assert np.all(value <= scipy.stats.entropy(weights) + 1e-12)
+    np.testing.assert_allclose(value, _numpy_generalized_js(q, p, *weights), atol=1e-12)
+
+
+@given(st.data(), DTYPES)
+def test_kl_of_a_distribution_with_itself_is_zero(data, dtype):
+    p, _ = data.draw(distribution_pairs(dtype=dtype))
+    atol = 1e-7 if dtype == np.float32 else 1e-15
+    np.testing.assert_allclose(_kl(jnp.log(p), p), 0.0, atol=atol)
+    np.testing.assert_allclose(_js(p, p), 0.0, atol=atol)
+    np.testing.assert_allclose(_gkl(jnp.log(p), p), 0.0, atol=atol)
+
+
+@given(st.data(), DTYPES)
+def test_cross_entropy_is_entropy_plus_kl(data, dtype):
+    p, _ = data.draw(distribution_pairs(dtype=dtype))
+    logits = data.draw(hnp.arrays(np.float64, p.shape, elements=st.floats(-20, 20)))
+    log_q = np.asarray(jax.nn.log_softmax(logits)).astype(dtype)
+    lhs = np.float64(_ce(log_q, p))
+    rhs = np.float64(_h(p)) + np.float64(_kl(log_q, p))
+    # A few ulps of the magnitudes summed (float32 and float64 alike).
+    scale = np.sum(np.abs(np.float64(p) * np.float64(log_q)), -1) + np.float64(_h(p)) + 1.0
+    np.testing.assert_allclose(lhs, rhs, rtol=0, atol=float(8 * np.finfo(dtype).eps) * scale.max())
