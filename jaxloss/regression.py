@@ -3,7 +3,9 @@
 The residual is ``a = predictions - targets`` (``predictions`` alone when ``targets`` is None).
 Elementwise losses return one value per element by default (``reduction="none"``); the mean
 errors average over ``axis`` (all axes by default). Every value is computed in at least
-float32 and returned in the promoted floating dtype of the inputs.
+float32 and returned in the promoted floating dtype of the inputs. Entries masked out by
+``where`` count for nothing: their residual is replaced by 0 before the loss, so even a NaN or
+Inf there reaches neither the value nor the gradient.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def squared_error(
       >>> squared_error(jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0]))
       Array([1., 4.], dtype=float32)
     """
-    a, out = _residual(predictions, targets)
+    a, out = _residual(predictions, targets, where)
     return _finish(a * a, out, reduction, where, weights)
 
 
@@ -111,7 +113,7 @@ def l2_loss(
       >>> l2_loss(jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0]))
       Array([0.5, 2. ], dtype=float32)
     """
-    a, out = _residual(predictions, targets)
+    a, out = _residual(predictions, targets, where)
     return _finish(0.5 * (a * a), out, reduction, where, weights)
 
 
@@ -149,7 +151,7 @@ def absolute_error(
       >>> absolute_error(jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0]))
       Array([1., 2.], dtype=float32)
     """
-    a, out = _residual(predictions, targets)
+    a, out = _residual(predictions, targets, where)
     return _finish(_abs(a), out, reduction, where, weights)
 
 
@@ -197,7 +199,7 @@ def huber_loss(
       Array([0.125, 2.5  ], dtype=float32)
     """
     _checks.check_positive("delta", delta)
-    a, out = _residual(predictions, targets)
+    a, out = _residual(predictions, targets, where)
     d = jnp.asarray(delta, a.dtype)
     abs_a = _abs(a)
     values = jnp.where(abs_a <= d, 0.5 * (a * a), d * (abs_a - 0.5 * d))
@@ -244,7 +246,7 @@ def smooth_l1_loss(
       Array([0.0625, 2.    ], dtype=float32)
     """
     _checks.check_nonnegative("beta", beta)
-    a, out = _residual(predictions, targets)
+    a, out = _residual(predictions, targets, where)
     b = jnp.asarray(beta, a.dtype)
     # With beta == 0 the quadratic branch is never taken; the safe divisor keeps its unused
     # value (and gradient) finite.
@@ -269,7 +271,8 @@ def pseudo_huber_loss(
 
     Computed as ``delta^2 t * t / (hypot(1, t) + 1)`` with ``t = a / delta``: the same value
     without cancellation for small ``t`` or overflow of ``t^2`` for large ``t``. Gradient
-    ``a / sqrt(1 + (a/delta)^2)``, 0 at ``a == 0``.
+    ``a / sqrt(1 + (a/delta)^2)`` (bounded by ``delta``, exact also for huge ``|a|``), 0 at
+    ``a == 0``.
 
     Args:
       predictions: floating array ``[...]``.
@@ -293,10 +296,9 @@ def pseudo_huber_loss(
       2.1623
     """
     _checks.check_positive("delta", delta)
-    a, out = _residual(predictions, targets)
+    a, out = _residual(predictions, targets, where)
     d = jnp.asarray(delta, a.dtype)
-    t = a / d
-    values = (d * d) * t * (t / (jnp.hypot(jnp.ones((), a.dtype), t) + 1))
+    values = (d * d) * _sqrt1p_square_minus_one(a / d)
     return _finish(values, out, reduction, where, weights)
 
 
@@ -338,7 +340,7 @@ def log_cosh(
       >>> print(f"{float(log_cosh(jnp.array(1e4))):.2f}")
       9999.31
     """
-    a, out = _residual(predictions, targets)
+    a, out = _residual(predictions, targets, where)
     abs_a = _abs(a)
     near = abs_a < _LOG_COSH_SWITCH
     # Double where: the near form overflows far from 0, so it only ever sees small inputs.
@@ -391,7 +393,7 @@ def mean_squared_error(
       Array(2.5, dtype=float32)
     """
     _checks.check_reduction(reduction)
-    a, out = _residual(predictions, targets)
+    a, out = _residual(predictions, targets, where)
     means, counted = _mean_over(a * a, axis, where, weights)
     return reduce(means, reduction=reduction, where=counted).astype(out)
 
@@ -434,7 +436,7 @@ def mean_absolute_error(
       Array(1.5, dtype=float32)
     """
     _checks.check_reduction(reduction)
-    a, out = _residual(predictions, targets)
+    a, out = _residual(predictions, targets, where)
     means, counted = _mean_over(_abs(a), axis, where, weights)
     return reduce(means, reduction=reduction, where=counted).astype(out)
 
@@ -481,7 +483,7 @@ def root_mean_squared_error(
       Array(3.535534, dtype=float32)
     """
     _checks.check_reduction(reduction)
-    a, out = _residual(predictions, targets)
+    a, out = _residual(predictions, targets, where)
     means, counted = _mean_over(a * a, axis, where, weights)
     positive = means > 0
     safe = jnp.where(positive, means, jnp.ones((), means.dtype))
@@ -494,12 +496,41 @@ def _abs(x: jax.Array) -> jax.Array:
     return x * jnp.sign(x)
 
 
-def _residual(predictions: Any, targets: Any) -> tuple[jax.Array, jnp.dtype]:
-    """``predictions - targets`` in the compute dtype, and the dtype of the result."""
+@jax.custom_jvp
+def _sqrt1p_square_minus_one(t: jax.Array) -> jax.Array:
+    """``sqrt(1 + t^2) - 1`` without cancellation (small t) or overflow of ``t^2`` (large t)."""
+    return t * (t / (jnp.hypot(jnp.ones((), t.dtype), t) + 1))
+
+
+@_sqrt1p_square_minus_one.defjvp
+def _sqrt1p_square_minus_one_jvp(primals, tangents):
+    # Autodiff of the quotient above squares hypot(1, t), which overflows for |t| > 1e19 in
+    # float32 and drops a term; the derivative t / hypot(1, t) is bounded by 1.
+    (t,), (dt,) = primals, tangents
+    return _sqrt1p_square_minus_one(t), t / jnp.hypot(jnp.ones((), t.dtype), t) * dt
+
+
+def _residual(predictions: Any, targets: Any, where: Any) -> tuple[jax.Array, jnp.dtype]:
+    """``predictions - targets`` in the compute dtype, and the dtype of the result.
+
+    Masked-out residuals are replaced by 0 so that non-finite padding under a False `where`
+    reaches neither the values nor the gradients.
+    """
     predictions = _checks.as_float("predictions", predictions)
+    out = predictions.dtype
+    acc = _checks.compute_dtype(out)
     if targets is None:
-        out = predictions.dtype
-        return predictions.astype(_checks.compute_dtype(out)), out
+        a = predictions.astype(acc)
+    else:
+        a, out = _difference(predictions, targets)
+    if where is not None:
+        mask = _checks.broadcast_to("where", _checks.as_bool("where", where), a.shape)
+        a = jnp.where(mask, a, jnp.zeros((), a.dtype))
+    return a, out
+
+
+def _difference(predictions: jax.Array, targets: Any) -> tuple[jax.Array, jnp.dtype]:
+    """Checks `targets` against `predictions`; their difference in the compute dtype."""
     targets = jnp.asarray(targets)
     if not (
         jnp.issubdtype(targets.dtype, jnp.floating) or jnp.issubdtype(targets.dtype, jnp.integer)
