@@ -20,6 +20,28 @@ from jaxloss.classification import (
     softmax_focal_loss,
 )
 
+# regression
+from jaxloss.regression import (
+    absolute_error,
+    huber_loss,
+    l2_loss,
+    log_cosh,
+    mean_absolute_error,
+    mean_squared_error,
+    pseudo_huber_loss,
+    root_mean_squared_error,
+    smooth_l1_loss,
+    squared_error,
+)
+
+# objectives
+from jaxloss.objectives import (
+    elastic_net_penalty,
+    l1_penalty,
+    l2_penalty,
+    objective,
+)
+
 # divergences
 from jaxloss.divergences import (
     convex_kl_divergence,
@@ -55,6 +77,22 @@ __all__ = [
     "softmax_cross_entropy",
     "softmax_cross_entropy_with_integer_labels",
     "softmax_focal_loss",
+    # regression
+    "absolute_error",
+    "huber_loss",
+    "l2_loss",
+    "log_cosh",
+    "mean_absolute_error",
+    "mean_squared_error",
+    "pseudo_huber_loss",
+    "root_mean_squared_error",
+    "smooth_l1_loss",
+    "squared_error",
+    # objectives
+    "elastic_net_penalty",
+    "l1_penalty",
+    "l2_penalty",
+    "objective",
     # divergences
     "convex_kl_divergence",
     "cross_entropy",

@@ -1,0 +1,95 @@
+"""Registry entries for jaxloss.regression."""
+
+import jax.numpy as jnp
+
+from tests.registry import Bad, Call, Case, normal
+
+_ELEMENTWISE = {
+    "squared_error": {},
+    "l2_loss": {},
+    "absolute_error": {},
+    "huber_loss": {"delta": 0.7},
+    "smooth_l1_loss": {"beta": 0.7},
+    "pseudo_huber_loss": {"delta": 0.7},
+    "log_cosh": {},
+}
+_MEANS = ("mean_squared_error", "mean_absolute_error", "root_mean_squared_error")
+
+
+def _elementwise(kwargs):
+    def make(rng, batch, dtype):
+        return Call((normal(rng, batch, dtype), normal(rng, batch, dtype)), dict(kwargs))
+
+    return make
+
+
+def _mean(rng, batch, dtype):
+    shape = (*batch, 4)
+    return Call((normal(rng, shape, dtype), normal(rng, shape, dtype)), {"axis": -1})
+
+
+def _kinks(kwargs):
+    """Residuals exactly 0, +-threshold, and large (1e4), both argument orders traced."""
+    threshold = kwargs.get("delta", kwargs.get("beta", 1.0))
+    predictions = jnp.array([0.0, threshold, -threshold, 1e4, -1e4, 2.0])
+    return lambda: Call((predictions, jnp.array([0.0, 0.0, 0.0, 0.0, 0.0, 2.0])), dict(kwargs))
+
+
+def _elementwise_bad(name, kwargs):
+    bad = [
+        Bad(lambda: Call((jnp.arange(3), jnp.zeros(3)), dict(kwargs)), "`predictions`", TypeError),
+        Bad(lambda: Call((jnp.zeros(3), jnp.zeros(4)), dict(kwargs)), "`targets`"),
+        Bad(
+            lambda: Call((jnp.zeros(3), jnp.zeros(3)), {**kwargs, "where": jnp.ones(4, bool)}),
+            "`where`",
+        ),
+    ]
+    if "delta" in kwargs:
+        bad.append(Bad(lambda: Call((jnp.zeros(3), jnp.zeros(3)), {"delta": 0.0}), "`delta`"))
+    if "beta" in kwargs:
+        bad.append(Bad(lambda: Call((jnp.zeros(3), jnp.zeros(3)), {"beta": -0.5}), "`beta`"))
+    return tuple(bad)
+
+
+CASES = [
+    Case(
+        name,
+        _elementwise(kwargs),
+        grad_argnums=(0, 1),
+        edge_cases=(
+            _kinks(kwargs),
+            lambda kwargs=kwargs: Call(
+                (jnp.zeros(3), jnp.zeros(3)),
+                {**kwargs, "reduction": "mean", "where": jnp.zeros(3, bool)},
+            ),
+        ),
+        bad_calls=_elementwise_bad(name, kwargs),
+    )
+    for name, kwargs in _ELEMENTWISE.items()
+] + [
+    Case(
+        name,
+        _mean,
+        grad_argnums=(0, 1),
+        edge_cases=(
+            # Zero error everywhere (the RMSE square-root singularity).
+            lambda: Call((jnp.ones((2, 3)), jnp.ones((2, 3))), {"axis": -1}),
+            lambda: Call((jnp.ones((2, 3)), jnp.ones((2, 3))), {"reduction": "mean"}),
+            # A fully masked slice: a mean over nothing is 0.
+            lambda: Call(
+                (jnp.ones((2, 3)), jnp.zeros((2, 3))),
+                {"axis": 1, "where": jnp.array([[True] * 3, [False] * 3]), "reduction": "mean"},
+            ),
+        ),
+        bad_calls=(
+            Bad(lambda: Call((jnp.arange(3), jnp.zeros(3))), "`predictions`", TypeError),
+            Bad(lambda: Call((jnp.zeros((2, 3)), jnp.zeros((3, 2)))), "`targets`"),
+            Bad(lambda: Call((jnp.zeros((2, 3)), jnp.zeros((2, 3))), {"axis": 2}), "`axis`"),
+            Bad(
+                lambda: Call((jnp.zeros((2, 3)), jnp.zeros((2, 3))), {"weights": jnp.ones(2)}),
+                "`weights`",
+            ),
+        ),
+    )
+    for name in _MEANS
+]

@@ -1,0 +1,495 @@
+"""Reference tests for jaxloss.regression.
+
+Oracles: optax.losses (squared_error, l2_loss, huber_loss, log_cosh), torch.nn.functional
+(mse_loss, l1_loss, huber_loss, smooth_l1_loss, their autograd), scikit-learn metrics
+(mean_squared_error, mean_absolute_error, root_mean_squared_error) and float64 numpy formulas
+written from the definitions cited in each test.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import hypothesis.extra.numpy as hnp
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import sklearn.metrics
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+import jaxloss
+
+SHAPES = [(7,), (2, 3, 4)]
+ELEMENTWISE = [
+    jaxloss.squared_error,
+    jaxloss.l2_loss,
+    jaxloss.absolute_error,
+    jaxloss.huber_loss,
+    jaxloss.smooth_l1_loss,
+    jaxloss.pseudo_huber_loss,
+    jaxloss.log_cosh,
+]
+MEANS = [
+    jaxloss.mean_squared_error,
+    jaxloss.mean_absolute_error,
+    jaxloss.root_mean_squared_error,
+]
+
+
+def _pair(rng, shape, dtype=np.float32, scale=2.0):
+    return (
+        (scale * rng.standard_normal(shape)).astype(dtype),
+        (scale * rng.standard_normal(shape)).astype(dtype),
+    )
+
+
+def _grad(fn, x, **kwargs):
+    return jax.grad(lambda p: jnp.sum(fn(p, **kwargs)))(x)
+
+
+# optax parity -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    "ours,theirs,kwargs",
+    [
+        (jaxloss.squared_error, optax.losses.squared_error, {}),
+        (jaxloss.l2_loss, optax.losses.l2_loss, {}),
+        (jaxloss.huber_loss, optax.losses.huber_loss, {"delta": 1.0}),
+        (jaxloss.huber_loss, optax.losses.huber_loss, {"delta": 0.3}),
+        (jaxloss.huber_loss, optax.losses.huber_loss, {"delta": 2.5}),
+        (jaxloss.log_cosh, optax.losses.log_cosh, {}),
+    ],
+)
+def test_agrees_with_optax(rng, shape, ours, theirs, kwargs):
+    p, t = _pair(rng, shape)
+    np.testing.assert_allclose(ours(p, t, **kwargs), theirs(p, t, **kwargs), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours(p, **kwargs), theirs(p, **kwargs), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        _grad(ours, p, targets=t, **kwargs),
+        _grad(theirs, p, targets=t, **kwargs),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def test_signatures_match_optax():
+    import inspect
+
+    for name in ("squared_error", "l2_loss", "huber_loss", "log_cosh"):
+        theirs = inspect.signature(getattr(optax.losses, name)).parameters
+        ours = inspect.signature(getattr(jaxloss, name)).parameters
+        for pname, param in theirs.items():
+            assert pname in ours, (name, pname)
+            assert ours[pname].kind == param.kind, (name, pname)
+            assert ours[pname].default == param.default, (name, pname)
+        assert list(ours)[: len(theirs)] == list(theirs), name
+        extra = [ours[n] for n in list(ours)[len(theirs) :]]
+        assert all(p.kind == inspect.Parameter.KEYWORD_ONLY for p in extra), name
+
+
+# torch parity -----------------------------------------------------------------------------
+
+TORCH = [
+    (jaxloss.squared_error, lambda p, t: F.mse_loss(p, t, reduction="none"), {}),
+    (jaxloss.absolute_error, lambda p, t: F.l1_loss(p, t, reduction="none"), {}),
+    *[
+        (
+            functools.partial(jaxloss.huber_loss, delta=d),
+            lambda p, t, d=d: F.huber_loss(p, t, reduction="none", delta=d),
+            {},
+        )
+        for d in (0.5, 1.0, 3.0)
+    ],
+    *[
+        (
+            functools.partial(jaxloss.smooth_l1_loss, beta=b),
+            lambda p, t, b=b: F.smooth_l1_loss(p, t, reduction="none", beta=b),
+            {},
+        )
+        for b in (0.0, 0.5, 1.0, 3.0)
+    ],
+]
+
+
+def _torch_value_and_grad(fn, p, t):
+    tp = torch.tensor(np.asarray(p, np.float64), requires_grad=True)
+    out = fn(tp, torch.tensor(np.asarray(t, np.float64)))
+    out.sum().backward()
+    return out.detach().numpy(), tp.grad.numpy()
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("index", range(len(TORCH)))
+def test_agrees_with_torch_values_and_gradients(rng, shape, index):
+    ours, theirs, _ = TORCH[index]
+    p, t = _pair(rng, shape, np.float64)
+    value, grad = _torch_value_and_grad(theirs, p, t)
+    np.testing.assert_allclose(ours(p, t), value, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_grad(ours, jnp.asarray(p), targets=t), grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("index", range(len(TORCH)))
+def test_agrees_with_torch_at_kinks(index):
+    # Residuals exactly 0, +-0.5, +-1, +-3 (the thresholds used above), values and gradients.
+    ours, theirs, _ = TORCH[index]
+    p = np.array([0.0, 0.5, -0.5, 1.0, -1.0, 3.0, -3.0, 7.0])
+    t = np.zeros_like(p)
+    value, grad = _torch_value_and_grad(theirs, p, t)
+    np.testing.assert_allclose(ours(p, t), value, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_grad(ours, jnp.asarray(p), targets=t), grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_reductions_agree_with_torch(rng, reduction):
+    p, t = _pair(rng, (8, 3), np.float64)
+    tp, tt = torch.tensor(p), torch.tensor(t)
+    pairs = [
+        (jaxloss.squared_error(p, t, reduction=reduction), F.mse_loss(tp, tt, reduction=reduction)),
+        (jaxloss.absolute_error(p, t, reduction=reduction), F.l1_loss(tp, tt, reduction=reduction)),
+        (
+            jaxloss.huber_loss(p, t, delta=0.7, reduction=reduction),
+            F.huber_loss(tp, tt, delta=0.7, reduction=reduction),
+        ),
+        (
+            jaxloss.smooth_l1_loss(p, t, beta=0.7, reduction=reduction),
+            F.smooth_l1_loss(tp, tt, beta=0.7, reduction=reduction),
+        ),
+    ]
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12)
+
+
+# Huber family: kinks, gradients, relations -------------------------------------------------
+
+
+@pytest.mark.parametrize("delta", [0.25, 1.0, 4.0])
+def test_huber_values_and_gradients_at_kinks(delta):
+    # Huber 1964: 0.5 a^2 inside, delta (|a| - delta/2) outside; gradient clip(a, -delta, delta).
+    a = jnp.array([0.0, delta, -delta, 2 * delta, -2 * delta, 0.5 * delta])
+    expected = np.where(np.abs(a) <= delta, 0.5 * np.square(a), delta * (np.abs(a) - 0.5 * delta))
+    np.testing.assert_allclose(jaxloss.huber_loss(a, delta=delta), expected, rtol=1e-15)
+    grad = _grad(jaxloss.huber_loss, a, delta=delta)
+    np.testing.assert_array_equal(grad, np.clip(np.asarray(a), -delta, delta))
+    # Each residual separately, so a doubled gradient at one kink cannot hide in a sum.
+    for value in (0.0, delta, -delta):
+        g = jax.grad(lambda x: jaxloss.huber_loss(x, delta=delta))(jnp.float64(value))
+        assert float(g) == value
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 2.0])
+def test_smooth_l1_gradients_at_kinks(beta):
+    # torch docs: 0.5 a^2 / beta for |a| < beta, |a| - beta/2 else; gradient a/beta or sign(a).
+    for value in (0.0, beta, -beta, 3.0, -3.0):
+        g = jax.grad(lambda x: jaxloss.smooth_l1_loss(x, beta=beta))(jnp.float64(value))
+        expected = value / beta if abs(value) < beta else np.sign(value)
+        assert float(g) == expected, (value, float(g))
+
+
+def test_smooth_l1_with_beta_zero_is_absolute_error(rng):
+    p, t = _pair(rng, (8, 3), np.float64)
+    np.testing.assert_array_equal(jaxloss.smooth_l1_loss(p, t, beta=0.0), np.abs(p - t))
+
+
+_finite = st.floats(-50, 50, allow_nan=False, width=64)
+
+
+@given(a=hnp.arrays(np.float64, (6,), elements=_finite), delta=st.floats(0.01, 20))
+def test_huber_is_delta_times_smooth_l1(a, delta):
+    np.testing.assert_allclose(
+        jaxloss.huber_loss(a, delta=delta),
+        delta * jaxloss.smooth_l1_loss(a, beta=delta),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+
+
+@given(a=hnp.arrays(np.float64, (6,), elements=_finite), delta=st.floats(0.01, 20))
+def test_huber_bounds(a, delta):
+    # Huber lies between the pseudo-Huber loss and l2_loss, and is non-negative.
+    huber = np.asarray(jaxloss.huber_loss(a, delta=delta))
+    assert np.all(huber >= 0)
+    assert np.all(huber <= 0.5 * a**2 + 1e-12)
+    assert np.all(np.asarray(jaxloss.pseudo_huber_loss(a, delta=delta)) <= huber + 1e-9)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("delta", [0.1, 1.0, 5.0])
+def test_pseudo_huber_matches_formula(rng, shape, delta):
+    # Charbonnier et al. 1997 / Hartley & Zisserman A6.8: delta^2 (sqrt(1 + (a/delta)^2) - 1),
+    # derivative a / sqrt(1 + (a/delta)^2).
+    p, t = _pair(rng, shape, np.float64)
+    a = p - t
+    np.testing.assert_allclose(
+        jaxloss.pseudo_huber_loss(p, t, delta=delta),
+        delta**2 * (np.sqrt(1 + (a / delta) ** 2) - 1),
+        rtol=1e-10,
+    )
+    np.testing.assert_allclose(
+        _grad(jaxloss.pseudo_huber_loss, jnp.asarray(p), targets=t, delta=delta),
+        a / np.sqrt(1 + (a / delta) ** 2),
+        rtol=1e-12,
+    )
+    p32, t32 = p.astype(np.float32), t.astype(np.float32)
+    a32 = p32.astype(np.float64) - t32
+    np.testing.assert_allclose(
+        jaxloss.pseudo_huber_loss(p32, t32, delta=delta),
+        delta**2 * (np.sqrt(1 + (a32 / delta) ** 2) - 1),
+        rtol=1e-5,
+        atol=1e-7,
+    )
+
+
+def test_pseudo_huber_small_and_large_residuals_float32():
+    a = jnp.array([1e-4, 1e-15, 1e25, -1e25], jnp.float32)
+    # Small: a^2/2 (relative accuracy kept); large: ~ delta |a| - delta^2, finite.
+    np.testing.assert_allclose(
+        jaxloss.pseudo_huber_loss(a, delta=1.0), [5e-9, 5e-31, 1e25, 1e25], rtol=1e-5
+    )
+    grad = _grad(jaxloss.pseudo_huber_loss, a)
+    assert np.all(np.isfinite(grad))
+    np.testing.assert_allclose(grad, [1e-4, 1e-15, 1.0, -1.0], rtol=1e-5)
+
+
+# log_cosh ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_log_cosh_matches_formula(rng, shape):
+    # log(cosh(a)) in float64 (no overflow for these |a| < 20); derivative tanh(a).
+    p, t = _pair(rng, shape, np.float64, scale=3.0)
+    a = p - t
+    np.testing.assert_allclose(jaxloss.log_cosh(p, t), np.log(np.cosh(a)), rtol=1e-12)
+    np.testing.assert_allclose(
+        _grad(jaxloss.log_cosh, jnp.asarray(p), targets=t), np.tanh(a), rtol=1e-12
+    )
+    p32, t32 = p.astype(np.float32), t.astype(np.float32)
+    a32 = p32.astype(np.float64) - t32
+    np.testing.assert_allclose(jaxloss.log_cosh(p32, t32), np.log(np.cosh(a32)), rtol=1e-5)
+
+
+def test_log_cosh_large_residuals():
+    for dtype, big in ((jnp.float32, 1e4), (jnp.float16, 6e4), (jnp.bfloat16, 1e30)):
+        a = jnp.array([big, -big, 0.0], dtype)
+        value = jaxloss.log_cosh(a)
+        assert value.dtype == dtype
+        expected = [float(a[0]) - np.log(2), float(a[0]) - np.log(2), 0.0]
+        np.testing.assert_allclose(np.asarray(value, np.float64), expected, rtol=1e-3)
+        grad = _grad(jaxloss.log_cosh, a)
+        np.testing.assert_array_equal(np.asarray(grad, np.float64), [1.0, -1.0, 0.0])
+
+
+def test_log_cosh_keeps_relative_accuracy_for_tiny_residuals():
+    # log cosh a = a^2/2 - a^4/12 + ...; float32 keeps this where logaddexp forms cancel.
+    a = np.array([1e-4, -3e-3, 1e-2, 0.5, 0.999, 1.0, 1.001], np.float32)
+    a64 = a.astype(np.float64)
+    expected = np.log1p(np.expm1(a64) ** 2 / (2 * np.exp(a64)))  # cosh a - 1 without cancel
+    np.testing.assert_allclose(jaxloss.log_cosh(a), expected, rtol=1e-6)
+
+
+# mean errors against scikit-learn ----------------------------------------------------------
+
+SKLEARN = [
+    (jaxloss.mean_squared_error, sklearn.metrics.mean_squared_error),
+    (jaxloss.mean_absolute_error, sklearn.metrics.mean_absolute_error),
+    (jaxloss.root_mean_squared_error, sklearn.metrics.root_mean_squared_error),
+]
+
+
+@pytest.mark.parametrize("shape", [(8, 1), (8, 3)])
+@pytest.mark.parametrize("ours,theirs", SKLEARN)
+def test_mean_errors_agree_with_sklearn(rng, shape, ours, theirs):
+    p, t = _pair(rng, shape, np.float64)
+    w = rng.uniform(0.1, 2.0, shape[0])
+    raw = theirs(t, p, multioutput="raw_values")
+    np.testing.assert_allclose(ours(p, t, axis=0), raw, rtol=1e-12)
+    np.testing.assert_allclose(ours(p, t, axis=0, reduction="mean"), theirs(t, p), rtol=1e-12)
+    np.testing.assert_allclose(
+        ours(p, t, axis=0, weights=w[:, None]),
+        theirs(t, p, sample_weight=w, multioutput="raw_values"),
+        rtol=1e-12,
+    )
+    # float32 inputs, tolerance 1e-5.
+    p32, t32 = p.astype(np.float32), t.astype(np.float32)
+    np.testing.assert_allclose(
+        ours(p32, t32, axis=0),
+        theirs(t32.astype(np.float64), p32, multioutput="raw_values"),
+        rtol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("ours,theirs", SKLEARN)
+def test_mean_errors_default_to_all_axes_and_support_axis_tuples(rng, ours, theirs):
+    p, t = _pair(rng, (2, 3, 4), np.float64)
+    np.testing.assert_allclose(ours(p, t), theirs(t.ravel(), p.ravel()), rtol=1e-12)
+    # axis=(0, 2): one value per index of axis 1, over the 8 entries of that slice.
+    expected = [theirs(t[:, j].ravel(), p[:, j].ravel()) for j in range(3)]
+    np.testing.assert_allclose(ours(p, t, axis=(0, -1)), expected, rtol=1e-12)
+    np.testing.assert_allclose(ours(p, t, axis=(2, 0)), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        ours(p, t, axis=(0, 2), reduction="sum"), np.sum(expected), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("ours,theirs", SKLEARN)
+def test_mean_errors_with_where_equal_the_selected_subset(rng, ours, theirs):
+    p, t = _pair(rng, (8, 3), np.float64)
+    where = rng.uniform(size=(8, 3)) < 0.6
+    where[2] = False  # a row that counts nothing
+    per_row = ours(p, t, axis=1, where=where)
+    for i in range(8):
+        if where[i].any():
+            expected = theirs(t[i][where[i]], p[i][where[i]])
+            np.testing.assert_allclose(per_row[i], expected, rtol=1e-12)
+        else:
+            assert float(per_row[i]) == 0.0
+    counted = [i for i in range(8) if where[i].any()]
+    np.testing.assert_allclose(
+        ours(p, t, axis=1, where=where, reduction="mean"),
+        np.mean(np.asarray(per_row)[counted]),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(ours(p, t, where=where), theirs(t[where], p[where]), rtol=1e-12)
+    # Masked entries get no gradient, even when they hold NaN.
+    p_nan = np.where(where, p, np.nan)
+    grad = jax.grad(lambda x: ours(x, t, where=where))(jnp.asarray(p_nan))
+    assert np.all(np.isfinite(grad))
+    assert np.all(np.asarray(grad)[~where] == 0)
+
+
+def test_rmse_at_zero_error_has_value_and_gradient_zero():
+    p = jnp.array([[1.0, 2.0], [3.0, 4.0]])
+    for kwargs in ({}, {"axis": 0}, {"axis": 1, "reduction": "mean"}):
+        assert np.all(np.asarray(jaxloss.root_mean_squared_error(p, p, **kwargs)) == 0)
+        g = jax.grad(lambda x, kw=kwargs: jnp.sum(jaxloss.root_mean_squared_error(x, p, **kw)))(p)
+        np.testing.assert_array_equal(g, np.zeros((2, 2)))
+    # One row exact, one not: the exact row gets gradient 0, the other (a / n) / rmse.
+    t = jnp.array([[1.0, 2.0], [3.0, 5.0]])
+    g = jax.grad(lambda x: jnp.sum(jaxloss.root_mean_squared_error(x, t, axis=1)))(p)
+    np.testing.assert_allclose(g, [[0.0, 0.0], [0.0, (-1.0 / 2) / np.sqrt(0.5)]], rtol=1e-12)
+
+
+def test_mean_absolute_error_gradient_at_zero_residual():
+    p = jnp.array([1.0, 2.0, 3.0, 4.0])
+    t = jnp.array([1.0, 0.0, 5.0, 4.0])
+    g = jax.grad(lambda x: jaxloss.mean_absolute_error(x, t))(p)
+    np.testing.assert_array_equal(g, [0.0, 0.25, -0.25, 0.0])
+
+
+# where / weights on elementwise losses ------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", ELEMENTWISE)
+def test_elementwise_where_and_weights(rng, fn):
+    p, t = _pair(rng, (8, 3), np.float64)
+    base = np.asarray(fn(p, t))
+    where = rng.uniform(size=(8, 3)) < 0.5
+    w = rng.uniform(0.5, 2.0, (8, 1))
+    wb = np.broadcast_to(w, (8, 3))
+    np.testing.assert_allclose(fn(p, t, where=where), np.where(where, base, 0.0))
+    np.testing.assert_allclose(
+        fn(p, t, where=where, weights=w, reduction="mean"),
+        np.sum(where * wb * base) / np.sum(where * wb),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(fn(p, t, weights=w, reduction="sum"), np.sum(wb * base), rtol=1e-12)
+    assert float(fn(p, t, where=np.zeros((8, 3), bool), reduction="mean")) == 0.0
+
+
+# dtypes and targets --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", ELEMENTWISE + MEANS)
+@pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64])
+def test_dtype_follows_inputs(rng, fn, dtype):
+    p, t = _pair(rng, (5,), np.float32, scale=0.5)
+    out = fn(jnp.asarray(p, dtype), jnp.asarray(t, dtype))
+    assert out.dtype == dtype
+    # Integer targets take the dtype of the predictions.
+    assert fn(jnp.asarray(p, dtype), jnp.arange(5)).dtype == dtype
+    # Mixed floating dtypes promote.
+    assert fn(jnp.asarray(p, jnp.float16), jnp.asarray(t, jnp.float32)).dtype == jnp.float32
+
+
+def test_float16_inputs_computed_in_float32():
+    # 300^2 overflows float16 as an intermediate only in a float16 computation of a mean.
+    p = jnp.full((4,), 300.0, jnp.float16)
+    out = jaxloss.mean_squared_error(p, jnp.full((4,), 299.0, jnp.float16))
+    assert out.dtype == jnp.float16 and float(out) == 1.0
+    big = jaxloss.mean_squared_error(jnp.array([250.0, 260.0], jnp.float16))
+    np.testing.assert_allclose(float(big), (250.0**2 + 260.0**2) / 2, rtol=1e-3)
+
+
+def test_jit_and_vmap_of_mean_errors(rng):
+    p, t = _pair(rng, (2, 3, 4), np.float32)
+    fn = jax.jit(functools.partial(jaxloss.root_mean_squared_error, axis=-1))
+    np.testing.assert_allclose(jax.vmap(fn)(p, t), fn(p, t), rtol=1e-6)
+
+
+# errors -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", ELEMENTWISE + MEANS)
+def test_bad_inputs_raise(fn):
+    with pytest.raises(TypeError, match="`predictions`"):
+        fn(jnp.arange(3), jnp.zeros(3))
+    with pytest.raises(TypeError, match="`predictions`"):
+        fn(jnp.arange(3))
+    with pytest.raises(ValueError, match=r"`predictions` \(3,\).*`targets` \(4,\)"):
+        fn(jnp.zeros(3), jnp.zeros(4))
+    with pytest.raises(ValueError, match="`targets`"):
+        fn(jnp.zeros((3, 1)), jnp.zeros(3))
+    with pytest.raises(TypeError, match="`targets`"):
+        fn(jnp.zeros(3), jnp.zeros(3, bool))
+    with pytest.raises(ValueError, match="reduction"):
+        fn(jnp.zeros(3), reduction="average")
+
+
+@pytest.mark.parametrize("fn", [jaxloss.huber_loss, jaxloss.pseudo_huber_loss])
+@pytest.mark.parametrize("delta", [0.0, -1.0, float("nan")])
+def test_nonpositive_delta_raises(fn, delta):
+    with pytest.raises(ValueError, match="`delta`"):
+        fn(jnp.zeros(3), delta=delta)
+
+
+def test_negative_beta_raises_and_zero_is_allowed():
+    with pytest.raises(ValueError, match="`beta`"):
+        jaxloss.smooth_l1_loss(jnp.zeros(3), beta=-0.1)
+    assert np.all(np.isfinite(jaxloss.smooth_l1_loss(jnp.zeros(3), beta=0.0)))
+
+
+def test_traced_hyperparameters_are_accepted():
+    a = jnp.array([0.2, 3.0])
+    for fn, name in (
+        (jaxloss.huber_loss, "delta"),
+        (jaxloss.smooth_l1_loss, "beta"),
+        (jaxloss.pseudo_huber_loss, "delta"),
+    ):
+        jitted = jax.jit(lambda x, h, fn=fn, name=name: fn(x, **{name: h}))
+        np.testing.assert_allclose(jitted(a, 0.5), fn(a, **{name: 0.5}), rtol=1e-6)
+    # delta can be learned: d/d delta of huber at |a| > delta is |a| - delta.
+    g = jax.grad(lambda d: jnp.sum(jaxloss.huber_loss(a, delta=d)))(jnp.float64(1.0))
+    np.testing.assert_allclose(g, 3.0 - 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn", MEANS)
+def test_bad_axis_and_masks_raise(fn):
+    x = jnp.zeros((2, 3))
+    with pytest.raises(ValueError, match="`axis`"):
+        fn(x, axis=2)
+    with pytest.raises(ValueError, match="`axis`"):
+        fn(x, axis=(1, -1))
+    with pytest.raises(TypeError, match="`axis`"):
+        fn(x, axis=1.0)
+    with pytest.raises(ValueError, match="`where`"):
+        fn(x, where=jnp.ones((2,), bool))
+    with pytest.raises(TypeError, match="`where`"):
+        fn(x, where=jnp.ones((2, 3)))
+    with pytest.raises(ValueError, match="`weights`"):
+        fn(x, weights=jnp.ones((2,)))
