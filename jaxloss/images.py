@@ -208,8 +208,9 @@ def perceptual_loss(
       layers: names of the activations to compare, in order (static); ``None`` uses every
         activation ``feature_fn`` returns.
       layer_weights: ``None`` (every weight 1), a non-negative scalar, a sequence aligned with
-        ``layers`` (or with the returned dict when ``layers`` is ``None``), or a dict keyed by
-        layer name with one weight per compared layer.
+        ``layers`` (or with the iteration order of the returned dict when ``layers`` is
+        ``None``; a jitted ``feature_fn`` returns sorted keys, so prefer a dict then), or a
+        dict keyed by layer name with one weight per compared layer.
       distance: ``"mse"`` or ``"mae"`` (static).
       normalize_features: unit-normalize each feature vector over channels (LPIPS).
       eps: added to the channel norm when ``normalize_features`` (LPIPS uses 1e-10).
