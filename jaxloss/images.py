@@ -188,7 +188,8 @@ def perceptual_loss(
         loss = sum_l w_l * mean_{h, w, c} |phi_l(x)[h, w, c] - phi_l(y)[h, w, c]| ** p
 
     with ``p = 2`` for ``distance="mse"`` (Johnson et al.'s feature reconstruction loss, the
-    squared Euclidean distance over ``C_l H_l W_l``) and ``p = 1`` for ``"mae"``. With
+    squared Euclidean distance over ``C_l H_l W_l``) and ``p = 1`` for ``"mae"`` (gradient 0
+    where features are equal, as torch's ``l1_loss``). With
     ``normalize_features=True`` each feature vector is first unit-normalized over channels as
     in LPIPS, ``phi / (||phi||_2 + eps)`` (a zero vector stays zero, with finite gradient).
     LPIPS is then ``C_l`` times the ``"mse"`` term with its learned per-channel weights
@@ -281,7 +282,7 @@ def perceptual_loss(
             a = _unit_normalize(a, eps)
             b = _unit_normalize(b, eps)
         diff = a - b
-        per = jnp.square(diff) if distance == "mse" else jnp.abs(diff)
+        per = jnp.square(diff) if distance == "mse" else _abs(diff)
         per = jnp.mean(per, axis=tuple(range(1, per.ndim)))
         total = total + jnp.asarray(w, acc) * per.reshape(batch)
     return reduce(total.astype(out_dtype), reduction=reduction)
@@ -394,7 +395,7 @@ def anisotropic_total_variation(images: ArrayLike, *, reduction: str = "none") -
     _checks.check_min_rank("images", images, 3)
     acc = _checks.compute_dtype(images.dtype)
     dy, dx = _forward_differences(images.astype(acc))
-    value = jnp.sum(jnp.abs(dy) + jnp.abs(dx), axis=(-3, -2, -1))
+    value = jnp.sum(_abs(dy) + _abs(dx), axis=(-3, -2, -1))
     return reduce(value.astype(images.dtype), reduction=reduction)
 
 
@@ -503,6 +504,11 @@ def _unit_normalize(features: jax.Array, eps: float) -> jax.Array:
     safe = jnp.where(positive, squared, jnp.ones((), squared.dtype))
     norm = jnp.where(positive, jnp.sqrt(safe), jnp.zeros((), squared.dtype))
     return features / (norm + eps)
+
+
+def _abs(x: jax.Array) -> jax.Array:
+    """|x| with gradient sign(x), 0 at x == 0 (jnp.abs has gradient 1 there), as torch."""
+    return jnp.where(x == 0, jnp.zeros((), x.dtype), jnp.abs(x))
 
 
 def _forward_differences(x: jax.Array) -> tuple[jax.Array, jax.Array]:

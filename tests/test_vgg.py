@@ -159,9 +159,7 @@ def test_truncated_model_stops_early_and_agrees(files):
 def test_normalize_input_false_takes_normalized_images(files):
     variables = load_torchvision_vgg(files["vgg16"]["npz"])
     images = _images((1, 8, 8, 3), seed=2)
-    normalized = (images - np.array(IMAGENET_MEAN, np.float32)) / np.array(
-        IMAGENET_STD, np.float32
-    )
+    normalized = (images - np.array(IMAGENET_MEAN, np.float32)) / np.array(IMAGENET_STD, np.float32)
     a = jax.jit(VGG16(output_layers=("relu1_2",)).apply)(variables, jnp.asarray(images))
     b = jax.jit(VGG16(output_layers=("relu1_2",), normalize_input=False).apply)(
         variables, jnp.asarray(normalized)

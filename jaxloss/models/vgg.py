@@ -374,9 +374,7 @@ def _mismatches(arrays: Mapping[str, np.ndarray], expected: Mapping[str, tuple])
         f"{k}: {arrays[k].shape} {arrays[k].dtype}, expected {expected[k]} float"
         for k in expected
         if k in arrays
-        and (
-            arrays[k].shape != expected[k] or not np.issubdtype(arrays[k].dtype, np.floating)
-        )
+        and (arrays[k].shape != expected[k] or not np.issubdtype(arrays[k].dtype, np.floating))
     ]
     parts = []
     if missing:
