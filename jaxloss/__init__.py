@@ -4,7 +4,6 @@ Every public function is pure, traceable (jit, vmap, grad) and returns per-examp
 default; see README.md for the API table and CONVENTIONS for the contract.
 """
 
-# classification
 from jaxloss.classification import (
     binary_cross_entropy,
     log_sigmoid,
@@ -19,30 +18,6 @@ from jaxloss.classification import (
     softmax_cross_entropy_with_integer_labels,
     softmax_focal_loss,
 )
-
-# regression
-from jaxloss.regression import (
-    absolute_error,
-    huber_loss,
-    l2_loss,
-    log_cosh,
-    mean_absolute_error,
-    mean_squared_error,
-    pseudo_huber_loss,
-    root_mean_squared_error,
-    smooth_l1_loss,
-    squared_error,
-)
-
-# objectives
-from jaxloss.objectives import (
-    elastic_net_penalty,
-    l1_penalty,
-    l2_penalty,
-    objective,
-)
-
-# divergences
 from jaxloss.divergences import (
     convex_kl_divergence,
     cross_entropy,
@@ -54,10 +29,33 @@ from jaxloss.divergences import (
     kl_divergence,
     kl_divergence_with_log_targets,
 )
-
-# reductions
+from jaxloss.images import (
+    anisotropic_total_variation,
+    gram_matrix,
+    perceptual_loss,
+    style_loss,
+    total_variation,
+)
+from jaxloss.objectives import (
+    elastic_net_penalty,
+    l1_penalty,
+    l2_penalty,
+    objective,
+)
 from jaxloss.reductions import (
     reduce,
+)
+from jaxloss.regression import (
+    absolute_error,
+    huber_loss,
+    l2_loss,
+    log_cosh,
+    mean_absolute_error,
+    mean_squared_error,
+    pseudo_huber_loss,
+    root_mean_squared_error,
+    smooth_l1_loss,
+    squared_error,
 )
 
 __version__ = "0.1.0"
@@ -103,6 +101,12 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "kl_divergence_with_log_targets",
+    # images
+    "anisotropic_total_variation",
+    "gram_matrix",
+    "perceptual_loss",
+    "style_loss",
+    "total_variation",
     # reductions
     "reduce",
 ]
