@@ -66,6 +66,77 @@ def _examples() -> dict[str, tuple[str, Callable[[], jax.Array]]]:
             lambda: jaxloss.softmax_focal_loss(logits, labels),
         ),
         **_divergences(probs, jax.nn.softmax(logits), keys[4]),
+        **_regression(keys[5]),
+        **_images(keys[6]),
+    }
+
+
+def _regression(key):
+    preds = jax.random.normal(key, (B, D))
+    targets = preds + 0.5 * jax.random.normal(jax.random.fold_in(key, 1), (B, D))
+    targets = targets.at[0, 0].add(8.0)  # one outlier
+    pt = f"predictions, targets [{B},{D}], one outlier"
+    params = {"w": preds, "b": targets[0]}
+    no_bias = {"mask": lambda path, leaf: "b" not in jax.tree_util.keystr(path)}
+
+    def cost(p, x, y):
+        return jaxloss.squared_error(x @ p["w"].T + p["b"][:B], y[:, :B], reduction="mean")
+
+    objective = jaxloss.objective(cost, regularizer=jaxloss.l2_penalty, strength=0.1)
+    return {
+        "squared_error": (pt, lambda: jaxloss.squared_error(preds, targets)),
+        "l2_loss": (pt, lambda: jaxloss.l2_loss(preds, targets)),
+        "absolute_error": (pt, lambda: jaxloss.absolute_error(preds, targets)),
+        "huber_loss": (pt + ", delta 1", lambda: jaxloss.huber_loss(preds, targets)),
+        "smooth_l1_loss": (pt + ", beta 1", lambda: jaxloss.smooth_l1_loss(preds, targets)),
+        "pseudo_huber_loss": (pt, lambda: jaxloss.pseudo_huber_loss(preds, targets)),
+        "log_cosh": (pt, lambda: jaxloss.log_cosh(preds, targets)),
+        "mean_squared_error": (pt, lambda: jaxloss.mean_squared_error(preds, targets, axis=-1)),
+        "mean_absolute_error": (pt, lambda: jaxloss.mean_absolute_error(preds, targets, axis=-1)),
+        "root_mean_squared_error": (
+            pt,
+            lambda: jaxloss.root_mean_squared_error(preds, targets, axis=-1),
+        ),
+        "l1_penalty": (
+            "params {w, b}, bias excluded",
+            lambda: jaxloss.l1_penalty(params, **no_bias),
+        ),
+        "l2_penalty": (
+            "params {w, b}, bias excluded",
+            lambda: jaxloss.l2_penalty(params, **no_bias),
+        ),
+        "elastic_net_penalty": (
+            "params {w, b}, l1_ratio 0.5",
+            lambda: jaxloss.elastic_net_penalty(params, l1_ratio=0.5),
+        ),
+        "objective": (
+            "MSE cost + 0.1 * L2 penalty",
+            lambda: objective(params, preds, targets)[0],
+        ),
+    }
+
+
+def _images(key):
+    h = w = 16
+    images = jax.random.uniform(key, (2, h, w, 3))
+    noisy = images + 0.1 * jax.random.normal(jax.random.fold_in(key, 1), images.shape)
+    imgs = f"images [2,{h},{w},3]"
+
+    def features(x):
+        return {"pixels": x, "pooled": x.reshape(x.shape[0], h // 2, 2, w // 2, 2, 3).mean((2, 4))}
+
+    return {
+        "gram_matrix": (imgs, lambda: jaxloss.gram_matrix(images)),
+        "style_loss": (imgs + " vs noisy", lambda: jaxloss.style_loss(noisy, images)),
+        "perceptual_loss": (
+            imgs + ", 2-layer feature map",
+            lambda: jaxloss.perceptual_loss(noisy, images, feature_fn=features),
+        ),
+        "total_variation": (imgs + ", beta 1", lambda: jaxloss.total_variation(noisy)),
+        "anisotropic_total_variation": (
+            imgs,
+            lambda: jaxloss.anisotropic_total_variation(noisy),
+        ),
     }
 
 
