@@ -80,7 +80,7 @@ def _regression(key):
     no_bias = {"mask": lambda path, leaf: "b" not in jax.tree_util.keystr(path)}
 
     def cost(p, x, y):
-        return jaxloss.squared_error(x @ p["w"].T + p["b"][:B], y[:, :B], reduction="mean")
+        return jaxloss.squared_error(x @ p["w"].T + p["b"][None, :B], y[:, :B], reduction="mean")
 
     objective = jaxloss.objective(cost, regularizer=jaxloss.l2_penalty, strength=0.1)
     return {
