@@ -18,6 +18,9 @@ from jaxloss.classification import (
     softmax_cross_entropy_with_integer_labels,
     softmax_focal_loss,
 )
+from jaxloss.composite import (
+    composite_loss,
+)
 from jaxloss.divergences import (
     convex_kl_divergence,
     cross_entropy,
@@ -41,6 +44,19 @@ from jaxloss.objectives import (
     l1_penalty,
     l2_penalty,
     objective,
+)
+from jaxloss.optax_reexports import (
+    ctc_loss,
+    ctc_loss_with_forward_probs,
+    hinge_loss,
+    make_fenchel_young_loss,
+    multiclass_hinge_loss,
+    multiclass_perceptron_loss,
+    multiclass_sparsemax_loss,
+    perceptron_loss,
+    poly_loss_cross_entropy,
+    ranking_softmax_loss,
+    sparsemax_loss,
 )
 from jaxloss.reductions import (
     reduce,
@@ -107,6 +123,20 @@ __all__ = [
     "perceptual_loss",
     "style_loss",
     "total_variation",
+    # composite
+    "composite_loss",
+    # optax_reexports
+    "ctc_loss",
+    "ctc_loss_with_forward_probs",
+    "hinge_loss",
+    "make_fenchel_young_loss",
+    "multiclass_hinge_loss",
+    "multiclass_perceptron_loss",
+    "multiclass_sparsemax_loss",
+    "perceptron_loss",
+    "poly_loss_cross_entropy",
+    "ranking_softmax_loss",
+    "sparsemax_loss",
     # reductions
     "reduce",
 ]

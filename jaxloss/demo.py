@@ -1,209 +1,21 @@
-"""`make demo`: every public function of jaxloss evaluated on a small example batch.
+"""`make demo`: the main job of jaxloss.
 
-Run with ``python -m jaxloss.demo``. Each row shows the function, the example it was given,
-the per-example output shape and the mean value, computed under ``jax.jit``.
+``python -m jaxloss.demo --table`` prints the catalog of every public function on a small
+example batch (`jaxloss._catalog`).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+import argparse
 
-import jax
-import jax.numpy as jnp
-
-import jaxloss
-
-B, K, D = 8, 5, 16
+from jaxloss import _catalog
 
 
-def _examples() -> dict[str, tuple[str, Callable[[], jax.Array]]]:
-    keys = jax.random.split(jax.random.key(0), 8)
-    logits = 2.0 * jax.random.normal(keys[0], (B, K))
-    labels = jax.random.randint(keys[1], (B,), 0, K)
-    one_hot = jax.nn.one_hot(labels, K)
-    binary = jax.random.bernoulli(keys[2], 0.4, (B, K)).astype(jnp.float32)
-    probs = jax.nn.softmax(jax.random.normal(keys[3], (B, K)))
-    cls = f"logits [{B},{K}], labels [{B}]"
-    soft = f"logits [{B},{K}], one-hot [{B},{K}]"
-    binary_desc = f"logits [{B},{K}], 0/1 targets"
-    return {
-        "reduce": (f"losses [{B},{K}]", lambda: jaxloss.reduce(jnp.abs(logits))),
-        "softmax": (f"logits [{B},{K}]", lambda: jaxloss.softmax(logits)),
-        "log_softmax": (f"logits [{B},{K}]", lambda: jaxloss.log_softmax(logits)),
-        "sigmoid": (f"logits [{B},{K}]", lambda: jaxloss.sigmoid(logits)),
-        "log_sigmoid": (f"logits [{B},{K}]", lambda: jaxloss.log_sigmoid(logits)),
-        "softmax_cross_entropy": (
-            soft + ", smoothing 0.1",
-            lambda: jaxloss.softmax_cross_entropy(logits, one_hot, label_smoothing=0.1),
-        ),
-        "safe_softmax_cross_entropy": (
-            soft,
-            lambda: jaxloss.safe_softmax_cross_entropy(logits, one_hot),
-        ),
-        "softmax_cross_entropy_with_integer_labels": (
-            cls,
-            lambda: jaxloss.softmax_cross_entropy_with_integer_labels(logits, labels),
-        ),
-        "smooth_labels": (
-            f"one-hot [{B},{K}], alpha 0.1",
-            lambda: jaxloss.smooth_labels(one_hot, 0.1),
-        ),
-        "sigmoid_binary_cross_entropy": (
-            binary_desc,
-            lambda: jaxloss.sigmoid_binary_cross_entropy(logits, binary),
-        ),
-        "binary_cross_entropy": (
-            f"probabilities [{B},{K}], 0/1 targets",
-            lambda: jaxloss.binary_cross_entropy(probs, binary),
-        ),
-        "sigmoid_focal_loss": (
-            binary_desc + ", gamma 2",
-            lambda: jaxloss.sigmoid_focal_loss(logits, binary, alpha=0.25),
-        ),
-        "softmax_focal_loss": (
-            cls + ", gamma 2",
-            lambda: jaxloss.softmax_focal_loss(logits, labels),
-        ),
-        **_divergences(probs, jax.nn.softmax(logits), keys[4]),
-        **_regression(keys[5]),
-        **_images(keys[6]),
-    }
-
-
-def _regression(key):
-    preds = jax.random.normal(key, (B, D))
-    targets = preds + 0.5 * jax.random.normal(jax.random.fold_in(key, 1), (B, D))
-    targets = targets.at[0, 0].add(8.0)  # one outlier
-    pt = f"predictions, targets [{B},{D}], one outlier"
-    params = {"w": preds, "b": targets[0]}
-    no_bias = {"mask": lambda path, leaf: "b" not in jax.tree_util.keystr(path)}
-
-    def cost(p, x, y):
-        return jaxloss.squared_error(x @ p["w"].T + p["b"][None, :B], y[:, :B], reduction="mean")
-
-    objective = jaxloss.objective(cost, regularizer=jaxloss.l2_penalty, strength=0.1)
-    return {
-        "squared_error": (pt, lambda: jaxloss.squared_error(preds, targets)),
-        "l2_loss": (pt, lambda: jaxloss.l2_loss(preds, targets)),
-        "absolute_error": (pt, lambda: jaxloss.absolute_error(preds, targets)),
-        "huber_loss": (pt + ", delta 1", lambda: jaxloss.huber_loss(preds, targets)),
-        "smooth_l1_loss": (pt + ", beta 1", lambda: jaxloss.smooth_l1_loss(preds, targets)),
-        "pseudo_huber_loss": (pt, lambda: jaxloss.pseudo_huber_loss(preds, targets)),
-        "log_cosh": (pt, lambda: jaxloss.log_cosh(preds, targets)),
-        "mean_squared_error": (pt, lambda: jaxloss.mean_squared_error(preds, targets, axis=-1)),
-        "mean_absolute_error": (pt, lambda: jaxloss.mean_absolute_error(preds, targets, axis=-1)),
-        "root_mean_squared_error": (
-            pt,
-            lambda: jaxloss.root_mean_squared_error(preds, targets, axis=-1),
-        ),
-        "l1_penalty": (
-            "params {w, b}, bias excluded",
-            lambda: jaxloss.l1_penalty(params, **no_bias),
-        ),
-        "l2_penalty": (
-            "params {w, b}, bias excluded",
-            lambda: jaxloss.l2_penalty(params, **no_bias),
-        ),
-        "elastic_net_penalty": (
-            "params {w, b}, l1_ratio 0.5",
-            lambda: jaxloss.elastic_net_penalty(params, l1_ratio=0.5),
-        ),
-        "objective": (
-            "MSE cost + 0.1 * L2 penalty",
-            lambda: objective(params, preds, targets)[0],
-        ),
-    }
-
-
-def _images(key):
-    h = w = 16
-    images = jax.random.uniform(key, (2, h, w, 3))
-    noisy = images + 0.1 * jax.random.normal(jax.random.fold_in(key, 1), images.shape)
-    imgs = f"images [2,{h},{w},3]"
-
-    def features(x):
-        return {"pixels": x, "pooled": x.reshape(x.shape[0], h // 2, 2, w // 2, 2, 3).mean((2, 4))}
-
-    return {
-        "gram_matrix": (imgs, lambda: jaxloss.gram_matrix(images)),
-        "style_loss": (imgs + " vs noisy", lambda: jaxloss.style_loss(noisy, images)),
-        "perceptual_loss": (
-            imgs + ", 2-layer feature map",
-            lambda: jaxloss.perceptual_loss(noisy, images, feature_fn=features),
-        ),
-        "total_variation": (imgs + ", beta 1", lambda: jaxloss.total_variation(noisy)),
-        "anisotropic_total_variation": (
-            imgs,
-            lambda: jaxloss.anisotropic_total_variation(noisy),
-        ),
-    }
-
-
-def _divergences(p, q, key):
-    pq = f"P, Q [{B},{K}]"
-    mean, log_var = jax.random.normal(key, (2, B, D))
-    return {
-        "entropy": (f"P [{B},{K}]", lambda: jaxloss.entropy(p)),
-        "cross_entropy": (pq, lambda: jaxloss.cross_entropy(jnp.log(q), p)),
-        "kl_divergence": (pq, lambda: jaxloss.kl_divergence(jnp.log(q), p)),
-        "kl_divergence_with_log_targets": (
-            pq,
-            lambda: jaxloss.kl_divergence_with_log_targets(jnp.log(q), jnp.log(p)),
-        ),
-        "generalized_kl_divergence": (pq, lambda: jaxloss.generalized_kl_divergence(jnp.log(q), p)),
-        "convex_kl_divergence": (pq, lambda: jaxloss.convex_kl_divergence(jnp.log(q), p)),
-        "js_divergence": (pq, lambda: jaxloss.js_divergence(q, p)),
-        "generalized_js_divergence": (
-            pq + ", weights (0.3, 0.7)",
-            lambda: jaxloss.generalized_js_divergence(q, p, weights=(0.3, 0.7)),
-        ),
-        "gaussian_kl_divergence": (
-            f"mean, log-variance [{B},{D}] vs N(0, 1)",
-            lambda: jaxloss.gaussian_kl_divergence(mean, log_var),
-        ),
-    }
-
-
-def rows() -> list[tuple[str, str, str, float, float]]:
-    """(name, example, output shape, mean value, first-call seconds) for every public name."""
-    examples = _examples()
-    out = []
-    for name in sorted(examples):
-        description, thunk = examples[name]
-        start = time.perf_counter()
-        value = jax.jit(thunk)()
-        leaves = jax.tree_util.tree_leaves(value)
-        jax.block_until_ready(leaves)
-        seconds = time.perf_counter() - start
-        first = leaves[0]
-        mean = float(jnp.mean(jnp.asarray(first, jnp.float32)))
-        out.append((name, description, str(tuple(first.shape)), mean, seconds))
-    return out
-
-
-def covered_names() -> set[str]:
-    return set(_examples())
-
-
-def main() -> None:
-    print(f"jaxloss {jaxloss.__version__} on {jax.devices()[0].platform}: every public function")
-    print(f"on a small example batch (B={B}, K={K}, D={D}), jitted.\n")
-    table = rows()
-    header = ("function", "example input", "output shape", "mean", "first call")
-    widths = [max(len(header[i]), *(len(str(r[i])) for r in table)) for i in range(3)]
-    line = f"{header[0]:<{widths[0]}}  {header[1]:<{widths[1]}}  {header[2]:<{widths[2]}}"
-    print(f"{line}  {header[3]:>10}  {header[4]:>10}")
-    print("-" * (sum(widths) + 28))
-    for name, description, shape, mean, seconds in table:
-        print(
-            f"{name:<{widths[0]}}  {description:<{widths[1]}}  {shape:<{widths[2]}}"
-            f"  {mean:>10.4f}  {seconds * 1e3:>8.1f}ms"
-        )
-    missing = set(jaxloss.__all__) - {"__version__"} - covered_names()
-    if missing:
-        raise SystemExit(f"demo is missing examples for: {sorted(missing)}")
-    print(f"\n{len(table)} functions evaluated.")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m jaxloss.demo", description=__doc__)
+    parser.add_argument("--table", action="store_true", help="print the catalog and exit")
+    parser.parse_args(argv)
+    _catalog.main()
 
 
 if __name__ == "__main__":

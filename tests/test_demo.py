@@ -1,7 +1,7 @@
-"""The demo (`make demo`) covers every public function and runs."""
+"""The catalog (`python -m jaxloss.demo --table`) covers every public function and runs."""
 
 import jaxloss
-from jaxloss import demo
+from jaxloss import _catalog as demo
 
 
 def test_demo_covers_every_public_name():

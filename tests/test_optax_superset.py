@@ -1,0 +1,172 @@
+"""jaxloss is a superset of optax.losses: every name, a compatible signature, the same values.
+
+Generic over `optax.losses`: a name that lands in jaxloss later (distances, embeddings,
+segmentation) is covered by its registry Case with no change here. Inputs come from the
+registry (`tests/registry`), so each function is compared with optax on the inputs its own
+contract tests use; options that optax does not have are left out of both calls.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import pathlib
+import re
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxloss
+from jaxloss import optax_reexports
+from tests.registry import all_cases
+
+# Families still being built on other branches: their optax names appear when they land.
+PENDING = {
+    "binary_dice_loss",
+    "cosine_distance",
+    "cosine_similarity",
+    "dice_loss",
+    "multiclass_generalized_dice_loss",
+    "ntxent",
+    "triplet_margin_loss",
+}
+OPTAX_NAMES = sorted(
+    n
+    for n in dir(optax.losses)
+    if not n.startswith("_")
+    and callable(getattr(optax.losses, n))
+    and (n in jaxloss.__all__ or n not in PENDING)
+)
+CASES = {c.name: c for c in all_cases()}
+README = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+# Where a value comparison with optax is not meaningful, and why; each name is also in the
+# README "Differences from optax" table (checked below).
+NOT_COMPARED = {
+    # A factory: its Case builds the loss with logsumexp; compared explicitly below.
+    "make_fenchel_young_loss": "factory",
+}
+POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _positional(sig):
+    return [(p.name, p.default) for p in sig.parameters.values() if p.kind in POSITIONAL]
+
+
+def _keyword_only(sig):
+    return {
+        p.name: p.default
+        for p in sig.parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
+def test_optax_has_losses_to_compare():
+    assert len(OPTAX_NAMES) + len(PENDING - set(OPTAX_NAMES)) >= 30
+
+
+@pytest.mark.parametrize("name", OPTAX_NAMES)
+def test_name_is_public_in_jaxloss(name):
+    assert name in jaxloss.__all__, f"optax.losses.{name} is missing from jaxloss"
+
+
+@pytest.mark.parametrize("name", OPTAX_NAMES)
+def test_signature_is_compatible(name):
+    ours = inspect.signature(getattr(jaxloss, name))
+    theirs = inspect.signature(getattr(optax.losses, name))
+    assert _positional(ours) == _positional(theirs), name
+    ours_kw = _keyword_only(ours)
+    for key, default in _keyword_only(theirs).items():
+        assert key in ours_kw, f"{name}: keyword `{key}` of optax is missing"
+        assert ours_kw[key] is default or ours_kw[key] == default, f"{name}: default of {key}"
+    extra = [
+        p.name
+        for p in ours.parameters.values()
+        if p.name not in theirs.parameters and p.kind is not inspect.Parameter.KEYWORD_ONLY
+    ]
+    assert not extra, f"{name}: parameters beyond optax's must be keyword-only: {extra}"
+
+
+@pytest.mark.parametrize("name", optax_reexports.__all__)
+def test_reexports_are_optax_with_its_exact_signature(name):
+    ours = getattr(jaxloss, name)
+    assert ours.__wrapped__ is getattr(optax.losses, name)
+    assert inspect.signature(ours) == inspect.signature(getattr(optax.losses, name))
+    assert f"optax.losses.{name}" in ours.__doc__
+
+
+COMPARED = [n for n in OPTAX_NAMES if n not in NOT_COMPARED]
+
+
+@pytest.mark.parametrize("batch", [(1,), (5,)], ids=str)
+@pytest.mark.parametrize("name", COMPARED)
+def test_values_agree_with_optax(name, batch):
+    case = CASES[name]
+    ours, theirs = getattr(jaxloss, name), getattr(optax.losses, name)
+    accepted = inspect.signature(theirs).parameters
+    for seed in range(3):
+        call = case.make(np.random.default_rng(seed), batch, jnp.float64)
+        kwargs = {k: v for k, v in call.kwargs.items() if k in accepted}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # optax's convex_kl alias
+            expected = jax.jit(lambda *a, kw=kwargs: theirs(*a, **kw))(*call.args)
+        actual = jax.jit(lambda *a, kw=kwargs: ours(*a, **kw))(*call.args)
+        for a, e in zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True):
+            # Where optax is not finite it is not correct: we are finite there instead.
+            e = np.asarray(e)
+            assert np.all(np.isfinite(np.asarray(a)))
+            ok = np.isfinite(e)
+            np.testing.assert_allclose(np.asarray(a)[ok], e[ok], rtol=1e-5, atol=1e-6)
+
+
+def test_fenchel_young_factory_agrees_with_optax():
+    scores = jnp.asarray(np.random.default_rng(0).standard_normal((4, 6)))
+    targets = jax.nn.softmax(scores[::-1])
+    for max_fun in (jax.scipy.special.logsumexp, lambda s: jnp.max(s)):
+        np.testing.assert_allclose(
+            jaxloss.make_fenchel_young_loss(max_fun)(scores, targets),
+            optax.losses.make_fenchel_young_loss(max_fun)(scores, targets),
+            rtol=1e-12,
+        )
+
+
+def _ctc_brute_force(logits, labels):
+    """-log p(labels) summed over all alignments (Graves et al. 2006, eq. 2-3), blank = 0."""
+    logp = np.asarray(jax.nn.log_softmax(logits, axis=-1))
+    frames, classes = logp.shape
+    total = 0.0
+    for path in itertools.product(range(classes), repeat=frames):
+        collapsed = [c for i, c in enumerate(path) if c != 0 and (i == 0 or c != path[i - 1])]
+        if collapsed == list(labels):
+            total += np.exp(sum(logp[t, c] for t, c in enumerate(path)))
+    return -np.log(total)
+
+
+def test_ctc_matches_brute_force_and_forward_probs():
+    rng = np.random.default_rng(0)
+    logits = jnp.asarray(rng.standard_normal((3, 5, 3)))
+    labels = jnp.asarray([[1, 2], [1, 1], [2, 1]])
+    pads = (jnp.zeros((3, 5)), labels, jnp.zeros((3, 2)))
+    loss = jaxloss.ctc_loss(logits, *pads)
+    expected = [_ctc_brute_force(logits[b], labels[b]) for b in range(3)]
+    np.testing.assert_allclose(loss, expected, rtol=1e-10)
+    with_probs, blank, _ = jaxloss.ctc_loss_with_forward_probs(logits, *pads)
+    np.testing.assert_allclose(with_probs, loss, rtol=1e-12)
+    # The loss is the forward probability of the final blank state after the whole sequence.
+    np.testing.assert_allclose(-blank[-1, :, 2], loss, rtol=1e-12)
+
+
+def test_every_reexport_is_registered_and_documented_as_optax():
+    for name in optax_reexports.__all__:
+        assert name in CASES
+        assert re.search(rf"^\|\s*`{name}`.*optax", README, re.M), name
+
+
+def test_not_compared_names_are_in_the_differences_table():
+    table = README.split("## Differences from optax", 1)[1].split("\n## ", 1)[0]
+    for name in NOT_COMPARED:
+        assert f"`{name}`" in table, name
