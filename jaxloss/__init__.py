@@ -4,6 +4,23 @@ Every public function is pure, traceable (jit, vmap, grad) and returns per-examp
 default; see README.md for the API table and CONVENTIONS for the contract.
 """
 
+# classification
+from jaxloss.classification import (
+    binary_cross_entropy,
+    log_sigmoid,
+    log_softmax,
+    safe_softmax_cross_entropy,
+    sigmoid,
+    sigmoid_binary_cross_entropy,
+    sigmoid_focal_loss,
+    smooth_labels,
+    softmax,
+    softmax_cross_entropy,
+    softmax_cross_entropy_with_integer_labels,
+    softmax_focal_loss,
+)
+
+# reductions
 from jaxloss.reductions import reduce
 from jaxloss.segmentation import (
     binary_dice_loss,
@@ -20,6 +37,20 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    # classification
+    "binary_cross_entropy",
+    "log_sigmoid",
+    "log_softmax",
+    "safe_softmax_cross_entropy",
+    "sigmoid",
+    "sigmoid_binary_cross_entropy",
+    "sigmoid_focal_loss",
+    "smooth_labels",
+    "softmax",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_with_integer_labels",
+    "softmax_focal_loss",
+    # reductions
     "reduce",
     # segmentation
     "binary_dice_loss",
