@@ -22,9 +22,14 @@ from jaxloss.classification import (
 
 # reductions
 from jaxloss.reductions import reduce
+
+# segmentation
 from jaxloss.segmentation import (
     binary_dice_loss,
+    dice_bce_loss,
     dice_coefficient,
+    dice_cross_entropy_loss,
+    dice_focal_loss,
     dice_loss,
     focal_tversky_loss,
     generalized_dice_loss,
@@ -54,7 +59,10 @@ __all__ = [
     "reduce",
     # segmentation
     "binary_dice_loss",
+    "dice_bce_loss",
     "dice_coefficient",
+    "dice_cross_entropy_loss",
+    "dice_focal_loss",
     "dice_loss",
     "focal_tversky_loss",
     "generalized_dice_loss",

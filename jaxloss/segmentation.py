@@ -14,6 +14,7 @@ the spatial axes: :math:`I_c = \\sum p t`, :math:`P_c = \\sum p` and :math:`T_c 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -22,11 +23,21 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxloss import _checks
-from jaxloss.reductions import reduce
+from jaxloss.classification import (
+    sigmoid_binary_cross_entropy,
+    sigmoid_focal_loss,
+    softmax_cross_entropy,
+    softmax_cross_entropy_with_integer_labels,
+    softmax_focal_loss,
+)
+from jaxloss.reductions import reduce, weighted_reduce
 
 __all__ = [
     "binary_dice_loss",
+    "dice_bce_loss",
     "dice_coefficient",
+    "dice_cross_entropy_loss",
+    "dice_focal_loss",
     "dice_loss",
     "focal_tversky_loss",
     "generalized_dice_loss",
@@ -616,6 +627,268 @@ def iou_loss(
     return reduce(per_example.astype(maps.out_dtype), reduction=reduction)
 
 
+def dice_bce_loss(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    lambda_dice: ArrayLike = 1.0,
+    lambda_bce: ArrayLike = 1.0,
+    smooth: ArrayLike = 1e-5,
+    pos_weight: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
+    ignore_background: bool = False,
+    axis: Axis = None,
+    squared: bool = False,
+    batch_dice: bool = False,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Sigmoid Dice loss plus binary cross-entropy (multi-label), weighted per term.
+
+    .. math::
+        \ell = \lambda_{dice}\, \operatorname{mean}_c w_c
+        \Big(1 - \frac{2 I_c + s}{P_c + T_c + s}\Big)
+        + \lambda_{bce}\, \operatorname{mean}_{i, c} \mathrm{BCE}(x_{i,c}, t_{i,c}),
+        \qquad p = \sigma(x)
+
+    Every channel is an independent binary map (sigmoid); the BCE term is
+    :func:`jaxloss.sigmoid_binary_cross_entropy` averaged over the spatial axes and channels,
+    as MONAI ``DiceCELoss(sigmoid=True)`` with one channel (``BCEWithLogitsLoss``).
+    ``ignore_background`` and ``class_weights`` act on the Dice term only.
+
+    Edge cases: all values and gradients are finite for finite logits; a perfect, confident
+    prediction gives a loss near 0.
+
+    Args:
+      logits: ``[batch..., spatial..., C]`` logits, floating.
+      labels: binary/soft targets of the same shape (or without the channel axis when
+        ``C == 1``), or integer labels ``[batch..., spatial...]`` (one-hot encoded; the mask
+        itself when ``C == 1``).
+      lambda_dice: weight of the Dice term, :math:`\ge 0`.
+      lambda_bce: weight of the BCE term, :math:`\ge 0`.
+      smooth: :math:`s \ge 0`, MONAI's ``smooth_nr = smooth_dr`` (default 1e-5).
+      pos_weight: optional weight of the positive BCE term, broadcastable to ``logits``
+        (e.g. ``[C]``).
+      class_weights: optional non-negative ``[C]`` weights of the per-class Dice losses.
+      ignore_background: drop class 0 (when ``C > 1``) from the Dice term.
+      axis: spatial axes (static); default all axes but the first and last.
+      squared: squared sums in the Dice denominator (V-Net).
+      batch_dice: also sum (Dice) and average (BCE) over the batch axes.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"`` over the examples.
+
+    Returns:
+      Per-example losses ``[batch...]`` (a scalar with ``batch_dice``), or a scalar.
+
+    References:
+      MONAI ``DiceCELoss`` (``lambda_dice``, ``lambda_ce``); Milletari et al., "V-Net", 2016.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import dice_bce_loss
+      >>> logits = jnp.array([[[2.0], [-1.0], [0.5]]])  # [batch=1, pixels=3, channels=1]
+      >>> labels = jnp.array([[1, 0, 1]])
+      >>> print(f"{float(dice_bce_loss(logits, labels)[0]):.4f}")
+      0.5683
+    """
+    _checks.check_nonnegative("lambda_dice", lambda_dice)
+    _checks.check_nonnegative("lambda_bce", lambda_bce)
+    _checks.check_reduction(reduction)
+    maps = _prepare(logits, labels, "sigmoid", axis, batch_dice, name="logits", target="labels")
+    dice = _dice_term(maps, smooth, squared, class_weights, ignore_background)
+    pw = None if pos_weight is None else _checks.as_float("pos_weight", pos_weight)
+    bce = sigmoid_binary_cross_entropy(maps.logits, maps.targets, pos_weight=pw)
+    bce = _spatial_mean(bce, None, (*maps.axes, maps.logits.ndim - 1))
+    loss = lambda_dice * dice + lambda_bce * bce
+    return reduce(loss.astype(maps.out_dtype), reduction=reduction)
+
+
+def dice_cross_entropy_loss(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    lambda_dice: ArrayLike = 1.0,
+    lambda_ce: ArrayLike = 1.0,
+    smooth: ArrayLike = 1e-5,
+    class_weights: ArrayLike | None = None,
+    label_smoothing: float = 0.0,
+    ignore_background: bool = False,
+    axis: Axis = None,
+    squared: bool = False,
+    batch_dice: bool = False,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Softmax Dice loss plus cross-entropy, weighted per term (MONAI ``DiceCELoss``).
+
+    .. math::
+        \ell = \lambda_{dice}\, \operatorname{mean}_c w_c
+        \Big(1 - \frac{2 I_c + s}{P_c + T_c + s}\Big)
+        + \lambda_{ce} \frac{\sum_i \mathrm{CE}_i}{\sum_i w_{y_i}},\qquad
+        p = \mathrm{softmax}(x)
+
+    :math:`\mathrm{CE}_i` is :func:`jaxloss.softmax_cross_entropy_with_integer_labels` (integer
+    labels) or :func:`jaxloss.softmax_cross_entropy` (one-hot/soft labels) at pixel :math:`i`,
+    with ``class_weights`` and ``label_smoothing``; the spatial mean divides by the summed
+    pixel weights :math:`w_{y_i}` (:math:`\sum_c w_c t_{i,c}` for soft labels), torch's
+    ``cross_entropy(weight=...)`` mean, which MONAI uses. Without weights it is the plain
+    mean. With ``C == 1`` the map is binary: sigmoid Dice and binary cross-entropy (MONAI).
+    ``class_weights`` weigh both terms; ``ignore_background`` acts on the Dice term only.
+
+    Edge cases: values and gradients are finite for finite logits; pixels whose weights sum
+    to 0 give a cross-entropy term of 0.
+
+    Args:
+      logits: ``[batch..., spatial..., C]`` logits, floating.
+      labels: integer labels ``[batch..., spatial...]`` or one-hot/soft labels of the shape
+        of ``logits``.
+      lambda_dice: weight of the Dice term, :math:`\ge 0`.
+      lambda_ce: weight of the cross-entropy term, :math:`\ge 0`.
+      smooth: :math:`s \ge 0`, MONAI's ``smooth_nr = smooth_dr`` (default 1e-5).
+      class_weights: optional non-negative ``[C]`` weights.
+      label_smoothing: cross-entropy label smoothing in ``[0, 1]``.
+      ignore_background: drop class 0 (when ``C > 1``) from the Dice term.
+      axis: spatial axes (static); default all axes but the first and last.
+      squared: squared sums in the Dice denominator (V-Net).
+      batch_dice: also sum (Dice) and average (cross-entropy) over the batch axes.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"`` over the examples.
+
+    Returns:
+      Per-example losses ``[batch...]`` (a scalar with ``batch_dice``), or a scalar.
+
+    References:
+      MONAI ``DiceCELoss`` (``lambda_dice``, ``lambda_ce``); Milletari et al., "V-Net", 2016;
+      ``torch.nn.functional.cross_entropy``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import dice_cross_entropy_loss
+      >>> logits = jnp.array([[[2.0, -1.0], [0.0, 1.0]]])  # [batch=1, pixels=2, classes=2]
+      >>> labels = jnp.array([[0, 1]])
+      >>> print(f"{float(dice_cross_entropy_loss(logits, labels)[0]):.4f}")
+      0.3771
+    """
+    _checks.check_nonnegative("lambda_dice", lambda_dice)
+    _checks.check_nonnegative("lambda_ce", lambda_ce)
+    _checks.check_reduction(reduction)
+    maps = _prepare(logits, labels, True, axis, batch_dice, name="logits", target="labels")
+    dice = _dice_term(maps, smooth, squared, class_weights, ignore_background)
+    weights = _class_weights(class_weights, maps.num_classes, maps.logits.dtype)
+    if maps.num_classes == 1:
+        _checks.check_scalar_range("label_smoothing", label_smoothing, low=0.0, high=1.0)
+        ce = sigmoid_binary_cross_entropy(maps.logits, maps.targets)[..., 0]
+        pixel_weights = None
+        if weights is not None:
+            ce = weights[0] * ce
+            pixel_weights = jnp.broadcast_to(weights[0], ce.shape)
+    else:
+        if maps.labels is not None:
+            ce = softmax_cross_entropy_with_integer_labels(
+                maps.logits, maps.labels, label_smoothing=label_smoothing, class_weights=weights
+            )
+        else:
+            ce = softmax_cross_entropy(
+                maps.logits, maps.targets, label_smoothing=label_smoothing, class_weights=weights
+            )
+        pixel_weights = None
+        if weights is not None:
+            pixel_weights = jnp.sum(
+                maps.targets * jnp.broadcast_to(weights, maps.targets.shape), -1
+            )
+    ce = _spatial_mean(ce, pixel_weights, maps.axes)
+    loss = lambda_dice * dice + lambda_ce * ce
+    return reduce(loss.astype(maps.out_dtype), reduction=reduction)
+
+
+def dice_focal_loss(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    lambda_dice: ArrayLike = 1.0,
+    lambda_focal: ArrayLike = 1.0,
+    gamma: ArrayLike = 2.0,
+    alpha: ArrayLike | None = None,
+    smooth: ArrayLike = 1e-5,
+    sigmoid: bool = False,
+    class_weights: ArrayLike | None = None,
+    ignore_background: bool = False,
+    axis: Axis = None,
+    squared: bool = False,
+    batch_dice: bool = False,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Dice loss plus focal loss, weighted per term (MONAI ``DiceFocalLoss``).
+
+    .. math::
+        \ell = \lambda_{dice}\, \operatorname{mean}_c w_c
+        \Big(1 - \frac{2 I_c + s}{P_c + T_c + s}\Big)
+        + \lambda_{focal}\, \operatorname{mean}_i \mathrm{FL}_i
+
+    By default (``sigmoid=False``, ``C > 1``) :math:`p = \mathrm{softmax}(x)` and
+    :math:`\mathrm{FL}_i` is :func:`jaxloss.softmax_focal_loss` at pixel :math:`i` (summed
+    over classes; MONAI's ``use_softmax=True`` mean also divides by the number of classes,
+    which ``lambda_focal`` can absorb). With ``sigmoid=True`` or ``C == 1`` every channel is a
+    binary map, :math:`p = \sigma(x)`, and the focal term is :func:`jaxloss.sigmoid_focal_loss`
+    averaged over pixels and channels (MONAI's default). ``ignore_background`` drops class 0
+    from both terms, as MONAI does; ``class_weights`` weigh the Dice term.
+
+    Edge cases: values and gradients are finite for finite logits, also for
+    :math:`0 < \gamma < 1` (see the focal losses).
+
+    Args:
+      logits: ``[batch..., spatial..., C]`` logits, floating.
+      labels: integer labels ``[batch..., spatial...]`` or one-hot/soft labels of the shape
+        of ``logits`` (without the channel axis when ``C == 1``).
+      lambda_dice: weight of the Dice term, :math:`\ge 0`.
+      lambda_focal: weight of the focal term, :math:`\ge 0`.
+      gamma: focal exponent :math:`\ge 0`.
+      alpha: optional focal class balance: a scalar in ``[0, 1]`` (sigmoid) or a scalar or
+        ``[C]`` weights (softmax).
+      smooth: :math:`s \ge 0`, MONAI's ``smooth_nr = smooth_dr`` (default 1e-5).
+      sigmoid: independent sigmoid channels (multi-label) instead of the softmax (static).
+      class_weights: optional non-negative ``[C]`` weights of the per-class Dice losses.
+      ignore_background: drop class 0 (when ``C > 1``) from both terms.
+      axis: spatial axes (static); default all axes but the first and last.
+      squared: squared sums in the Dice denominator (V-Net).
+      batch_dice: also sum (Dice) and average (focal) over the batch axes.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"`` over the examples.
+
+    Returns:
+      Per-example losses ``[batch...]`` (a scalar with ``batch_dice``), or a scalar.
+
+    References:
+      MONAI ``DiceFocalLoss`` (``lambda_dice``, ``lambda_focal``); Lin et al., "Focal Loss
+      for Dense Object Detection", 2017; Milletari et al., "V-Net", 2016.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import dice_focal_loss
+      >>> logits = jnp.array([[[2.0, -1.0], [0.0, 1.0]]])  # [batch=1, pixels=2, classes=2]
+      >>> labels = jnp.array([[0, 1]])
+      >>> print(f"{float(dice_focal_loss(logits, labels)[0]):.4f}")
+      0.2061
+    """
+    _checks.check_nonnegative("lambda_dice", lambda_dice)
+    _checks.check_nonnegative("lambda_focal", lambda_focal)
+    _checks.check_reduction(reduction)
+    if not isinstance(sigmoid, bool):
+        raise TypeError(f"`sigmoid` must be a static bool; got {sigmoid!r}.")
+    activation = "sigmoid" if sigmoid else True
+    maps = _prepare(logits, labels, activation, axis, batch_dice, name="logits", target="labels")
+    dice = _dice_term(maps, smooth, squared, class_weights, ignore_background)
+    drop = ignore_background and maps.num_classes > 1
+    if sigmoid or maps.num_classes == 1:
+        focal = sigmoid_focal_loss(maps.logits, maps.targets, alpha=alpha, gamma=gamma)
+        if drop:
+            focal = focal[..., 1:]
+        focal = _spatial_mean(focal, None, (*maps.axes, maps.logits.ndim - 1))
+    else:
+        targets = maps.targets
+        if drop:
+            targets = targets.at[..., 0].set(0.0)
+        focal = softmax_focal_loss(maps.logits, targets, alpha=alpha, gamma=gamma)
+        focal = _spatial_mean(focal, None, maps.axes)
+    loss = lambda_dice * dice + lambda_focal * focal
+    return reduce(loss.astype(maps.out_dtype), reduction=reduction)
+
+
 # ---------------------------------------------------------------------------------------------
 # helpers
 
@@ -626,6 +899,7 @@ class _Maps(NamedTuple):
     logits: jax.Array  # the (channel-expanded) predictions, compute dtype
     probs: jax.Array  # [..., C]
     targets: jax.Array  # [..., C], one-hot or soft
+    labels: jax.Array | None  # the integer labels [...] when given as such
     axes: tuple[int, ...]  # the axes summed over
     num_classes: int
     out_dtype: jnp.dtype
@@ -637,22 +911,25 @@ def _prepare(
     activation: bool | str,
     axis: Axis,
     batch_dice: bool,
+    *,
+    name: str = "predictions",
+    target: str = "targets",
 ) -> _Maps:
     """Validates shapes and dtypes, one-hot encodes labels, applies the activation.
 
     ``activation``: True (softmax, sigmoid when C == 1), False (probabilities given), or
-    "sigmoid" (elementwise).
+    "sigmoid" (elementwise). ``name`` and ``target`` are the argument names for errors.
     """
-    predictions = _checks.as_float("predictions", predictions)
+    predictions = _checks.as_float(name, predictions)
     targets = jnp.asarray(targets)
     integer = jnp.issubdtype(targets.dtype, jnp.integer)
     if not integer and targets.dtype != jnp.bool_:
-        targets = _checks.as_float("targets", targets)
+        targets = _checks.as_float(target, targets)
     if integer:
-        _checks.check_min_rank("predictions", predictions, 2)
+        _checks.check_min_rank(name, predictions, 2)
         if targets.shape != predictions.shape[:-1]:
             raise ValueError(
-                "integer `targets` (class labels) must have the shape of `predictions` without "
+                f"integer `{target}` (class labels) must have the shape of `{name}` without "
                 f"its class axis, {predictions.shape[:-1]}; got {targets.shape}."
             )
     else:
@@ -661,20 +938,20 @@ def _prepare(
             predictions = predictions[..., None]
         elif targets.ndim == predictions.ndim - 1:
             targets = targets[..., None]
-        _checks.check_min_rank("predictions", predictions, 2)
+        _checks.check_min_rank(name, predictions, 2)
         if targets.ndim != predictions.ndim:
             raise ValueError(
-                f"`targets` must have the rank of `predictions` ({predictions.ndim}, one-hot) "
-                f"or one less (labels); got shapes `targets` {targets.shape} and "
-                f"`predictions` {predictions.shape}."
+                f"`{target}` must have the rank of `{name}` ({predictions.ndim}, one-hot) "
+                f"or one less (labels); got shapes `{target}` {targets.shape} and "
+                f"`{name}` {predictions.shape}."
             )
         if targets.shape[-1] != predictions.shape[-1]:
             raise ValueError(
-                f"channel mismatch: `predictions` has {predictions.shape[-1]} channels (last "
-                f"axis) but `targets` has {targets.shape[-1]}; got shapes {predictions.shape} "
+                f"channel mismatch: `{name}` has {predictions.shape[-1]} channels (last "
+                f"axis) but `{target}` has {targets.shape[-1]}; got shapes {predictions.shape} "
                 f"and {targets.shape}."
             )
-        _checks.check_same_shape(predictions=predictions, targets=targets)
+        _checks.check_same_shape(**{name: predictions, target: targets})
     if not isinstance(activation, bool | str):
         raise TypeError(f"`apply_softmax` must be a static bool; got {activation!r}.")
     if not isinstance(batch_dice, bool):
@@ -709,9 +986,10 @@ def _prepare(
         if ndim - 1 in axes:
             raise ValueError(
                 f"`axis`={axis!r} must not contain the class axis (the last axis of "
-                f"`predictions`, shape {predictions.shape})."
+                f"`{name}`, shape {predictions.shape})."
             )
-    return _Maps(logits, probs, onehot, axes, num_classes, out_dtype)
+    labels = targets if integer and num_classes > 1 else None
+    return _Maps(logits, probs, onehot, labels, axes, num_classes, out_dtype)
 
 
 def _sums(maps: _Maps, squared: bool) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -776,3 +1054,33 @@ def _weighted_class_mean(
         losses = losses * jnp.broadcast_to(weights, losses.shape)
     losses, _ = _drop_background(losses, None, ignore_background)
     return jnp.mean(losses, axis=-1)
+
+
+def _dice_term(maps: _Maps, smooth, squared: bool, class_weights, ignore_background) -> jax.Array:
+    """MONAI's per-example Dice loss mean_c w_c (1 - (2I + s) / (P + T + s))."""
+    _checks.check_nonnegative("smooth", smooth)
+    # (2I + s) / (P + T + s) is the Tversky index at alpha = beta = 1/2 with smoothing s / 2.
+    loss = 1.0 - _tversky_index(maps, 0.5, 0.5, 0.5 * smooth, squared)
+    return _weighted_class_mean(loss, class_weights, maps.num_classes, ignore_background)
+
+
+def _spatial_mean(values: jax.Array, weights: jax.Array | None, axes: tuple[int, ...]) -> jax.Array:
+    """The (weighted) mean of `values` over `axes`, per remaining position, via `weighted_reduce`.
+
+    With `weights`, `values` are already weighted and the mean divides by the summed weights
+    (0 where they sum to 0).
+    """
+    kept = tuple(a for a in range(values.ndim) if a not in axes)
+    shape = tuple(values.shape[a] for a in kept)
+
+    def flat(x):
+        return jnp.transpose(x, kept + tuple(axes)).reshape(math.prod(shape), -1)
+
+    def mean(v, w):
+        return weighted_reduce(v, w, None, "mean")
+
+    if weights is None:
+        out = jax.vmap(lambda v: mean(v, None))(flat(values))
+    else:
+        out = jax.vmap(mean)(flat(values), flat(weights))
+    return out.reshape(shape)

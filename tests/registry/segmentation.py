@@ -76,37 +76,53 @@ EDGES = (
 )
 
 
-def _bad(**kwargs):
-    """Malformed calls shared by the family (beyond the function-specific ones)."""
-    return (
-        # channel mismatch between predictions and targets
-        Bad(lambda: Call((jnp.ones((2, H, W, 3)), jnp.ones((2, H, W, 4))), kwargs), "`targets`"),
-        # wrong ranks
-        Bad(lambda: Call((jnp.ones((3,)), jnp.ones((3,))), kwargs), "`predictions`"),
-        Bad(lambda: Call((jnp.ones((2, H, W, 3)), jnp.ones((2, W, 3, 1, 1))), kwargs), "`targets`"),
-        Bad(lambda: Call((jnp.ones((2, H, W, 3)), jnp.ones((2, H), int)), kwargs), "`targets`"),
-        # integer predictions
-        Bad(lambda: Call((jnp.ones((2, H, W, 3), int), jnp.ones((2, H, W), int)), kwargs), "`pre"),
-        # the class axis among the summed axes
-        Bad(lambda: Call((jnp.ones((2, H, W, 3)), jnp.ones((2, H, W, 3))), {"axis": -1}), "`axis`"),
-    )
-
-
-def _bad_alpha_beta():
+def _bad(pred="predictions", target="targets", extra=()):
+    """Malformed calls shared by the family, then `extra` function-specific ones."""
     maps = (jnp.ones((2, H, W, C)), jnp.ones((2, H, W, C)))
     return (
-        Bad(lambda: Call(maps, {"alpha": -0.1}), "`alpha`"),
-        Bad(lambda: Call(maps, {"beta": -1.0}), "`beta`"),
-        Bad(lambda: Call(maps, {"class_weights": jnp.ones((C + 1,))}), "`class_weights`"),
+        # channel mismatch between predictions and targets
+        Bad(lambda: Call((jnp.ones((2, H, W, 3)), jnp.ones((2, H, W, 4)))), f"`{target}`"),
+        # wrong ranks
+        Bad(lambda: Call((jnp.ones((3,)), jnp.ones((3,)))), f"`{pred}`"),
+        Bad(lambda: Call((jnp.ones((2, H, W, 3)), jnp.ones((2, W, 3, 1, 1)))), f"`{target}`"),
+        Bad(lambda: Call((jnp.ones((2, H, W, 3)), jnp.ones((2, H), int))), f"`{target}`"),
+        # integer predictions
+        Bad(lambda: Call((jnp.ones((2, H, W, 3), int), jnp.ones((2, H, W), int))), f"`{pred}`"),
+        # the class axis among the summed axes
+        Bad(lambda: Call(maps, {"axis": -1}), "`axis`"),
+        *extra,
     )
 
+
+_MAPS = (jnp.ones((2, H, W, C)), jnp.ones((2, H, W, C)))
+ALPHA_BETA = (
+    Bad(lambda: Call(_MAPS, {"alpha": -0.1}), "`alpha`"),
+    Bad(lambda: Call(_MAPS, {"beta": -1.0}), "`beta`"),
+)
+CLASS_WEIGHTS = (
+    Bad(lambda: Call(_MAPS, {"class_weights": jnp.ones((C + 1,))}), "`class_weights`"),
+)
+SMOOTH = (Bad(lambda: Call(_MAPS, {"smooth": -1e-5}), "`smooth`"),)
+
+
+def _combined(rng, batch, dtype, **kwargs):
+    return _labels(rng, batch, dtype, **kwargs)
+
+
+COMBINED_EDGES = (
+    _background(),
+    _single_pixel(),
+    _bfloat16(),
+    lambda: Call((jnp.full((2, H, W, C), 50.0), jnp.zeros((2, H, W), int))),
+    lambda: Call((jnp.zeros((1, H, W, 1)), jnp.zeros((1, H, W)))),
+)
 
 CASES = [
     Case(
         "dice_coefficient",
         _maps,
         edge_cases=EDGES,
-        bad_calls=_bad() + _bad_alpha_beta(),
+        bad_calls=_bad(extra=ALPHA_BETA + CLASS_WEIGHTS + SMOOTH),
     ),
     Case(
         "dice_loss",
@@ -114,9 +130,13 @@ CASES = [
         # optax parity: `reduction` reduces the class axis ("mean" gives per-example values).
         reduces=False,
         edge_cases=(*EDGES, _empty(squared=True, batch_dice=True)),
-        bad_calls=_bad()
-        + _bad_alpha_beta()
-        + (Bad(lambda: Call((jnp.ones((2, 3, 3)), jnp.ones((2, 3, 3))), {"reduction": "avg"}), "`r"),),
+        bad_calls=_bad(
+            extra=(
+                *ALPHA_BETA,
+                *CLASS_WEIGHTS,
+                Bad(lambda: Call(_MAPS, {"reduction": "average"}), "`reduction`"),
+            )
+        ),
     ),
     Case(
         "binary_dice_loss",
@@ -138,7 +158,7 @@ CASES = [
         # the class weights are counted over the whole batch
         batched=False,
         edge_cases=EDGES,
-        bad_calls=_bad(),
+        bad_calls=_bad(extra=SMOOTH),
     ),
     Case(
         "generalized_dice_loss",
@@ -149,37 +169,78 @@ CASES = [
             _background(weight_type="simple"),
             _background(batch_dice=True),
         ),
-        bad_calls=_bad()
-        + (
-            Bad(
-                lambda: Call((jnp.ones((2, H, W, C)), jnp.ones((2, H, W, C))), {"weight_type": "x"}),
-                "`weight_type`",
-            ),
-        ),
+        bad_calls=_bad(extra=(Bad(lambda: Call(_MAPS, {"weight_type": "x"}), "`weight_type`"),)),
     ),
     Case(
         "tversky_loss",
         lambda rng, batch, dtype: _maps(rng, batch, dtype, alpha=0.3, beta=0.7),
         edge_cases=EDGES,
-        bad_calls=_bad() + _bad_alpha_beta(),
+        bad_calls=_bad(extra=ALPHA_BETA + CLASS_WEIGHTS),
     ),
     Case(
         "focal_tversky_loss",
         _labels,
         edge_cases=(*EDGES, _perfect(gamma=0.5)),
-        bad_calls=_bad()
-        + _bad_alpha_beta()
-        + (Bad(lambda: Call((jnp.ones((2, H, C)), jnp.ones((2, H, C))), {"gamma": 0.0}), "`gamma`"),),
+        bad_calls=_bad(
+            extra=(*ALPHA_BETA, Bad(lambda: Call(_MAPS, {"gamma": 0.0}), "`gamma`")),
+        ),
     ),
     Case(
         "iou_loss",
         lambda rng, batch, dtype: _maps(rng, batch, dtype, squared=True),
         edge_cases=EDGES,
-        bad_calls=_bad()
-        + (
-            Bad(
-                lambda: Call((jnp.ones((2, H, C)), jnp.ones((2, H, C))), {"smooth": -1e-5}),
-                "`smooth`",
+        bad_calls=_bad(extra=SMOOTH + CLASS_WEIGHTS),
+    ),
+    Case(
+        "dice_bce_loss",
+        lambda rng, batch, dtype: _maps(rng, batch, dtype, lambda_bce=0.5),
+        edge_cases=COMBINED_EDGES,
+        bad_calls=_bad(
+            "logits",
+            "labels",
+            extra=(
+                Bad(lambda: Call(_MAPS, {"lambda_dice": -1.0}), "`lambda_dice`"),
+                Bad(lambda: Call(_MAPS, {"lambda_bce": -1.0}), "`lambda_bce`"),
+            ),
+        ),
+    ),
+    Case(
+        "dice_cross_entropy_loss",
+        lambda rng, batch, dtype: _labels(
+            rng, batch, dtype, class_weights=jnp.array([0.5, 1.0, 2.0]), lambda_ce=0.7
+        ),
+        edge_cases=(
+            *COMBINED_EDGES,
+            lambda: Call(
+                (jnp.zeros((2, H, W, C)), jnp.zeros((2, H, W), int)),
+                {"class_weights": jnp.array([0.0, 1.0, 1.0])},
+            ),
+        ),
+        bad_calls=_bad(
+            "logits",
+            "labels",
+            extra=(
+                Bad(lambda: Call(_MAPS, {"lambda_ce": -1.0}), "`lambda_ce`"),
+                Bad(lambda: Call(_MAPS, {"label_smoothing": 2.0}), "`label_smoothing`"),
+            ),
+        ),
+    ),
+    Case(
+        "dice_focal_loss",
+        lambda rng, batch, dtype: _maps(rng, batch, dtype, gamma=1.5, ignore_background=True),
+        edge_cases=(
+            *COMBINED_EDGES,
+            lambda: Call(
+                (jnp.full((2, H, W, C), 40.0), jnp.ones((2, H, W, C))),
+                {"sigmoid": True, "gamma": 0.5},
+            ),
+        ),
+        bad_calls=_bad(
+            "logits",
+            "labels",
+            extra=(
+                Bad(lambda: Call(_MAPS, {"lambda_focal": -1.0}), "`lambda_focal`"),
+                Bad(lambda: Call(_MAPS, {"gamma": -1.0}), "`gamma`"),
             ),
         ),
     ),
