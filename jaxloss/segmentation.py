@@ -113,7 +113,7 @@ def dice_coefficient(
       >>> p = jnp.array([[[0.9, 0.1], [0.2, 0.8]]])  # [batch=1, pixels=2, classes=2]
       >>> t = jnp.array([[0, 1]])  # integer labels
       >>> print(f"{float(dice_coefficient(p, t, apply_softmax=False, smooth=0.0)[0]):.4f}")
-      0.8500
+      0.8496
     """
     _checks.check_reduction(reduction)
     maps = _prepare(predictions, targets, apply_softmax, axis, batch_dice)
@@ -195,7 +195,7 @@ def dice_loss(
       >>> logits = jnp.array([[[2.0, -1.0], [0.0, 1.0]]])  # [batch=1, pixels=2, classes=2]
       >>> t = jnp.array([[[1.0, 0.0], [0.0, 1.0]]])
       >>> print(f"{float(dice_loss(logits, t)[0]):.4f}")
-      0.1658
+      0.0793
     """
     _checks.check_reduction(reduction)
     maps = _prepare(predictions, targets, apply_softmax, axis, batch_dice)
@@ -260,7 +260,7 @@ def binary_dice_loss(
       >>> p = jnp.array([[0.9, 0.2, 0.0]])
       >>> t = jnp.array([[1.0, 0.0, 0.0]])
       >>> print(f"{float(binary_dice_loss(p, t, apply_sigmoid=False)[0]):.4f}")
-      0.0323
+      0.0732
     """
     _checks.check_reduction(reduction)
     p = jnp.asarray(predictions)
@@ -334,7 +334,7 @@ def multiclass_generalized_dice_loss(
       >>> logits = jnp.array([[[2.0, -1.0], [0.0, 1.0], [1.0, 0.0]]])
       >>> labels = jnp.array([[0, 1, 0]])
       >>> print(f"{float(multiclass_generalized_dice_loss(logits, labels)):.4f}")
-      0.2170
+      0.1354
     """
     _checks.check_reduction(reduction)
     maps = _prepare(predictions, targets, apply_softmax, axis, batch_dice=False)
@@ -396,7 +396,7 @@ def generalized_dice_loss(
       >>> p = jnp.array([[[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]])
       >>> labels = jnp.array([[0, 1, 0]])
       >>> print(f"{float(generalized_dice_loss(p, labels, apply_softmax=False)[0]):.4f}")
-      0.2000
+      0.2381
     """
     _checks.check_choice("weight_type", weight_type, WEIGHT_TYPES)
     _checks.check_nonnegative("smooth", smooth)
@@ -479,7 +479,7 @@ def tversky_loss(
       >>> labels = jnp.array([[0, 1]])
       >>> out = tversky_loss(p, labels, alpha=0.3, beta=0.7, apply_softmax=False)
       >>> print(f"{float(out[0]):.4f}")
-      0.1500
+      0.1507
     """
     _checks.check_reduction(reduction)
     maps = _prepare(predictions, targets, apply_softmax, axis, batch_dice)
@@ -550,7 +550,7 @@ def focal_tversky_loss(
       >>> labels = jnp.array([[0, 1]])
       >>> out = focal_tversky_loss(p, labels, apply_softmax=False)
       >>> print(f"{float(out[0]):.4f}")
-      0.2410
+      0.2413
     """
     _checks.check_positive("gamma", gamma)
     _checks.check_reduction(reduction)
@@ -614,7 +614,7 @@ def iou_loss(
       >>> p = jnp.array([[[0.9, 0.1], [0.2, 0.8]]])
       >>> labels = jnp.array([[0, 1]])
       >>> print(f"{float(iou_loss(p, labels, apply_softmax=False)[0]):.4f}")
-      0.2619
+      0.2614
     """
     _checks.check_nonnegative("smooth", smooth)
     _checks.check_reduction(reduction)
@@ -687,7 +687,7 @@ def dice_bce_loss(
       >>> logits = jnp.array([[[2.0], [-1.0], [0.5]]])  # [batch=1, pixels=3, channels=1]
       >>> labels = jnp.array([[1, 0, 1]])
       >>> print(f"{float(dice_bce_loss(logits, labels)[0]):.4f}")
-      0.5683
+      0.5077
     """
     _checks.check_nonnegative("lambda_dice", lambda_dice)
     _checks.check_nonnegative("lambda_bce", lambda_bce)
@@ -743,7 +743,7 @@ def dice_cross_entropy_loss(
       lambda_ce: weight of the cross-entropy term, :math:`\ge 0`.
       smooth: :math:`s \ge 0`, MONAI's ``smooth_nr = smooth_dr`` (default 1e-5).
       class_weights: optional non-negative ``[C]`` weights.
-      label_smoothing: cross-entropy label smoothing in ``[0, 1]``.
+      label_smoothing: cross-entropy label smoothing in ``[0, 1]`` (unused when ``C == 1``).
       ignore_background: drop class 0 (when ``C > 1``) from the Dice term.
       axis: spatial axes (static); default all axes but the first and last.
       squared: squared sums in the Dice denominator (V-Net).
@@ -763,7 +763,7 @@ def dice_cross_entropy_loss(
       >>> logits = jnp.array([[[2.0, -1.0], [0.0, 1.0]]])  # [batch=1, pixels=2, classes=2]
       >>> labels = jnp.array([[0, 1]])
       >>> print(f"{float(dice_cross_entropy_loss(logits, labels)[0]):.4f}")
-      0.3771
+      0.3411
     """
     _checks.check_nonnegative("lambda_dice", lambda_dice)
     _checks.check_nonnegative("lambda_ce", lambda_ce)
@@ -863,7 +863,7 @@ def dice_focal_loss(
       >>> logits = jnp.array([[[2.0, -1.0], [0.0, 1.0]]])  # [batch=1, pixels=2, classes=2]
       >>> labels = jnp.array([[0, 1]])
       >>> print(f"{float(dice_focal_loss(logits, labels)[0]):.4f}")
-      0.2061
+      0.1715
     """
     _checks.check_nonnegative("lambda_dice", lambda_dice)
     _checks.check_nonnegative("lambda_focal", lambda_focal)
