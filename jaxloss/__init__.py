@@ -57,6 +57,19 @@ from jaxloss.regression import (
     smooth_l1_loss,
     squared_error,
 )
+from jaxloss.segmentation import (
+    binary_dice_loss,
+    dice_bce_loss,
+    dice_coefficient,
+    dice_cross_entropy_loss,
+    dice_focal_loss,
+    dice_loss,
+    focal_tversky_loss,
+    generalized_dice_loss,
+    iou_loss,
+    multiclass_generalized_dice_loss,
+    tversky_loss,
+)
 
 __version__ = "0.1.0"
 
@@ -107,6 +120,18 @@ __all__ = [
     "perceptual_loss",
     "style_loss",
     "total_variation",
+    # segmentation
+    "binary_dice_loss",
+    "dice_bce_loss",
+    "dice_coefficient",
+    "dice_cross_entropy_loss",
+    "dice_focal_loss",
+    "dice_loss",
+    "focal_tversky_loss",
+    "generalized_dice_loss",
+    "iou_loss",
+    "multiclass_generalized_dice_loss",
+    "tversky_loss",
     # reductions
     "reduce",
 ]

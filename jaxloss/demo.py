@@ -68,6 +68,7 @@ def _examples() -> dict[str, tuple[str, Callable[[], jax.Array]]]:
         **_divergences(probs, jax.nn.softmax(logits), keys[4]),
         **_regression(keys[5]),
         **_images(keys[6]),
+        **_segmentation_examples(keys[4], keys[5]),
     }
 
 
@@ -162,6 +163,38 @@ def _divergences(p, q, key):
             f"mean, log-variance [{B},{D}] vs N(0, 1)",
             lambda: jaxloss.gaussian_kl_divergence(mean, log_var),
         ),
+    }
+
+
+def _segmentation_examples(k1, k2) -> dict[str, tuple[str, Callable[[], jax.Array]]]:
+    seg_logits = 2.0 * jax.random.normal(k1, (B, 8, 8, 3))
+    seg_labels = jax.random.randint(k2, (B, 8, 8), 0, 3)
+    seg_onehot = jax.nn.one_hot(seg_labels, 3)
+    seg = f"logits [{B},8,8,3], labels [{B},8,8]"
+    seg1 = f"logits [{B},8,8], 0/1 masks"
+    mask = (seg_labels > 0).astype(jnp.float32)
+    s = jaxloss
+    return {
+        "dice_coefficient": (seg, lambda: s.dice_coefficient(seg_logits, seg_labels)),
+        "dice_loss": (seg + " one-hot", lambda: s.dice_loss(seg_logits, seg_onehot)),
+        "binary_dice_loss": (seg1, lambda: s.binary_dice_loss(seg_logits[..., 1], mask)),
+        "multiclass_generalized_dice_loss": (
+            seg + " one-hot",
+            lambda: s.multiclass_generalized_dice_loss(seg_logits, seg_onehot),
+        ),
+        "generalized_dice_loss": (seg, lambda: s.generalized_dice_loss(seg_logits, seg_labels)),
+        "tversky_loss": (
+            seg + ", alpha 0.3, beta 0.7",
+            lambda: s.tversky_loss(seg_logits, seg_labels, alpha=0.3, beta=0.7),
+        ),
+        "focal_tversky_loss": (seg, lambda: s.focal_tversky_loss(seg_logits, seg_labels)),
+        "iou_loss": (seg, lambda: s.iou_loss(seg_logits, seg_labels)),
+        "dice_bce_loss": (seg1, lambda: s.dice_bce_loss(seg_logits[..., 1:2], mask)),
+        "dice_cross_entropy_loss": (
+            seg,
+            lambda: s.dice_cross_entropy_loss(seg_logits, seg_labels),
+        ),
+        "dice_focal_loss": (seg, lambda: s.dice_focal_loss(seg_logits, seg_labels)),
     }
 
 
