@@ -122,8 +122,7 @@ def check_rank(name: str, x: jax.Array, rank: int) -> None:
     """Raises unless `x` has exactly `rank` dimensions."""
     if jnp.ndim(x) != rank:
         raise ValueError(
-            f"`{name}` must have rank {rank}; got shape {tuple(jnp.shape(x))} "
-            f"(rank {jnp.ndim(x)})."
+            f"`{name}` must have rank {rank}; got shape {tuple(jnp.shape(x))} (rank {jnp.ndim(x)})."
         )
 
 

@@ -95,4 +95,3 @@ def weighted_reduce(
     count = jnp.sum(denominator, dtype=acc)
     safe_count = jnp.where(count == 0, jnp.ones((), acc), count)
     return jnp.where(count == 0, jnp.zeros((), acc), total / safe_count).astype(out_dtype)
-

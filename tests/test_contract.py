@@ -15,7 +15,7 @@ from absl.testing import parameterized
 from jax.test_util import check_grads
 
 import jaxloss
-from tests.registry import Case, Call, all_cases
+from tests.registry import Call, Case, all_cases
 
 CASES = all_cases()
 BY_NAME = {c.name: c for c in CASES}
@@ -183,6 +183,7 @@ def test_unknown_reduction_raises_for_every_reducing_function():
 
 @pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
 def test_no_retracing_with_same_shapes(case: Case):
+    chex.clear_trace_counter()
     first = case.make(np.random.default_rng(7), (4,), jnp.float32)
     second = case.make(np.random.default_rng(8), (4,), jnp.float32)
     bound = _bind(case, first)
