@@ -37,7 +37,7 @@ _ALIASES = {"squared_euclidean": "sqeuclidean", "cityblock": "manhattan", "dot":
 _OPTIONS = {"minkowski": ("p",), "mahalanobis": ("precision", "covariance"), "jaccard": ("soft",)}
 # Metrics evaluated row chunk by row chunk: each chunk holds at most this many elements of the
 # [..., rows, M, D] broadcast.
-_CHUNK_ELEMENTS = 2**20
+_CHUNK_ELEMENTS = 2**18
 
 
 def pairwise_distances(
@@ -58,7 +58,7 @@ def pairwise_distances(
       dtype with float32 accumulation (``preferred_element_type``).
     - ``"manhattan"`` (or ``"cityblock"``), ``"chebyshev"``, ``"minkowski"`` (``p=``, default
       2) and ``"hamming"`` evaluate `minkowski_distance` / `hamming_distance` on broadcast
-      row chunks (``lax.map`` with rematerialisation), so no more than about 2**20 elements
+      row chunks (``lax.map`` with rematerialisation), so no more than about 2**18 elements
       of the ``[N, M, D]`` difference exist at once, also in the backward pass.
 
     With ``y=None`` the distances are among the rows of ``x``: the matrix is symmetrised and
