@@ -188,7 +188,8 @@ def soft_mutual_information(
     Bias: the estimate is the MI of binned, kernel-smoothed copies of ``x`` and ``y``, which
     is at most the true MI (data-processing inequality); the smoothing acts like independent
     noise of variance about ``bandwidth^2 + spacing^2 / 12`` on each signal, so strongly
-    dependent signals are underestimated (even ``x == y`` gives less than ``log(num_bins)``). With few samples the plug-in histogram overestimates instead,
+    dependent signals are underestimated (even ``x == y`` gives less than
+    ``log(num_bins)``). With few samples the plug-in histogram overestimates instead,
     roughly by ``(K - 1)^2 / (2 N)`` for ``K`` effectively occupied bins. For correlated
     standard Gaussians with ``N = 20000``, ``num_bins=48`` over ``(-4, 4)`` and the default
     bandwidth, the estimate is within 0.04 nats of ``-log(1 - rho^2) / 2`` for
