@@ -18,6 +18,14 @@ from jaxloss.classification import (
     softmax_cross_entropy_with_integer_labels,
     softmax_focal_loss,
 )
+from jaxloss.distances import (
+    chebyshev_distance,
+    euclidean_distance,
+    mahalanobis_distance,
+    manhattan_distance,
+    minkowski_distance,
+    squared_euclidean_distance,
+)
 from jaxloss.divergences import (
     convex_kl_divergence,
     cross_entropy,
@@ -36,11 +44,20 @@ from jaxloss.images import (
     style_loss,
     total_variation,
 )
+from jaxloss.information import (
+    mutual_information,
+    mutual_information_from_joint,
+    normalized_mutual_information,
+    soft_mutual_information,
+)
 from jaxloss.objectives import (
     elastic_net_penalty,
     l1_penalty,
     l2_penalty,
     objective,
+)
+from jaxloss.pairwise import (
+    pairwise_distances,
 )
 from jaxloss.reductions import (
     reduce,
@@ -69,6 +86,15 @@ from jaxloss.segmentation import (
     iou_loss,
     multiclass_generalized_dice_loss,
     tversky_loss,
+)
+from jaxloss.similarity import (
+    correlation_distance,
+    cosine_distance,
+    cosine_similarity,
+    hamming_distance,
+    jaccard_distance,
+    jaccard_index,
+    pearson_correlation,
 )
 
 __version__ = "0.1.0"
@@ -114,6 +140,28 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "kl_divergence_with_log_targets",
+    # distances
+    "chebyshev_distance",
+    "euclidean_distance",
+    "mahalanobis_distance",
+    "manhattan_distance",
+    "minkowski_distance",
+    "squared_euclidean_distance",
+    # similarity
+    "correlation_distance",
+    "cosine_distance",
+    "cosine_similarity",
+    "hamming_distance",
+    "jaccard_distance",
+    "jaccard_index",
+    "pearson_correlation",
+    # pairwise
+    "pairwise_distances",
+    # information
+    "mutual_information",
+    "mutual_information_from_joint",
+    "normalized_mutual_information",
+    "soft_mutual_information",
     # images
     "anisotropic_total_variation",
     "gram_matrix",

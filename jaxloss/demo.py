@@ -69,6 +69,68 @@ def _examples() -> dict[str, tuple[str, Callable[[], jax.Array]]]:
         **_regression(keys[5]),
         **_images(keys[6]),
         **_segmentation_examples(keys[4], keys[5]),
+        **_distances(keys[7]),
+    }
+
+
+def _distances(key):
+    x, y = jax.random.normal(key, (2, B, D))
+    xy = f"x, y [{B},{D}]"
+    binary_x, binary_y = x > 0, y > 0
+    labels_a = jax.random.randint(key, (64,), 0, 4)
+    labels_b = (labels_a + jax.random.bernoulli(key, 0.3, (64,))) % 4
+    signal = jax.random.uniform(key, (256,))
+    noisy = jnp.clip(signal + 0.1 * jax.random.normal(jax.random.fold_in(key, 1), (256,)), 0, 1)
+    joint = jnp.array([[0.3, 0.1], [0.1, 0.5]])
+    cov = jnp.eye(D) + 0.5
+    labels = "two labelings of 64 points, 4 classes"
+    return {
+        "euclidean_distance": (xy, lambda: jaxloss.euclidean_distance(x, y)),
+        "squared_euclidean_distance": (xy, lambda: jaxloss.squared_euclidean_distance(x, y)),
+        "minkowski_distance": (xy + ", p 3", lambda: jaxloss.minkowski_distance(x, y, p=3.0)),
+        "manhattan_distance": (xy, lambda: jaxloss.manhattan_distance(x, y)),
+        "chebyshev_distance": (xy, lambda: jaxloss.chebyshev_distance(x, y)),
+        "mahalanobis_distance": (
+            xy + ", covariance I + 0.5",
+            lambda: jaxloss.mahalanobis_distance(x, y, covariance=cov),
+        ),
+        "cosine_similarity": (xy, lambda: jaxloss.cosine_similarity(x, y)),
+        "cosine_distance": (xy, lambda: jaxloss.cosine_distance(x, y)),
+        "pearson_correlation": (xy, lambda: jaxloss.pearson_correlation(x, y)),
+        "correlation_distance": (xy, lambda: jaxloss.correlation_distance(x, y)),
+        "jaccard_index": (xy + " > 0 (binary)", lambda: jaxloss.jaccard_index(binary_x, binary_y)),
+        "jaccard_distance": (
+            xy + " > 0 (binary)",
+            lambda: jaxloss.jaccard_distance(binary_x, binary_y),
+        ),
+        "hamming_distance": (
+            xy + " > 0 (binary)",
+            lambda: jaxloss.hamming_distance(binary_x, binary_y),
+        ),
+        "pairwise_distances": (
+            f"x [{B},{D}], self, euclidean",
+            lambda: jaxloss.pairwise_distances(x),
+        ),
+        "mutual_information": (
+            labels,
+            lambda: jaxloss.mutual_information(
+                labels_a, labels_b, num_classes_a=4, num_classes_b=4
+            ),
+        ),
+        "normalized_mutual_information": (
+            labels,
+            lambda: jaxloss.normalized_mutual_information(
+                labels_a, labels_b, num_classes_a=4, num_classes_b=4
+            ),
+        ),
+        "mutual_information_from_joint": (
+            "joint table [2,2]",
+            lambda: jaxloss.mutual_information_from_joint(joint),
+        ),
+        "soft_mutual_information": (
+            "signal [256] vs noisy copy, Parzen",
+            lambda: jaxloss.soft_mutual_information(signal, noisy),
+        ),
     }
 
 
