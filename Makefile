@@ -26,7 +26,7 @@ lint: $(STAMP)
 # the examples print.
 test: lint
 	JAX_NUMPY_RANK_PROMOTION=raise $(PY) -m pytest --doctest-modules jaxloss
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -n auto
 
 clean:
 	rm -rf $(VENV) .pytest_cache

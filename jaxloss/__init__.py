@@ -21,6 +21,14 @@ from jaxloss.classification import (
 from jaxloss.composite import (
     composite_loss,
 )
+from jaxloss.distances import (
+    chebyshev_distance,
+    euclidean_distance,
+    mahalanobis_distance,
+    manhattan_distance,
+    minkowski_distance,
+    squared_euclidean_distance,
+)
 from jaxloss.divergences import (
     convex_kl_divergence,
     cross_entropy,
@@ -38,6 +46,12 @@ from jaxloss.images import (
     perceptual_loss,
     style_loss,
     total_variation,
+)
+from jaxloss.information import (
+    mutual_information,
+    mutual_information_from_joint,
+    normalized_mutual_information,
+    soft_mutual_information,
 )
 from jaxloss.objectives import (
     elastic_net_penalty,
@@ -58,6 +72,9 @@ from jaxloss.optax_reexports import (
     ranking_softmax_loss,
     sparsemax_loss,
 )
+from jaxloss.pairwise import (
+    pairwise_distances,
+)
 from jaxloss.reductions import (
     reduce,
 )
@@ -72,6 +89,28 @@ from jaxloss.regression import (
     root_mean_squared_error,
     smooth_l1_loss,
     squared_error,
+)
+from jaxloss.segmentation import (
+    binary_dice_loss,
+    dice_bce_loss,
+    dice_coefficient,
+    dice_cross_entropy_loss,
+    dice_focal_loss,
+    dice_loss,
+    focal_tversky_loss,
+    generalized_dice_loss,
+    iou_loss,
+    multiclass_generalized_dice_loss,
+    tversky_loss,
+)
+from jaxloss.similarity import (
+    correlation_distance,
+    cosine_distance,
+    cosine_similarity,
+    hamming_distance,
+    jaccard_distance,
+    jaccard_index,
+    pearson_correlation,
 )
 
 __version__ = "0.1.0"
@@ -117,12 +156,46 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "kl_divergence_with_log_targets",
+    # distances
+    "chebyshev_distance",
+    "euclidean_distance",
+    "mahalanobis_distance",
+    "manhattan_distance",
+    "minkowski_distance",
+    "squared_euclidean_distance",
+    # similarity
+    "correlation_distance",
+    "cosine_distance",
+    "cosine_similarity",
+    "hamming_distance",
+    "jaccard_distance",
+    "jaccard_index",
+    "pearson_correlation",
+    # pairwise
+    "pairwise_distances",
+    # information
+    "mutual_information",
+    "mutual_information_from_joint",
+    "normalized_mutual_information",
+    "soft_mutual_information",
     # images
     "anisotropic_total_variation",
     "gram_matrix",
     "perceptual_loss",
     "style_loss",
     "total_variation",
+    # segmentation
+    "binary_dice_loss",
+    "dice_bce_loss",
+    "dice_coefficient",
+    "dice_cross_entropy_loss",
+    "dice_focal_loss",
+    "dice_loss",
+    "focal_tversky_loss",
+    "generalized_dice_loss",
+    "iou_loss",
+    "multiclass_generalized_dice_loss",
+    "tversky_loss",
     # composite
     "composite_loss",
     # optax_reexports

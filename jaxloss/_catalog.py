@@ -69,6 +69,8 @@ def _examples() -> dict[str, tuple[str, Callable[[], jax.Array]]]:
         **_divergences(probs, jax.nn.softmax(logits), keys[4]),
         **_regression(keys[5]),
         **_images(keys[6]),
+        **_segmentation_examples(keys[4], keys[5]),
+        **_distances(keys[7]),
         **_optax_reexports(keys[7]),
         "composite_loss": (
             f"logits [{B},{K}], labels: CE + 0.5 focal",
@@ -78,6 +80,67 @@ def _examples() -> dict[str, tuple[str, Callable[[], jax.Array]]]:
                     "focal": (jaxloss.softmax_focal_loss, 0.5),
                 }
             )(logits, labels),
+        ),
+    }
+
+
+def _distances(key):
+    x, y = jax.random.normal(key, (2, B, D))
+    xy = f"x, y [{B},{D}]"
+    binary_x, binary_y = x > 0, y > 0
+    labels_a = jax.random.randint(key, (64,), 0, 4)
+    labels_b = (labels_a + jax.random.bernoulli(key, 0.3, (64,))) % 4
+    signal = jax.random.uniform(key, (256,))
+    noisy = jnp.clip(signal + 0.1 * jax.random.normal(jax.random.fold_in(key, 1), (256,)), 0, 1)
+    joint = jnp.array([[0.3, 0.1], [0.1, 0.5]])
+    cov = jnp.eye(D) + 0.5
+    labels = "two labelings of 64 points, 4 classes"
+    return {
+        "euclidean_distance": (xy, lambda: jaxloss.euclidean_distance(x, y)),
+        "squared_euclidean_distance": (xy, lambda: jaxloss.squared_euclidean_distance(x, y)),
+        "minkowski_distance": (xy + ", p 3", lambda: jaxloss.minkowski_distance(x, y, p=3.0)),
+        "manhattan_distance": (xy, lambda: jaxloss.manhattan_distance(x, y)),
+        "chebyshev_distance": (xy, lambda: jaxloss.chebyshev_distance(x, y)),
+        "mahalanobis_distance": (
+            xy + ", covariance I + 0.5",
+            lambda: jaxloss.mahalanobis_distance(x, y, covariance=cov),
+        ),
+        "cosine_similarity": (xy, lambda: jaxloss.cosine_similarity(x, y)),
+        "cosine_distance": (xy, lambda: jaxloss.cosine_distance(x, y)),
+        "pearson_correlation": (xy, lambda: jaxloss.pearson_correlation(x, y)),
+        "correlation_distance": (xy, lambda: jaxloss.correlation_distance(x, y)),
+        "jaccard_index": (xy + " > 0 (binary)", lambda: jaxloss.jaccard_index(binary_x, binary_y)),
+        "jaccard_distance": (
+            xy + " > 0 (binary)",
+            lambda: jaxloss.jaccard_distance(binary_x, binary_y),
+        ),
+        "hamming_distance": (
+            xy + " > 0 (binary)",
+            lambda: jaxloss.hamming_distance(binary_x, binary_y),
+        ),
+        "pairwise_distances": (
+            f"x [{B},{D}], self, euclidean",
+            lambda: jaxloss.pairwise_distances(x),
+        ),
+        "mutual_information": (
+            labels,
+            lambda: jaxloss.mutual_information(
+                labels_a, labels_b, num_classes_a=4, num_classes_b=4
+            ),
+        ),
+        "normalized_mutual_information": (
+            labels,
+            lambda: jaxloss.normalized_mutual_information(
+                labels_a, labels_b, num_classes_a=4, num_classes_b=4
+            ),
+        ),
+        "mutual_information_from_joint": (
+            "joint table [2,2]",
+            lambda: jaxloss.mutual_information_from_joint(joint),
+        ),
+        "soft_mutual_information": (
+            "signal [256] vs noisy copy, Parzen",
+            lambda: jaxloss.soft_mutual_information(signal, noisy),
         ),
     }
 
@@ -222,6 +285,38 @@ def _divergences(p, q, key):
             f"mean, log-variance [{B},{D}] vs N(0, 1)",
             lambda: jaxloss.gaussian_kl_divergence(mean, log_var),
         ),
+    }
+
+
+def _segmentation_examples(k1, k2) -> dict[str, tuple[str, Callable[[], jax.Array]]]:
+    seg_logits = 2.0 * jax.random.normal(k1, (B, 8, 8, 3))
+    seg_labels = jax.random.randint(k2, (B, 8, 8), 0, 3)
+    seg_onehot = jax.nn.one_hot(seg_labels, 3)
+    seg = f"logits [{B},8,8,3], labels [{B},8,8]"
+    seg1 = f"logits [{B},8,8], 0/1 masks"
+    mask = (seg_labels > 0).astype(jnp.float32)
+    s = jaxloss
+    return {
+        "dice_coefficient": (seg, lambda: s.dice_coefficient(seg_logits, seg_labels)),
+        "dice_loss": (seg + " one-hot", lambda: s.dice_loss(seg_logits, seg_onehot)),
+        "binary_dice_loss": (seg1, lambda: s.binary_dice_loss(seg_logits[..., 1], mask)),
+        "multiclass_generalized_dice_loss": (
+            seg + " one-hot",
+            lambda: s.multiclass_generalized_dice_loss(seg_logits, seg_onehot),
+        ),
+        "generalized_dice_loss": (seg, lambda: s.generalized_dice_loss(seg_logits, seg_labels)),
+        "tversky_loss": (
+            seg + ", alpha 0.3, beta 0.7",
+            lambda: s.tversky_loss(seg_logits, seg_labels, alpha=0.3, beta=0.7),
+        ),
+        "focal_tversky_loss": (seg, lambda: s.focal_tversky_loss(seg_logits, seg_labels)),
+        "iou_loss": (seg, lambda: s.iou_loss(seg_logits, seg_labels)),
+        "dice_bce_loss": (seg1, lambda: s.dice_bce_loss(seg_logits[..., 1:2], mask)),
+        "dice_cross_entropy_loss": (
+            seg,
+            lambda: s.dice_cross_entropy_loss(seg_logits, seg_labels),
+        ),
+        "dice_focal_loss": (seg, lambda: s.dice_focal_loss(seg_logits, seg_labels)),
     }
 
 

@@ -1,0 +1,97 @@
+"""`python -m bench [--quick] [--groups a,b] [--no-write]`: run every benchmark group.
+
+Writes bench/results.json, bench/results.png and the table in bench/README.md (between the
+markers), with the command and the machine, unless --no-write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+import jax
+
+from bench._timing import peak_rss_bytes, progress
+
+GROUPS = ["elementwise", "cross_entropy"]
+HERE = pathlib.Path(__file__).resolve().parent
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def machine() -> str:
+    device = jax.devices()[0]
+    return (
+        f"{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}, "
+        f"jax {jax.__version__} on {device.platform} ({device.device_kind})"
+    )
+
+
+def table(results: list[dict]) -> str:
+    lines = [
+        "| group | implementation | shape | median | vs | figure | temp memory |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        mem = "" if r["temp_bytes"] is None else f"{r['temp_bytes'] / 2**20:.1f} MiB"
+        lines.append(
+            f"| {r['group']} | {r['name']} | {r['shape']} | {r['seconds'] * 1e3:.3f} ms "
+            f"| {r['baseline'] or r['note']} | {ratio} | {mem} |"
+        )
+    return "\n".join(lines)
+
+
+def write(results: list[dict], command: str) -> None:
+    (HERE / "results.json").write_text(json.dumps(results, indent=1))
+    readme = HERE / "README.md"
+    text = readme.read_text() if readme.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    block = (
+        f"{BEGIN}\nCommand: `{command}`  \nMachine: {machine()}  \n"
+        f"Date: {time.strftime('%Y-%m-%d')}\n\n{table(results)}\n{END}"
+    )
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    readme.write_text(text[:start] + block + text[end:])
+    _plot(results)
+
+
+def _plot(results: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in results if r["ratio"] is not None]
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(rows) + 1))
+    ax.barh([f"{r['group']}: {r['name']} {r['shape']}" for r in rows], [r["ratio"] for r in rows])
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xlabel("figure (reference or peer time / time; higher is better)")
+    fig.tight_layout()
+    fig.savefig(HERE / "results.png", dpi=100)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="small shapes, few repeats")
+    parser.add_argument("--groups", default=",".join(GROUPS))
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    results = []
+    for group in args.groups.split(","):
+        progress(f"[{group}]")
+        module = importlib.import_module(f"bench.{group}")
+        results.extend(r.as_dict() for r in module.run(quick=args.quick))
+    print(table(results))
+    print(f"peak RSS {peak_rss_bytes() / 2**20:.0f} MiB")
+    if not args.no_write:
+        write(results, "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""Timing and memory helpers shared by every benchmark group.
+
+Every figure is measured warm: the function is compiled and run once before timing, each run
+ends with `block_until_ready`, and the reported figure is the median of many repeats. Ratios
+against a baseline measured in the same process are the figures that count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+
+@dataclasses.dataclass
+class Result:
+    group: str
+    name: str
+    shape: str
+    seconds: float
+    baseline: str | None = None
+    ratio: float | None = None  # baseline_seconds / seconds: > 1 means faster than the baseline
+    temp_bytes: int | None = None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def median_seconds(fn: Callable, *args, repeats: int, warmup: int = 2) -> float:
+    """Median wall time of `fn(*args)` (outputs blocked on), after `warmup` untimed calls."""
+    for _ in range(warmup):
+        jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def torch_median_seconds(fn: Callable, *args, repeats: int, warmup: int = 2) -> float:
+    """Median wall time of a torch CPU callable (synchronous on CPU)."""
+    for _ in range(warmup):
+        fn(*args)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def temp_bytes(fn: Callable, *args) -> int | None:
+    """Temporary device bytes XLA allocates for `jit(fn)(*args)`, when the backend reports it."""
+    try:
+        analysis = jax.jit(fn).lower(*args).compile().memory_analysis()
+    except Exception:  # some backends do not implement memory_analysis
+        return None
+    return None if analysis is None else int(analysis.temp_size_in_bytes)
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def compile_seconds(fn: Callable, *args) -> float:
+    """Trace + compile + first run of a fresh jit of `fn`."""
+    start = time.perf_counter()
+    jax.block_until_ready(jax.jit(fn)(*args))
+    return time.perf_counter() - start
+
+
+def progress(message: str) -> None:
+    print(message, flush=True)

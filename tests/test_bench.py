@@ -1,0 +1,30 @@
+"""The benchmark suite's quick mode runs, and the elementwise kernels stay intermediate-free."""
+
+import jax
+import jax.numpy as jnp
+
+from bench import __main__ as bench_main
+from bench import elementwise
+
+
+def test_quick_benchmarks_run(capsys):
+    assert bench_main.main(["--quick", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert "jaxloss/mse" in out and "jaxloss/forward+backward" in out
+
+
+# log_cosh (a select between its small- and large-residual forms) and sigmoid_focal still
+# materialize per-element arrays on XLA:CPU; the performance issue tracks them.
+FUSED = ("mse", "mae", "huber", "smooth_l1", "sigmoid_bce")
+
+
+def test_elementwise_losses_have_no_full_size_intermediate():
+    n = 1 << 18
+    x = jnp.zeros((n,), jnp.float32)
+    y = jnp.zeros((n,), jnp.float32)
+    for name in FUSED:
+        fn, _ = elementwise._ours()[name]
+        compiled = jax.jit(fn).lower(x, y).compile()
+        temp = compiled.memory_analysis().temp_size_in_bytes
+        # A materialized per-element loss would need n * 4 bytes; a fused reduction a few KiB.
+        assert temp < n * 4 // 16, f"{name}: {temp} temporary bytes"
