@@ -20,6 +20,20 @@ from jaxloss.classification import (
     softmax_focal_loss,
 )
 
+# embeddings
+from jaxloss.embeddings import (
+    batch_all_triplet_loss,
+    batch_hard_quadruplet_loss,
+    batch_hard_triplet_loss,
+    contrastive_loss,
+    cosine_embedding_loss,
+    cosine_similarity_loss,
+    ntxent,
+    quadruplet_loss,
+    semihard_triplet_loss,
+    triplet_margin_loss,
+)
+
 # reductions
 from jaxloss.reductions import reduce
 
@@ -40,6 +54,17 @@ __all__ = [
     "softmax_cross_entropy",
     "softmax_cross_entropy_with_integer_labels",
     "softmax_focal_loss",
+    # embeddings
+    "batch_all_triplet_loss",
+    "batch_hard_quadruplet_loss",
+    "batch_hard_triplet_loss",
+    "contrastive_loss",
+    "cosine_embedding_loss",
+    "cosine_similarity_loss",
+    "ntxent",
+    "quadruplet_loss",
+    "semihard_triplet_loss",
+    "triplet_margin_loss",
     # reductions
     "reduce",
 ]
