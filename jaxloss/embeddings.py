@@ -21,13 +21,15 @@ NT-Xent, any positive pair) gives 0 with zero gradients, never NaN.
 Across devices. The mining losses, ``ntxent`` and ``contrastive_loss`` take ``axis_name``.
 Inside ``jax.shard_map`` (or ``pmap``) with the batch split over that mesh axis, each device
 scores its local anchors against the candidates of the *whole* global batch (gathered with
-``jax.lax.all_gather(..., tiled=True)``), and the ``"mean"``/``"sum"`` reductions run over the
-global set of anchors (the per-anchor numerators and denominators are gathered before the one
-shared `jaxloss.reductions.weighted_reduce`). The reduced loss is therefore the same on every
-device and equals the single-device loss on the concatenated batch, values and gradients.
-``reduction="none"`` returns the local anchors' values. In a data-parallel Flax step::
+``jax.lax.all_gather(..., tiled=True)``; the anchor itself is recognised by its global index
+``axis_index * B_local + i``), and ``"mean"``/``"sum"`` are global: the local numerators and
+denominators are ``psum``-ed and divided once by `jaxloss.reductions.weighted_reduce`. The
+reduced loss is the same on every device and equals the single-device loss on the
+concatenated batch, values and gradients. ``reduction="none"`` returns the local anchors'
+values (``out_specs=P(axis_name)`` reassembles the global ``[B]``). A data-parallel Flax step::
 
-    mesh = jax.make_mesh((jax.device_count(),), ("batch",))
+    mesh = jax.make_mesh(
+        (jax.device_count(),), ("batch",), axis_types=(jax.sharding.AxisType.Auto,))
 
     @jax.jit
     @functools.partial(
@@ -39,13 +41,12 @@ device and equals the single-device loss on the concatenated batch, values and g
             embeddings = model.apply(params, images)          # local shard [B/n, D]
             return jaxloss.semihard_triplet_loss(
                 embeddings, labels, reduction="mean", axis_name="batch")
-        loss, grads = jax.value_and_grad(loss_fn)(params)
-        return loss, grads    # the full-batch gradient: no extra pmean/psum is needed
+        return jax.value_and_grad(loss_fn)(params)   # already the full-batch gradient
 
-Under ``shard_map`` (``check_vma=True``, the default) the replicated parameters' gradient is
-summed over devices by JAX itself, which is exactly the gradient of the global loss. Under
-``pmap`` (no varying-value typing), each device's gradient holds only its own path, and
-``jax.lax.psum(grads, "batch")`` gives the full-batch gradient.
+Under ``shard_map`` (with its default ``check_vma=True``) JAX sums the replicated
+parameters' gradient over devices itself, so ``grads`` is exactly the gradient of the global
+loss: add no ``psum``/``pmean``. Under ``pmap`` (or ``shard_map(..., check_vma=False)``) use the
+usual recipe ``grads = jax.lax.pmean(grads, "batch")``.
 """
 
 from __future__ import annotations
@@ -892,24 +893,37 @@ def _reduce_anchors(total, count, valid, reduction, axis_name, dtype):
     """
     if count is None:
         values = total
+        count = jnp.ones_like(total)
     else:
         values = jnp.where(valid, total / jnp.where(valid, count, 1), 0.0)
     if reduction == "none":
         return weighted_reduce(values, None, valid, "none").astype(dtype)
-    values, valid = _gather(values, axis_name), _gather(valid, axis_name)
+    if axis_name is None:
+        if reduction == "sum":
+            return weighted_reduce(values, None, valid, "sum").astype(dtype)
+        return weighted_reduce(total, count, valid, "mean").astype(dtype)
+    # Across devices: psum the local numerators and denominators (an invariant result whose
+    # transpose broadcasts the cotangent back), then divide once with the shared helper.
     if reduction == "sum":
-        return weighted_reduce(values, None, valid, "sum").astype(dtype)
-    if count is None:
-        return weighted_reduce(values, None, valid, "mean").astype(dtype)
-    total, count = _gather(total, axis_name), _gather(count, axis_name)
-    return weighted_reduce(total, count, valid, "mean").astype(dtype)
+        return _psum_reduce(values, None, valid, "sum", axis_name).astype(dtype)
+    return _psum_reduce(total, count, valid, "mean", axis_name).astype(dtype)
 
 
 def _reduce_examples(loss, weights, mask, reduction, axis_name, dtype):
-    """`weighted_reduce` over the global batch: the per-pair batch axis is axis 0."""
-    if reduction != "none" and axis_name is not None:
-        loss = _gather(loss, axis_name, 0)
-    return weighted_reduce(loss, weights, mask, reduction).astype(dtype)
+    """`weighted_reduce`, over the global batch when ``axis_name`` is given."""
+    if reduction == "none" or axis_name is None:
+        return weighted_reduce(loss, weights, mask, reduction).astype(dtype)
+    return _psum_reduce(loss, weights, mask, reduction, axis_name).astype(dtype)
+
+
+def _psum_reduce(numerator, denominator, mask, reduction, axis_name):
+    total = jax.lax.psum(weighted_reduce(numerator, None, mask, "sum"), axis_name)
+    if reduction == "sum":
+        return total
+    if denominator is None:
+        denominator = jnp.ones_like(numerator)
+    count = jax.lax.psum(weighted_reduce(denominator, None, mask, "sum"), axis_name)
+    return weighted_reduce(total[None], count[None], None, "mean")
 
 
 def _gram(u, v):
