@@ -20,6 +20,16 @@ from jaxloss.classification import (
     softmax_focal_loss,
 )
 
+# distances
+from jaxloss.distances import (
+    chebyshev_distance,
+    euclidean_distance,
+    mahalanobis_distance,
+    manhattan_distance,
+    minkowski_distance,
+    squared_euclidean_distance,
+)
+
 # embeddings
 from jaxloss.embeddings import (
     batch_all_triplet_loss,
@@ -33,9 +43,27 @@ from jaxloss.embeddings import (
     semihard_triplet_loss,
     triplet_margin_loss,
 )
+from jaxloss.information import (
+    mutual_information,
+    mutual_information_from_joint,
+    normalized_mutual_information,
+    soft_mutual_information,
+)
+from jaxloss.pairwise import pairwise_distances
 
 # reductions
 from jaxloss.reductions import reduce
+
+# distances
+from jaxloss.similarity import (
+    correlation_distance,
+    cosine_distance,
+    cosine_similarity,
+    hamming_distance,
+    jaccard_distance,
+    jaccard_index,
+    pearson_correlation,
+)
 
 __version__ = "0.1.0"
 
@@ -65,6 +93,25 @@ __all__ = [
     "quadruplet_loss",
     "semihard_triplet_loss",
     "triplet_margin_loss",
+    # distances
+    "chebyshev_distance",
+    "correlation_distance",
+    "cosine_distance",
+    "cosine_similarity",
+    "euclidean_distance",
+    "hamming_distance",
+    "jaccard_distance",
+    "jaccard_index",
+    "mahalanobis_distance",
+    "manhattan_distance",
+    "minkowski_distance",
+    "mutual_information",
+    "mutual_information_from_joint",
+    "normalized_mutual_information",
+    "pairwise_distances",
+    "pearson_correlation",
+    "soft_mutual_information",
+    "squared_euclidean_distance",
     # reductions
     "reduce",
 ]

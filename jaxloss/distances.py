@@ -1,0 +1,339 @@
+"""Metric distances between two vectors (Lp and Mahalanobis), reduced over `axis`.
+
+Every function here and in `jaxloss.similarity` takes two arrays ``x`` and ``y`` of equal
+rank, reduces the vector axis (``axis``, default -1; a tuple of axes or ``None`` for all axes,
+except for `mahalanobis_distance`) and broadcasts the remaining (leading) dimensions
+explicitly: ``[3, 1, D]`` and ``[1, 4, D]`` give ``[3, 4]``. The reduced dimensions must match
+exactly. Arithmetic runs in at least float32 and the result has the promoted floating dtype of
+the inputs.
+
+A zero difference gives a distance of exactly 0 with a zero gradient (double ``where``). For
+all-pairs distance matrices see `jaxloss.pairwise_distances`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from jaxloss import _checks
+
+__all__ = [
+    "chebyshev_distance",
+    "euclidean_distance",
+    "mahalanobis_distance",
+    "manhattan_distance",
+    "minkowski_distance",
+    "squared_euclidean_distance",
+]
+
+Axis = int | Sequence[int] | None
+
+
+def euclidean_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
+    """Euclidean (L2) distance ``sqrt(sum((x - y) ** 2))``.
+
+    Args:
+      x: ``[..., D]`` floating array.
+      y: ``[..., D]`` floating array, same rank as ``x``; leading dimensions broadcast.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+
+    Returns:
+      ``[...]``: the broadcast leading shape with the reduced axes removed.
+
+    Identical points give exactly 0 with a zero gradient (the gradient of the norm at 0 is
+    undefined; we pick the zero subgradient).
+
+    References:
+      ``scipy.spatial.distance.euclidean``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import euclidean_distance
+      >>> euclidean_distance(jnp.array([0.0, 0.0]), jnp.array([3.0, 4.0]))
+      Array(5., dtype=float32)
+    """
+    x, y, axes, dtype = _float_pair(x, y, axis)
+    return _safe_sqrt(jnp.sum(jnp.square(x - y), axis=axes)).astype(dtype)
+
+
+def squared_euclidean_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
+    """Squared Euclidean distance ``sum((x - y) ** 2)``.
+
+    Args:
+      x: ``[..., D]`` floating array.
+      y: ``[..., D]`` floating array, same rank as ``x``; leading dimensions broadcast.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+
+    Returns:
+      ``[...]``: the broadcast leading shape with the reduced axes removed.
+
+    References:
+      ``scipy.spatial.distance.sqeuclidean``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import squared_euclidean_distance
+      >>> squared_euclidean_distance(jnp.array([0.0, 0.0]), jnp.array([3.0, 4.0]))
+      Array(25., dtype=float32)
+    """
+    x, y, axes, dtype = _float_pair(x, y, axis)
+    return jnp.sum(jnp.square(x - y), axis=axes).astype(dtype)
+
+
+def minkowski_distance(
+    x: ArrayLike, y: ArrayLike, *, p: ArrayLike = 2.0, axis: Axis = -1
+) -> jax.Array:
+    """Minkowski (Lp) distance ``sum(|x - y| ** p) ** (1 / p)`` for ``p >= 1``.
+
+    Evaluated as ``m * sum((|x - y| / m) ** p) ** (1 / p)`` with ``m = max |x - y|`` so large
+    ``p`` neither overflows nor underflows; ``p = inf`` (concrete) is the Chebyshev distance.
+
+    Args:
+      x: ``[..., D]`` floating array.
+      y: ``[..., D]`` floating array, same rank as ``x``; leading dimensions broadcast.
+      p: the order, ``>= 1`` (``jnp.inf`` allowed). A traced ``p`` is not checked.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+
+    Returns:
+      ``[...]``: the broadcast leading shape with the reduced axes removed.
+
+    Identical points give exactly 0 with a zero gradient; a zero coordinate difference
+    contributes a zero (sub)gradient, also for ``p = 1``.
+
+    References:
+      ``scipy.spatial.distance.minkowski``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import minkowski_distance
+      >>> x, y = jnp.array([0.0, 0.0]), jnp.array([3.0, 4.0])
+      >>> print(f"{float(minkowski_distance(x, y, p=1.0)):.4f}")
+      7.0000
+      >>> print(f"{float(minkowski_distance(x, y, p=jnp.inf)):.4f}")
+      4.0000
+    """
+    _checks.check_scalar_range("p", p, low=1.0)
+    x, y, axes, dtype = _float_pair(x, y, axis)
+    concrete_p = _checks.concrete(p)
+    if concrete_p is not None and concrete_p.ndim == 0 and np.isinf(concrete_p):
+        return jnp.max(_abs(x - y), axis=axes).astype(dtype)
+    return _scaled_minkowski(_abs(x - y), p, axes).astype(dtype)
+
+
+def manhattan_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
+    """Manhattan (city block, L1) distance ``sum(|x - y|)``.
+
+    Args:
+      x: ``[..., D]`` floating array.
+      y: ``[..., D]`` floating array, same rank as ``x``; leading dimensions broadcast.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+
+    Returns:
+      ``[...]``: the broadcast leading shape with the reduced axes removed.
+
+    The gradient of ``|t|`` at ``t = 0`` is taken as 0 (``sign(0)``).
+
+    References:
+      ``scipy.spatial.distance.cityblock``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import manhattan_distance
+      >>> manhattan_distance(jnp.array([0.0, 0.0]), jnp.array([3.0, -4.0]))
+      Array(7., dtype=float32)
+    """
+    x, y, axes, dtype = _float_pair(x, y, axis)
+    return jnp.sum(_abs(x - y), axis=axes).astype(dtype)
+
+
+def chebyshev_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
+    """Chebyshev (L-infinity) distance ``max(|x - y|)``.
+
+    Args:
+      x: ``[..., D]`` floating array.
+      y: ``[..., D]`` floating array, same rank as ``x``; leading dimensions broadcast.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+
+    Returns:
+      ``[...]``: the broadcast leading shape with the reduced axes removed.
+
+    Ties for the maximum share the gradient equally (``jnp.max``); identical points give a
+    zero gradient.
+
+    References:
+      ``scipy.spatial.distance.chebyshev``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import chebyshev_distance
+      >>> chebyshev_distance(jnp.array([0.0, 0.0]), jnp.array([3.0, -4.0]))
+      Array(4., dtype=float32)
+    """
+    x, y, axes, dtype = _float_pair(x, y, axis)
+    return jnp.max(_abs(x - y), axis=axes).astype(dtype)
+
+
+def mahalanobis_distance(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    precision: ArrayLike | None = None,
+    covariance: ArrayLike | None = None,
+    axis: int = -1,
+) -> jax.Array:
+    """Mahalanobis distance ``sqrt((x - y)^T P (x - y))`` with ``P = covariance^-1``.
+
+    Give exactly one of ``precision`` (``P``, scipy's ``VI``) or ``covariance`` (``C``).
+    With ``covariance`` the inverse is never formed: ``C = L L^T`` (Cholesky) and the
+    distance is ``||L^-1 (x - y)||`` by a triangular solve.
+
+    Args:
+      x: ``[..., D]`` floating array.
+      y: ``[..., D]`` floating array, same rank as ``x``; leading dimensions broadcast.
+      precision: ``[D, D]`` symmetric positive semi-definite matrix. Only its symmetric
+        part enters the quadratic form; a negative form (not PSD) is clamped to 0.
+      covariance: ``[D, D]`` symmetric positive-definite matrix (only its lower triangle is
+        read). A concrete matrix that is not positive definite raises; a traced one gives
+        NaN.
+      axis: the vector axis (static int), default -1.
+
+    Returns:
+      ``[...]``: the broadcast leading shape with ``axis`` removed.
+
+    Identical points give exactly 0 with a zero gradient.
+
+    References:
+      ``scipy.spatial.distance.mahalanobis`` (``VI`` is ``precision``); P. C. Mahalanobis,
+      "On the generalised distance in statistics", 1936.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import mahalanobis_distance
+      >>> cov = jnp.array([[4.0, 0.0], [0.0, 1.0]])
+      >>> x, y = jnp.array([0.0, 0.0]), jnp.array([2.0, 1.0])
+      >>> print(f"{float(mahalanobis_distance(x, y, covariance=cov)):.4f}")
+      1.4142
+    """
+    if not isinstance(axis, int | np.integer) or isinstance(axis, bool):
+        raise TypeError(f"`axis` must be a static int; got {axis!r}.")
+    x, y, axes, dtype = _float_pair(x, y, axis)
+    dtype = jnp.promote_types(dtype, _checks.result_dtype(precision, covariance))
+    acc = _checks.compute_dtype(dtype)
+    diff = jnp.moveaxis(x.astype(acc) - y.astype(acc), axes[0], -1)
+    matrix, kind = _mahalanobis_matrix(precision, covariance, diff.shape[-1], acc)
+    if kind == "precision":
+        quad = jnp.einsum(
+            "...i,ij,...j->...", diff, matrix, diff, precision=jax.lax.Precision.HIGHEST
+        )
+    else:
+        flat = diff.reshape(-1, diff.shape[-1]).T
+        z = jax.scipy.linalg.solve_triangular(matrix, flat, lower=True)
+        quad = jnp.sum(jnp.square(z), axis=0).reshape(diff.shape[:-1])
+    return _safe_sqrt(jnp.where(quad > 0, quad, 0)).astype(dtype)
+
+
+# Private helpers (shared with the similarity, pairwise and information modules) ------------
+
+
+def _vector_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """Static `axis` (int, sequence of ints or None) as a sorted tuple of axes in range."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, Sequence) and not isinstance(axis, str):
+        axes = tuple(_checks.normalize_axis("axis", a, ndim) for a in axis)
+        if len(set(axes)) != len(axes) or not axes:
+            raise ValueError(f"`axis` must name distinct axes; got {axis!r}.")
+        return tuple(sorted(axes))
+    return (_checks.normalize_axis("axis", axis, ndim),)
+
+
+def _broadcast_pair(
+    x: ArrayLike, y: ArrayLike, axis: Any, names: tuple[str, str] = ("x", "y")
+) -> tuple[jax.Array, jax.Array, tuple[int, ...]]:
+    """Both arrays broadcast explicitly to one shape; the reduced axes must match exactly."""
+    nx, ny = names
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    _checks.check_min_rank(nx, x, 1)
+    if x.ndim != y.ndim:
+        raise ValueError(
+            f"`{ny}` must have the same rank as `{nx}` (add size-1 axes to broadcast); got "
+            f"`{nx}` {x.shape} and `{ny}` {y.shape}."
+        )
+    axes = _vector_axes(axis, x.ndim)
+    if any(x.shape[a] != y.shape[a] for a in axes):
+        raise ValueError(
+            f"`{ny}` must have the same size as `{nx}` along `axis`={axis!r}; got "
+            f"`{nx}` {x.shape} and `{ny}` {y.shape}."
+        )
+    try:
+        shape = np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        raise ValueError(
+            f"The leading dimensions of `{nx}` {x.shape} and `{ny}` {y.shape} do not broadcast."
+        ) from None
+    return jnp.broadcast_to(x, shape), jnp.broadcast_to(y, shape), axes
+
+
+def _mahalanobis_matrix(
+    precision: ArrayLike | None, covariance: ArrayLike | None, size: int, acc: Any
+) -> tuple[jax.Array, str]:
+    """Validates the metric matrix; returns the precision or the Cholesky factor of C."""
+    if (precision is None) == (covariance is None):
+        raise ValueError(
+            "Give exactly one of `precision` and `covariance`; got "
+            f"{'both' if precision is not None else 'neither'}."
+        )
+    name, value = ("precision", precision) if precision is not None else ("covariance", covariance)
+    matrix = _checks.as_float(name, value)
+    if matrix.shape != (size, size):
+        raise ValueError(
+            f"`{name}` must be a square matrix of shape ({size}, {size}) matching the vector "
+            f"size; got shape {matrix.shape}."
+        )
+    matrix = matrix.astype(acc)
+    if name == "precision":
+        return 0.5 * (matrix + matrix.T), name
+    known = _checks.concrete(covariance)
+    if known is not None:
+        try:
+            np.linalg.cholesky(known.astype(np.float64))
+        except np.linalg.LinAlgError:
+            raise ValueError("`covariance` must be symmetric positive definite.") from None
+    return jnp.linalg.cholesky(matrix), name
+
+
+def _float_pair(x, y, axis, names=("x", "y")):
+    x = _checks.as_float(names[0], x)
+    y = _checks.as_float(names[1], y)
+    x, y, axes = _broadcast_pair(x, y, axis, names)
+    dtype = _checks.result_dtype(x, y)
+    acc = _checks.compute_dtype(dtype)
+    return x.astype(acc), y.astype(acc), axes, dtype
+
+
+def _safe_sqrt(s):
+    # sqrt that is exactly 0 with a zero gradient at s == 0 (double where).
+    positive = s > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, s, 1)), 0)
+
+
+def _abs(t):
+    # |t| whose gradient at 0 is sign(0) = 0 rather than jnp.abs's 1.
+    return t * jnp.sign(t)
+
+
+def _scaled_minkowski(magnitude, p, axes):
+    largest = jnp.max(magnitude, axis=axes, keepdims=True)
+    nonzero = largest > 0
+    ratio = magnitude / jnp.where(nonzero, largest, 1)
+    positive = ratio > 0
+    powered = jnp.where(positive, jnp.where(positive, ratio, 1) ** p, 0)
+    total = jnp.where(jnp.squeeze(nonzero, axes), jnp.sum(powered, axis=axes), 1)
+    root = total ** (1 / jnp.asarray(p, total.dtype))
+    return jnp.where(jnp.squeeze(nonzero, axes), jnp.squeeze(largest, axes) * root, 0)

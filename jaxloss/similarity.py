@@ -1,0 +1,305 @@
+"""Similarities and distances between two vectors: angular (cosine, correlation) and
+set-based (Jaccard, Hamming), reduced over `axis`.
+
+The calling conventions are those of `jaxloss.distances`: ``x`` and ``y`` of equal rank, the
+vector axis or axes reduced, the leading dimensions broadcast explicitly, arithmetic in at
+least float32. A zero vector has cosine similarity 0 and a constant vector has correlation 0,
+with finite gradients; two empty sets have Jaccard index 1 (distance 0).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from jaxloss import _checks
+from jaxloss.distances import Axis, _broadcast_pair, _float_pair
+
+__all__ = [
+    "correlation_distance",
+    "cosine_distance",
+    "cosine_similarity",
+    "hamming_distance",
+    "jaccard_distance",
+    "jaccard_index",
+    "pearson_correlation",
+]
+
+
+def cosine_similarity(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    epsilon: ArrayLike = 0.0,
+    axis: Axis = -1,
+    where: ArrayLike | None = None,
+) -> jax.Array:
+    """Cosine similarity ``<a, b> / (max(||a||^2, eps) * max(||b||^2, eps)) ** 0.5``.
+
+    Drop-in for ``optax.losses.cosine_similarity`` (same signature and values), except that a
+    zero vector (with the default ``epsilon=0``) gives a similarity of 0 and finite gradients
+    where optax gives NaN.
+
+    Args:
+      predictions: ``[..., D]`` floating array.
+      targets: ``[..., D]`` floating array, same rank; leading dimensions broadcast.
+      epsilon: lower bound on each *squared* norm (optax's convention), ``>= 0``.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+      where: optional boolean mask broadcastable to the inputs; ``False`` elements are left
+        out of the norms and the inner product.
+
+    Returns:
+      ``[...]``: the broadcast leading shape with the reduced axes removed. Not clipped:
+      rounding may put it a few ulps outside ``[-1, 1]``.
+
+    References:
+      ``optax.losses.cosine_similarity``; ``torch.nn.functional.cosine_similarity``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import cosine_similarity
+      >>> cosine_similarity(jnp.array([1.0, 0.0]), jnp.array([1.0, 1.0]))
+      Array(0.70710677, dtype=float32)
+      >>> cosine_similarity(jnp.array([0.0, 0.0]), jnp.array([1.0, 1.0]))
+      Array(0., dtype=float32)
+    """
+    _checks.check_nonnegative("epsilon", epsilon)
+    a, b, axes, dtype = _float_pair(predictions, targets, axis, names=("predictions", "targets"))
+    mask = None
+    if where is not None:
+        mask = _checks.broadcast_to("where", _checks.as_bool("where", where), a.shape)
+    ua = _unit(a, axes, mask, epsilon)
+    ub = _unit(b, axes, mask, epsilon)
+    return jnp.sum(ua * ub, axis=axes, where=mask).astype(dtype)
+
+
+def cosine_distance(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    epsilon: ArrayLike = 0.0,
+    axis: Axis = -1,
+    where: ArrayLike | None = None,
+) -> jax.Array:
+    """Cosine distance ``1 - cosine_similarity``, clipped to ``[0, 2]``.
+
+    Drop-in for ``optax.losses.cosine_distance``. Differences: a zero vector gives distance 1
+    (similarity 0) with finite gradients, and the result is clipped to ``[0, 2]`` against
+    rounding, as scipy does.
+
+    Args:
+      predictions: ``[..., D]`` floating array.
+      targets: ``[..., D]`` floating array, same rank; leading dimensions broadcast.
+      epsilon: lower bound on each *squared* norm (optax's convention), ``>= 0``.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+      where: optional boolean mask broadcastable to the inputs.
+
+    Returns:
+      ``[...]``: the broadcast leading shape with the reduced axes removed.
+
+    References:
+      ``optax.losses.cosine_distance``; ``scipy.spatial.distance.cosine``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import cosine_distance
+      >>> cosine_distance(jnp.array([1.0, 0.0]), jnp.array([-1.0, 0.0]))
+      Array(2., dtype=float32)
+    """
+    sim = cosine_similarity(predictions, targets, epsilon=epsilon, axis=axis, where=where)
+    return jnp.clip(1 - sim, 0, 2)
+
+
+def pearson_correlation(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
+    """Pearson correlation: the cosine similarity of the mean-centred vectors.
+
+    ``r = <x - mean(x), y - mean(y)> / (||x - mean(x)|| ||y - mean(y)||)``.
+
+    Args:
+      x: ``[..., D]`` floating array.
+      y: ``[..., D]`` floating array, same rank as ``x``; leading dimensions broadcast.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+
+    Returns:
+      ``[...]``: the broadcast leading shape with the reduced axes removed.
+
+    A constant vector (all entries equal, detected exactly) has correlation 0 with finite
+    gradients, where numpy and scipy give NaN.
+
+    References:
+      ``numpy.corrcoef``; ``scipy.stats.pearsonr``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import pearson_correlation
+      >>> r = pearson_correlation(jnp.array([1.0, 2.0, 3.0]), jnp.array([2.0, 4.0, 6.5]))
+      >>> print(f"{float(r):.4f}")
+      0.9979
+      >>> pearson_correlation(jnp.array([1.0, 1.0, 1.0]), jnp.array([2.0, 4.0, 6.5]))
+      Array(0., dtype=float32)
+    """
+    x, y, axes, dtype = _float_pair(x, y, axis)
+    ux = _unit(_centered(x, axes), axes, None, 0.0)
+    uy = _unit(_centered(y, axes), axes, None, 0.0)
+    return jnp.sum(ux * uy, axis=axes).astype(dtype)
+
+
+def correlation_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
+    """Correlation distance ``1 - pearson_correlation(x, y)``, clipped to ``[0, 2]``.
+
+    Args:
+      x: ``[..., D]`` floating array.
+      y: ``[..., D]`` floating array, same rank as ``x``; leading dimensions broadcast.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+
+    Returns:
+      ``[...]``: the broadcast leading shape with the reduced axes removed.
+
+    A constant vector gives distance 1 (correlation 0) where scipy gives NaN.
+
+    References:
+      ``scipy.spatial.distance.correlation``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import correlation_distance
+      >>> correlation_distance(jnp.array([1.0, 2.0, 3.0]), jnp.array([3.0, 2.0, 1.0]))
+      Array(2., dtype=float32)
+    """
+    return jnp.clip(1 - pearson_correlation(x, y, axis=axis), 0, 2)
+
+
+def jaccard_index(
+    x: ArrayLike, y: ArrayLike, *, soft: bool | None = None, axis: Axis = -1
+) -> jax.Array:
+    """Jaccard index (intersection over union) ``sum(a b) / sum(a + b - a b)``.
+
+    Binary mode: ``a = (x != 0)``, ``b = (y != 0)``, so the index is
+    ``|a and b| / |a or b|``. Soft mode: ``a = x``, ``b = y`` taken as memberships in
+    ``[0, 1]`` (the soft IoU, differentiable; equal to the binary value on 0/1 inputs).
+    Two empty (all-zero) vectors have index 1.
+
+    Args:
+      x: ``[..., D]`` boolean, integer or floating array.
+      y: ``[..., D]`` array of the same rank; leading dimensions broadcast.
+      soft: ``None`` (default) picks soft mode when ``x`` or ``y`` is floating and binary mode
+        otherwise; ``True``/``False`` forces it. Soft values outside ``[0, 1]`` are not
+        checked and give meaningless results. Pass ``soft=False`` for scipy's exact
+        semantics on non-binary floats.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+
+    Returns:
+      ``[...]``: the broadcast leading shape with the reduced axes removed; float32 for
+      boolean or integer inputs.
+
+    References:
+      ``1 - scipy.spatial.distance.jaccard``; M. A. Rahman and Y. Wang, "Optimizing
+      intersection-over-union in deep neural networks for image segmentation", ISVC 2016.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import jaccard_index
+      >>> jaccard_index(jnp.array([True, True, False]), jnp.array([True, False, True]))
+      Array(0.33333334, dtype=float32)
+      >>> jaccard_index(jnp.array([0.5, 1.0]), jnp.array([1.0, 0.0]))
+      Array(0.25, dtype=float32)
+    """
+    inter, union, _ = _jaccard_terms(x, y, soft, axis)
+    return _ratio_or(inter, union, 1).astype(_checks.result_dtype(x, y))
+
+
+def jaccard_distance(
+    x: ArrayLike, y: ArrayLike, *, soft: bool | None = None, axis: Axis = -1
+) -> jax.Array:
+    """Jaccard distance ``sum(a + b - 2 a b) / sum(a + b - a b)`` (``1 - jaccard_index``).
+
+    In binary mode this is scipy's ``|a xor b| / |a or b|``; two all-zero vectors have
+    distance 0. See `jaccard_index` for the binary and soft modes.
+
+    Args:
+      x: ``[..., D]`` boolean, integer or floating array.
+      y: ``[..., D]`` array of the same rank; leading dimensions broadcast.
+      soft: ``None`` (soft for floating inputs), ``True`` or ``False``; see `jaccard_index`.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+
+    Returns:
+      ``[...]``: the broadcast leading shape with the reduced axes removed; float32 for
+      boolean or integer inputs.
+
+    References:
+      ``scipy.spatial.distance.jaccard``; P. Jaccard, 1912.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import jaccard_distance
+      >>> jaccard_distance(jnp.array([1, 1, 0]), jnp.array([1, 0, 1]))
+      Array(0.6666667, dtype=float32)
+      >>> jaccard_distance(jnp.array([0, 0]), jnp.array([0, 0]))
+      Array(0., dtype=float32)
+    """
+    _, union, differ = _jaccard_terms(x, y, soft, axis)
+    return _ratio_or(differ, union, 0).astype(_checks.result_dtype(x, y))
+
+
+def hamming_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
+    """Hamming distance: the fraction of positions where ``x != y``.
+
+    Args:
+      x: ``[..., D]`` array of any dtype.
+      y: ``[..., D]`` array of the same rank; leading dimensions broadcast.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+
+    Returns:
+      ``[...]`` in ``[0, 1]``; float32 for boolean or integer inputs. Piecewise constant, so
+      its gradient is zero.
+
+    References:
+      ``scipy.spatial.distance.hamming``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxloss import hamming_distance
+      >>> hamming_distance(jnp.array([1, 0, 0, 2]), jnp.array([1, 1, 0, 3]))
+      Array(0.5, dtype=float32)
+    """
+    x, y, axes = _broadcast_pair(x, y, axis)
+    acc = _checks.compute_dtype(_checks.result_dtype(x, y))
+    return jnp.mean((x != y).astype(acc), axis=axes).astype(_checks.result_dtype(x, y))
+
+
+# Private helpers ------------------------------------------------------------------------
+
+
+def _unit(v, axes, mask, epsilon):
+    norm2 = jnp.maximum(jnp.sum(jnp.square(v), axis=axes, where=mask, keepdims=True), epsilon)
+    positive = norm2 > 0
+    return v / jnp.sqrt(jnp.where(positive, norm2, 1))
+
+
+def _centered(v, axes):
+    # A constant vector is centred to exact zeros: the computed mean may differ from the
+    # entries by an ulp, which would otherwise give a correlation of +-1 from rounding.
+    constant = jnp.max(v, axis=axes, keepdims=True) == jnp.min(v, axis=axes, keepdims=True)
+    return jnp.where(constant, 0, v - jnp.mean(v, axis=axes, keepdims=True))
+
+
+def _jaccard_terms(x, y, soft, axis):
+    if soft is not None and not isinstance(soft, bool):
+        raise TypeError(f"`soft` must be None, True or False; got {soft!r}.")
+    x, y, axes = _broadcast_pair(x, y, axis)
+    if soft is None:
+        soft = jnp.issubdtype(x.dtype, jnp.floating) or jnp.issubdtype(y.dtype, jnp.floating)
+    acc = _checks.compute_dtype(_checks.result_dtype(x, y))
+    a = x.astype(acc) if soft else (x != 0).astype(acc)
+    b = y.astype(acc) if soft else (y != 0).astype(acc)
+    both = a * b
+    inter = jnp.sum(both, axis=axes)
+    union = jnp.sum(a + b - both, axis=axes)
+    differ = jnp.sum(a + b - 2 * both, axis=axes)
+    return inter, union, differ
+
+
+def _ratio_or(numerator, denominator, default):
+    positive = denominator > 0
+    return jnp.where(positive, numerator / jnp.where(positive, denominator, 1), default)
