@@ -43,6 +43,8 @@ from jaxloss.embeddings import (
     semihard_triplet_loss,
     triplet_margin_loss,
 )
+
+# distances
 from jaxloss.information import (
     mutual_information,
     mutual_information_from_joint,
