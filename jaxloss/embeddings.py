@@ -56,11 +56,13 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.typing import ArrayLike
 
 from jaxloss import _checks
+from jaxloss.distances import euclidean_distance, minkowski_distance, squared_euclidean_distance
+from jaxloss.pairwise import pairwise_distances
 from jaxloss.reductions import weighted_reduce
+from jaxloss.similarity import cosine_distance, cosine_similarity
 
 __all__ = [
     "batch_all_triplet_loss",
@@ -128,7 +130,7 @@ def cosine_similarity_loss(
     dtype = _checks.result_dtype(predictions, targets)
     acc = _checks.compute_dtype(dtype)
     p, t = predictions.astype(acc), targets.astype(acc)
-    cos = _cosine(p, t, axis, eps**2)
+    cos = cosine_similarity(p, t, epsilon=eps**2, axis=axis)
     return weighted_reduce((1.0 - cos).astype(dtype), None, None, reduction)
 
 
@@ -310,7 +312,8 @@ def ntxent(
     _, pos, neg = _pair_masks(labels, cand_labels, offset)
     eps = float(jnp.finfo(dtype).eps)
     u, v = _unit_rows(x, eps), _unit_rows(cand, eps)
-    logits = _gram(u, v) / jnp.asarray(temperature, x.dtype)
+    similarity = pairwise_distances(u, v, metric="inner_product").astype(x.dtype)
+    logits = similarity / jnp.asarray(temperature, x.dtype)
     has_neg = jnp.any(neg, axis=-1, keepdims=True)
     # Rows without a negative get a finite dummy row so that logsumexp's gradient is finite;
     # their pair losses are exactly 0 (log(e^s / e^s)).
@@ -407,7 +410,8 @@ def triplet_margin_loss(
         eps = jnp.asarray(eps, acc)
 
         def dist(x, y):
-            return _minkowski_norm(x - y + eps, norm_degree)
+            diff = x - y + eps
+            return minkowski_distance(diff, jnp.zeros_like(diff), p=norm_degree)
 
     else:
         if axis != anchors.ndim - 1:
@@ -926,20 +930,9 @@ def _psum_reduce(numerator, denominator, mask, reduction, axis_name):
     return weighted_reduce(total[None], count[None], None, "mean")
 
 
-def _gram(u, v):
-    return jnp.matmul(u, jnp.swapaxes(v, -1, -2), precision=jax.lax.Precision.HIGHEST)
-
-
 def _unit_rows(x, eps):
     """Rows scaled to unit norm, squared norms clipped at ``eps`` (optax's cosine)."""
     return x / jnp.sqrt(jnp.maximum(jnp.sum(jnp.square(x), axis=-1, keepdims=True), eps))
-
-
-def _cosine(p, t, axis, eps2):
-    def norm(v):
-        return jnp.sqrt(jnp.maximum(jnp.sum(jnp.square(v), axis=axis), eps2))
-
-    return jnp.sum(p * t, axis=axis) / (norm(p) * norm(t))
 
 
 def _pair_distance(x, y, distance):
@@ -953,46 +946,38 @@ def _pair_distance(x, y, distance):
                 f"{out.shape}."
             )
         return out.astype(x.dtype)
-    if distance == "cosine":
-        return 1.0 - _cosine(x, y, -1, 1e-16)
-    squared = jnp.sum(jnp.square(x - y), axis=-1)
-    return squared if distance == "squared_euclidean" else _safe_sqrt(squared)
-
-
-def _minkowski_norm(v, q):
-    """``||v||_q`` along the last axis, scaled by max |v|; 0 with zero gradient at v = 0."""
-    magnitude = v * jnp.sign(v)
-    known = _checks.concrete(q)
-    if known is not None and known.ndim == 0 and np.isinf(known):
-        return jnp.max(magnitude, axis=-1)
-    largest = jnp.max(magnitude, axis=-1, keepdims=True)
-    nonzero = largest > 0
-    ratio = magnitude / jnp.where(nonzero, largest, 1.0)
-    positive = ratio > 0
-    powered = jnp.where(positive, jnp.where(positive, ratio, 1.0) ** q, 0.0)
-    total = jnp.where(nonzero[..., 0], jnp.sum(powered, axis=-1), 1.0)
-    return jnp.where(nonzero[..., 0], largest[..., 0] * total ** (1.0 / q), 0.0)
-
-
-def _safe_sqrt(s):
-    positive = s > 0
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, s, 1.0)), 0.0)
+    fn = {
+        "euclidean": euclidean_distance,
+        "squared_euclidean": squared_euclidean_distance,
+        "cosine": cosine_distance,
+    }[distance]
+    return fn(x, y).astype(x.dtype)
 
 
 def _pairwise(x, y, distance):
-    """Distance matrix; TEMPORARY fallback until `jaxloss.pairwise_distances` is merged."""
+    """``[..., B, M]`` distances from the rows of ``x`` to those of ``y`` (``None``: ``x``).
+
+    Named metrics come from `jaxloss.pairwise_distances` (a Gram-matrix form). Values below
+    that form's rounding floor, ``4 eps (|x_i - mu|^2 + |y_j - mu|^2)`` for squared distances
+    with ``mu`` the mean candidate (``4 eps`` for cosine), are set to exactly 0 (zero
+    gradient): duplicated embeddings are then at distance 0 wherever they sit in the batch
+    (the matmul rounds identical rows differently by position).
+    """
     if callable(distance):
         return jnp.asarray(distance(x, x if y is None else y))
-    yy = x if y is None else y
+    cand = x if y is None else y
+    eps = jnp.finfo(x.dtype).eps
     if distance == "cosine":
-        u, v = _unit_rows(x, 1e-16), _unit_rows(yy, 1e-16)
-        out = jnp.clip(1.0 - _gram(u, v), 0.0, 2.0)
-    else:
-        sx = jnp.sum(jnp.square(x), -1)[..., :, None]
-        sy = jnp.sum(jnp.square(yy), -1)[..., None, :]
-        out = jnp.maximum(sx + sy - 2 * _gram(x, yy), 0.0)
-        if distance == "euclidean":
-            out = _safe_sqrt(out)
-    if y is None:
-        out = jnp.where(jnp.eye(out.shape[-1], dtype=bool), 0.0, out)
-    return out
+        out = pairwise_distances(x, y, metric="cosine").astype(x.dtype)
+        return jnp.where(out <= 4 * eps, 0.0, out)
+    # Centre on the candidates' mean (the global batch when sharded), so the floor below is
+    # the same on every device; distances are translation invariant.
+    mu = jnp.mean(cand, axis=-2, keepdims=True)
+    xc = x - mu
+    cc = cand - mu
+    out = pairwise_distances(xc, None if y is None else cc, metric=distance).astype(x.dtype)
+    norms_x = jnp.sum(jnp.square(xc), axis=-1)[..., :, None]
+    norms_c = jnp.sum(jnp.square(cc), axis=-1)[..., None, :]
+    floor = 4 * eps * (norms_x + norms_c)
+    squared = out if distance == "squared_euclidean" else jnp.square(out)
+    return jnp.where(squared <= floor, 0.0, out)
