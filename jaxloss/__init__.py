@@ -40,6 +40,18 @@ from jaxloss.divergences import (
     kl_divergence,
     kl_divergence_with_log_targets,
 )
+from jaxloss.embeddings import (
+    batch_all_triplet_loss,
+    batch_hard_quadruplet_loss,
+    batch_hard_triplet_loss,
+    contrastive_loss,
+    cosine_embedding_loss,
+    cosine_similarity_loss,
+    ntxent,
+    quadruplet_loss,
+    semihard_triplet_loss,
+    triplet_margin_loss,
+)
 from jaxloss.images import (
     anisotropic_total_variation,
     gram_matrix,
@@ -196,6 +208,17 @@ __all__ = [
     "iou_loss",
     "multiclass_generalized_dice_loss",
     "tversky_loss",
+    # embeddings
+    "batch_all_triplet_loss",
+    "batch_hard_quadruplet_loss",
+    "batch_hard_triplet_loss",
+    "contrastive_loss",
+    "cosine_embedding_loss",
+    "cosine_similarity_loss",
+    "ntxent",
+    "quadruplet_loss",
+    "semihard_triplet_loss",
+    "triplet_margin_loss",
     # composite
     "composite_loss",
     # optax_reexports

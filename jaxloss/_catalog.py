@@ -71,6 +71,7 @@ def _examples() -> dict[str, tuple[str, Callable[[], jax.Array]]]:
         **_images(keys[6]),
         **_segmentation_examples(keys[4], keys[5]),
         **_distances(keys[7]),
+        **_embeddings(keys[3]),
         **_optax_reexports(keys[7]),
         "composite_loss": (
             f"logits [{B},{K}], labels: CE + 0.5 focal",
@@ -141,6 +142,38 @@ def _distances(key):
         "soft_mutual_information": (
             "signal [256] vs noisy copy, Parzen",
             lambda: jaxloss.soft_mutual_information(signal, noisy),
+        ),
+    }
+
+
+def _embeddings(key):
+    e = jax.random.normal(key, (4, B, D))
+    a, p, n, n2 = e[0], e[0] + 0.3 * e[1], e[2], e[3]
+    batch = jnp.concatenate([a, p])
+    ids = jnp.tile(jnp.arange(B) % 4, 2)
+    pairs = jnp.where(jnp.arange(B) % 2 == 0, 1.0, 0.0)
+    signs = 2.0 * pairs - 1.0
+    trip = f"anchors, positives, negatives [{B},{D}]"
+    mined = f"embeddings [{2 * B},{D}], 4 classes"
+    return {
+        "cosine_similarity_loss": (f"a, p [{B},{D}]", lambda: jaxloss.cosine_similarity_loss(a, p)),
+        "cosine_embedding_loss": (
+            f"x1, x2 [{B},{D}], labels +-1",
+            lambda: jaxloss.cosine_embedding_loss(a, p, signs),
+        ),
+        "contrastive_loss": (
+            f"x1, x2 [{B},{D}], labels 0/1",
+            lambda: jaxloss.contrastive_loss(a, p, pairs),
+        ),
+        "ntxent": (mined, lambda: jaxloss.ntxent(batch, ids)),
+        "triplet_margin_loss": (trip, lambda: jaxloss.triplet_margin_loss(a, p, n)),
+        "quadruplet_loss": (trip + ", negatives2", lambda: jaxloss.quadruplet_loss(a, p, n, n2)),
+        "batch_all_triplet_loss": (mined, lambda: jaxloss.batch_all_triplet_loss(batch, ids)),
+        "batch_hard_triplet_loss": (mined, lambda: jaxloss.batch_hard_triplet_loss(batch, ids)),
+        "semihard_triplet_loss": (mined, lambda: jaxloss.semihard_triplet_loss(batch, ids)),
+        "batch_hard_quadruplet_loss": (
+            mined,
+            lambda: jaxloss.batch_hard_quadruplet_loss(batch, ids),
         ),
     }
 

@@ -1,0 +1,621 @@
+"""Reference tests for jaxloss.embeddings.
+
+Oracles: torch CPU (``cosine_embedding_loss``, ``cosine_similarity``,
+``triplet_margin_loss``, ``triplet_margin_with_distance_loss``), optax (``ntxent``,
+``cosine_distance``, ``triplet_margin_loss`` at even degree without eps), and numpy loops
+written from the published definitions (TF-Addons' semi-hard and hard mining, batch-all,
+Hadsell's contrastive loss, Chen et al.'s quadruplet loss), with scipy's ``cdist`` distances.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial.distance import cdist
+
+import jaxloss
+from jaxloss.embeddings import _pairwise
+
+TOL = {"rtol": 1e-5, "atol": 1e-6}
+CDIST = {"euclidean": "euclidean", "squared_euclidean": "sqeuclidean", "cosine": "cosine"}
+
+_COMPILED: dict = {}
+_STATIC_NUMBERS = ("norm_degree", "axis")
+
+
+def _jit(fn):
+    """``fn`` under ``jax.jit``: string, bool and callable options (and ``norm_degree``) are
+    static, numbers are traced, so each test compiles once per shape instead of running
+    op by op."""
+
+    def call(*args, **kw):
+        static = {
+            k: v
+            for k, v in kw.items()
+            if isinstance(v, str | bool) or callable(v) or k in _STATIC_NUMBERS
+        }
+        dynamic = {k: v for k, v in kw.items() if k not in static}
+        key = (fn, tuple(sorted(static.items(), key=lambda item: item[0])))
+        if key not in _COMPILED:
+            _COMPILED[key] = jax.jit(functools.partial(fn, **static))
+        return _COMPILED[key](*args, **dynamic)
+
+    return call
+
+
+def _t(x):
+    return torch.from_numpy(np.asarray(x, np.float64))
+
+
+def _grad_finite(fn, *args):
+    grad = jax.grad(lambda *a: jnp.sum(fn(*a)), argnums=tuple(range(len(args))))
+    grads = jax.jit(grad)(*args)
+    return all(bool(jnp.all(jnp.isfinite(g))) for g in grads), grads
+
+
+# numpy oracles ---------------------------------------------------------------------------
+
+
+def _np_distances(x, distance):
+    d = cdist(x, x, CDIST[distance])
+    np.fill_diagonal(d, 0.0)
+    return d
+
+
+def _np_semihard(x, y, margin, distance="euclidean"):
+    """TF-Addons triplet_semihard_loss, from its documented definition (loops)."""
+    d = _np_distances(x, distance)
+    b = len(y)
+    per_anchor = np.zeros(b)
+    total, pairs = 0.0, 0
+    for a in range(b):
+        negs = [d[a, n] for n in range(b) if y[n] != y[a]]
+        losses = []
+        for p in range(b):
+            if p == a or y[p] != y[a] or not negs:
+                continue
+            farther = [v for v in negs if v > d[a, p]]
+            semihard = min(farther) if farther else max(negs)
+            losses.append(max(d[a, p] - semihard + margin, 0.0))
+        if losses:
+            per_anchor[a] = np.mean(losses)
+            total += np.sum(losses)
+            pairs += len(losses)
+    return per_anchor, (total / pairs if pairs else 0.0)
+
+
+def _np_hard(x, y, margin, soft=False, distance="euclidean"):
+    """TF-Addons triplet_hard_loss / Hermans et al. batch hard (loops)."""
+    d = _np_distances(x, distance)
+    b = len(y)
+    out, valid = np.zeros(b), np.zeros(b, bool)
+    for a in range(b):
+        pos = [d[a, p] for p in range(b) if p != a and y[p] == y[a]]
+        neg = [d[a, n] for n in range(b) if y[n] != y[a]]
+        if pos and neg:
+            gap = max(pos) - min(neg)
+            out[a] = np.log1p(np.exp(gap)) if soft else max(gap + margin, 0.0)
+            valid[a] = True
+    return out, (out[valid].mean() if valid.any() else 0.0)
+
+
+def _np_batch_all(x, y, margin, mean_over="positive", distance="euclidean"):
+    d = _np_distances(x, distance)
+    b = len(y)
+    sums, counts = np.zeros(b), np.zeros(b)
+    for a, p, n in itertools.product(range(b), repeat=3):
+        if p == a or y[p] != y[a] or y[n] == y[a]:
+            continue
+        h = max(d[a, p] - d[a, n] + margin, 0.0)
+        sums[a] += h
+        counts[a] += (h > 0) if mean_over == "positive" else 1
+    per_anchor = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+    return per_anchor, (sums.sum() / counts.sum() if counts.sum() else 0.0)
+
+
+def _np_hard_quadruplet(x, y, margin, margin2, distance="squared_euclidean"):
+    """Chen et al. 2017 eq. (5) on each anchor's hardest positive, negative, negative pair."""
+    d = _np_distances(x, distance)
+    b = len(y)
+    out, valid = np.zeros(b), np.zeros(b, bool)
+    for a in range(b):
+        pos = [d[a, p] for p in range(b) if p != a and y[p] == y[a]]
+        neg = [d[a, n] for n in range(b) if y[n] != y[a]]
+        if not (pos and neg):
+            continue
+        valid[a] = True
+        out[a] = max(max(pos) - min(neg) + margin, 0.0)
+        pairs = [
+            d[k, m]
+            for k in range(b)
+            for m in range(b)
+            if y[k] != y[m] and y[k] != y[a] and y[m] != y[a]
+        ]
+        if pairs:
+            out[a] += max(max(pos) - min(pairs) + margin2, 0.0)
+    return out, (out[valid].mean() if valid.any() else 0.0)
+
+
+def _batch(rng, b, d, classes):
+    x = rng.standard_normal((b, d))
+    y = rng.integers(0, classes, b)
+    return x, y
+
+
+# pair losses -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 4, 6)])
+@pytest.mark.parametrize("margin", [0.0, 0.3, -0.2])
+def test_cosine_embedding_loss_matches_torch(rng, shape, margin):
+    x1, x2 = rng.standard_normal(shape), rng.standard_normal(shape)
+    x1[0] = 0.0  # a zero vector: torch's 1e-12 makes its cosine 0
+    labels = rng.choice([-1, 1], shape[:-1])
+    expected = F.cosine_embedding_loss(
+        _t(x1).reshape(-1, shape[-1]),
+        _t(x2).reshape(-1, shape[-1]),
+        torch.from_numpy(labels.reshape(-1)),
+        margin=margin,
+        reduction="none",
+    ).numpy()
+    actual = _jit(jaxloss.cosine_embedding_loss)(x1, x2, labels, margin=margin)
+    np.testing.assert_allclose(actual.reshape(-1), expected, **TOL)
+    mean = _jit(jaxloss.cosine_embedding_loss)(x1, x2, labels, margin=margin, reduction="mean")
+    np.testing.assert_allclose(mean, expected.mean(), **TOL)
+
+
+def test_cosine_embedding_loss_zero_vectors_have_finite_gradients():
+    zeros = jnp.zeros((2, 3))
+    ok, _ = _grad_finite(
+        functools.partial(jaxloss.cosine_embedding_loss, labels=jnp.array([1, -1])), zeros, zeros
+    )
+    assert ok
+    np.testing.assert_allclose(
+        _jit(jaxloss.cosine_embedding_loss)(zeros, zeros, jnp.array([1, -1])), [1.0, 0.0]
+    )
+
+
+@pytest.mark.parametrize("eps", [1e-8, 0.5])
+def test_cosine_similarity_loss_matches_torch_and_optax(rng, eps):
+    p, t = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    p[1] = 0.0
+    p[2] *= 0.1
+    torch_value = 1 - F.cosine_similarity(_t(p), _t(t), dim=-1, eps=eps).numpy()
+    optax_value = optax.losses.cosine_distance(p, t, epsilon=eps**2)
+    actual = _jit(jaxloss.cosine_similarity_loss)(p, t, eps=eps)
+    np.testing.assert_allclose(actual, torch_value, **TOL)
+    np.testing.assert_allclose(actual, optax_value, **TOL)
+    along0 = _jit(jaxloss.cosine_similarity_loss)(p.T, t.T, axis=0, eps=eps)
+    np.testing.assert_allclose(along0, torch_value, **TOL)
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "squared_euclidean", "cosine"])
+@pytest.mark.parametrize("margin", [0.5, 2.0])
+def test_contrastive_loss_matches_hadsell_formula(rng, distance, margin):
+    x1, x2 = rng.standard_normal((6, 4)), rng.standard_normal((6, 4))
+    labels = rng.integers(0, 2, 6)
+    # Hadsell et al. 2006, eq. (4) without the 1/2 factors, y = 1 for similar pairs.
+    d = np.array(
+        [cdist(a[None], b[None], CDIST[distance])[0, 0] for a, b in zip(x1, x2, strict=True)]
+    )
+    expected = labels * d**2 + (1 - labels) * np.maximum(margin - d, 0) ** 2
+    actual = _jit(jaxloss.contrastive_loss)(x1, x2, labels, margin=margin, distance=distance)
+    np.testing.assert_allclose(actual, expected, **TOL)
+
+
+def test_contrastive_loss_identical_points():
+    x = jnp.ones((2, 3))
+    value = _jit(jaxloss.contrastive_loss)(x, x, jnp.array([1, 0]), margin=1.5)
+    np.testing.assert_array_equal(value, [0.0, 2.25])
+    ok, _ = _grad_finite(
+        functools.partial(jaxloss.contrastive_loss, labels=jnp.array([1, 0])), x, x
+    )
+    assert ok
+
+
+def test_contrastive_loss_callable_distance(rng):
+    x1, x2 = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    labels = rng.integers(0, 2, 5)
+
+    def l1(a, b):
+        return jnp.sum(jnp.abs(a - b), axis=-1)
+
+    d = np.abs(x1 - x2).sum(-1)
+    expected = labels * d**2 + (1 - labels) * np.maximum(1 - d, 0) ** 2
+    np.testing.assert_allclose(
+        _jit(jaxloss.contrastive_loss)(x1, x2, labels, distance=l1), expected, **TOL
+    )
+    with pytest.raises(ValueError, match="`distance`"):
+        _jit(jaxloss.contrastive_loss)(x1, x2, labels, distance=lambda a, b: a - b)
+
+
+# NT-Xent ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("b,d,classes", [(4, 2, 2), (9, 5, 3), (16, 8, 5)])
+@pytest.mark.parametrize("temperature", [0.07, 0.5, 2.0])
+def test_ntxent_matches_optax(rng, b, d, classes, temperature):
+    x = rng.standard_normal((b, d)).astype(np.float32)
+    y = rng.integers(0, classes, b)
+    y[:2] = 0  # at least one positive pair (optax is NaN otherwise)
+    expected = jax.jit(optax.losses.ntxent)(jnp.asarray(x), jnp.asarray(y), temperature)
+    actual = _jit(jaxloss.ntxent)(x, y, temperature)
+    np.testing.assert_allclose(actual, expected, rtol=2e-5, atol=1e-5)
+
+
+def test_ntxent_per_anchor_and_leading_dims(rng):
+    x = rng.standard_normal((3, 6, 4))
+    y = rng.integers(0, 2, (3, 6))
+    none = _jit(jaxloss.ntxent)(x, y, 0.3, reduction="none")
+    assert none.shape == (3, 6)
+    for i in range(3):
+        np.testing.assert_allclose(none[i], _jit(jaxloss.ntxent)(x[i], y[i], 0.3, reduction="none"))
+    # "mean" weights each anchor by its number of positives: the mean over positive pairs.
+    positives = np.array([[(y[i] == y[i, a]).sum() - 1 for a in range(6)] for i in range(3)])
+    expected = (none * positives).sum() / positives.sum()
+    np.testing.assert_allclose(_jit(jaxloss.ntxent)(x, y, 0.3), expected, **TOL)
+
+
+def test_ntxent_without_positive_pairs_is_zero_not_nan():
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((4, 3)))
+    labels = jnp.arange(4)
+    assert bool(jnp.isnan(optax.losses.ntxent(x, labels)))
+    value, grad = jax.jit(jax.value_and_grad(jaxloss.ntxent))(x, labels)
+    assert float(value) == 0.0
+    np.testing.assert_array_equal(grad, 0.0)
+
+
+# triplet and quadruplet on given tuples ------------------------------------------------------
+
+
+@pytest.mark.parametrize("norm_degree", [1, 2, 3, np.inf])
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("eps", [1e-6, 0.1])
+def test_triplet_margin_loss_matches_torch(rng, norm_degree, swap, eps):
+    a, p, n = (rng.standard_normal((7, 4)) for _ in range(3))
+    expected = F.triplet_margin_loss(
+        _t(a), _t(p), _t(n), margin=0.7, p=norm_degree, eps=eps, swap=swap, reduction="none"
+    ).numpy()
+    actual = _jit(jaxloss.triplet_margin_loss)(
+        a, p, n, norm_degree=norm_degree, margin=0.7, eps=eps, swap=swap
+    )
+    np.testing.assert_allclose(actual, expected, **TOL)
+
+
+def test_triplet_margin_loss_other_axis_and_reductions(rng):
+    a, p, n = (rng.standard_normal((2, 4, 3)) for _ in range(3))
+    flat = [np.moveaxis(v, 1, -1).reshape(-1, 4) for v in (a, p, n)]
+    expected = F.triplet_margin_loss(*map(_t, flat), reduction="none").numpy()
+    actual = _jit(jaxloss.triplet_margin_loss)(a, p, n, axis=1)
+    np.testing.assert_allclose(actual.reshape(-1), expected, **TOL)
+    np.testing.assert_allclose(
+        _jit(jaxloss.triplet_margin_loss)(a, p, n, axis=1, reduction="mean"), expected.mean(), **TOL
+    )
+
+
+def test_triplet_margin_loss_odd_degree_where_optax_is_wrong():
+    a, p, n = jnp.array([[0.0, 0.0]]), jnp.array([[1.0, -1.0]]), jnp.array([[3.0, 0.0]])
+    torch_value = F.triplet_margin_loss(_t(a), _t(p), _t(n), margin=0.5, p=1).item()
+    optax_value = optax.losses.triplet_margin_loss(a, p, n, norm_degree=1, margin=0.5)
+    ours = _jit(jaxloss.triplet_margin_loss)(a, p, n, norm_degree=1, margin=0.5)
+    np.testing.assert_allclose(optax_value, [3.5], atol=1e-5)
+    np.testing.assert_allclose(ours, [torch_value], atol=1e-6)
+    np.testing.assert_allclose(ours, [0.0], atol=1e-6)
+
+
+def test_triplet_margin_loss_agrees_with_optax_at_even_degree_without_eps(rng):
+    a, p, n = (rng.standard_normal((6, 5)) for _ in range(3))
+    for q in (2, 4):
+        expected = optax.losses.triplet_margin_loss(a, p, n, norm_degree=q, margin=2.0, eps=0.0)
+        actual = _jit(jaxloss.triplet_margin_loss)(a, p, n, norm_degree=q, margin=2.0, eps=0.0)
+        np.testing.assert_allclose(actual, expected, **TOL)
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "cosine", "callable"])
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_margin_loss_with_distance_matches_torch(rng, distance, swap):
+    a, p, n = (rng.standard_normal((6, 3)) for _ in range(3))
+    if distance == "callable":
+        ours = lambda x, y: jnp.sum(jnp.abs(x - y), -1)  # noqa: E731
+        theirs = lambda x, y: (x - y).abs().sum(-1)  # noqa: E731
+    elif distance == "cosine":
+        ours, theirs = "cosine", lambda x, y: 1 - F.cosine_similarity(x, y)
+    else:
+        ours, theirs = "euclidean", lambda x, y: (x - y).pow(2).sum(-1).sqrt()
+    expected = F.triplet_margin_with_distance_loss(
+        _t(a), _t(p), _t(n), distance_function=theirs, margin=0.4, swap=swap, reduction="none"
+    ).numpy()
+    actual = _jit(jaxloss.triplet_margin_loss)(a, p, n, margin=0.4, swap=swap, distance=ours)
+    np.testing.assert_allclose(actual, expected, **TOL)
+
+
+def test_triplet_margin_loss_soft_margin(rng):
+    a, p, n = (rng.standard_normal((5, 3)) for _ in range(3))
+    gap = np.linalg.norm(a - p + 1e-6, axis=-1) - np.linalg.norm(a - n + 1e-6, axis=-1)
+    np.testing.assert_allclose(
+        _jit(jaxloss.triplet_margin_loss)(a, p, n, soft=True), np.log1p(np.exp(gap)), **TOL
+    )
+
+
+def test_triplet_margin_loss_identical_points_exact_zero_and_finite_grads():
+    x = jnp.ones((3, 4))
+    for q in (1, 2, 3, jnp.inf):
+        fn = functools.partial(jaxloss.triplet_margin_loss, norm_degree=q, eps=0.0, margin=0.5)
+        np.testing.assert_array_equal(fn(x, x, x), 0.5)
+        ok, _ = _grad_finite(fn, x, x, x)
+        assert ok, q
+
+
+@pytest.mark.parametrize("distance", ["squared_euclidean", "euclidean", "cosine"])
+def test_quadruplet_loss_matches_paper_formula(rng, distance):
+    a, p, n, n2 = (rng.standard_normal((8, 3)) for _ in range(4))
+
+    def dist(x, y):
+        return np.array(
+            [cdist(u[None], v[None], CDIST[distance])[0, 0] for u, v in zip(x, y, strict=True)]
+        )
+
+    # Chen et al. 2017, eq. (5): [D(a,p) - D(a,n) + m1]_+ + [D(a,p) - D(n,n2) + m2]_+.
+    expected = np.maximum(dist(a, p) - dist(a, n) + 1.0, 0) + np.maximum(
+        dist(a, p) - dist(n, n2) + 0.5, 0
+    )
+    actual = _jit(jaxloss.quadruplet_loss)(a, p, n, n2, distance=distance)
+    np.testing.assert_allclose(actual, expected, **TOL)
+
+
+# mining ----------------------------------------------------------------------------------
+
+
+def _with_negatives(rng, b, d, classes):
+    """A batch where every anchor has a negative (where our semantics equal TF-Addons')."""
+    x, y = _batch(rng, b, d, classes)
+    y[0], y[1] = 0, 1
+    return x, y
+
+
+@pytest.mark.parametrize(
+    "b,d,classes,distance,margin",
+    [
+        (6, 3, 2, "euclidean", 0.2),
+        (16, 5, 4, "euclidean", 1.0),
+        (16, 5, 4, "squared_euclidean", 0.5),
+        (16, 5, 4, "cosine", 0.2),
+    ],
+)
+def test_semihard_matches_tf_addons_port(rng, b, d, classes, distance, margin):
+    x, y = _with_negatives(rng, b, d, classes)
+    per_anchor, mean = _np_semihard(x, y, margin, distance)
+    kw = {"margin": margin, "distance": distance}
+    np.testing.assert_allclose(_jit(jaxloss.semihard_triplet_loss)(x, y, **kw), per_anchor, **TOL)
+    np.testing.assert_allclose(
+        _jit(jaxloss.semihard_triplet_loss)(x, y, reduction="mean", **kw), mean, **TOL
+    )
+
+
+@pytest.mark.parametrize(
+    "b,d,classes,distance,soft",
+    [
+        (6, 3, 2, "euclidean", False),
+        (16, 5, 4, "euclidean", True),
+        (16, 5, 4, "squared_euclidean", False),
+        (16, 5, 4, "cosine", False),
+    ],
+)
+def test_batch_hard_matches_tf_addons_port(rng, b, d, classes, distance, soft):
+    x, y = _with_negatives(rng, b, d, classes)
+    per_anchor, mean = _np_hard(x, y, 0.5, soft, distance)
+    kw = {"margin": 0.5, "soft": soft, "distance": distance}
+    np.testing.assert_allclose(_jit(jaxloss.batch_hard_triplet_loss)(x, y, **kw), per_anchor, **TOL)
+    np.testing.assert_allclose(
+        _jit(jaxloss.batch_hard_triplet_loss)(x, y, reduction="mean", **kw), mean, **TOL
+    )
+
+
+@pytest.mark.parametrize(
+    "b,d,classes,mean_over,distance",
+    [
+        (6, 3, 2, "positive", "euclidean"),
+        (16, 5, 4, "valid", "euclidean"),
+        (16, 5, 4, "positive", "cosine"),
+    ],
+)
+def test_batch_all_matches_loops(rng, b, d, classes, mean_over, distance):
+    x, y = _batch(rng, b, d, classes)
+    per_anchor, mean = _np_batch_all(x, y, 0.8, mean_over, distance)
+    kw = {"margin": 0.8, "mean_over": mean_over, "distance": distance}
+    np.testing.assert_allclose(_jit(jaxloss.batch_all_triplet_loss)(x, y, **kw), per_anchor, **TOL)
+    np.testing.assert_allclose(
+        _jit(jaxloss.batch_all_triplet_loss)(x, y, reduction="mean", **kw), mean, **TOL
+    )
+
+
+@pytest.mark.parametrize(
+    "b,d,classes,distance",
+    [(6, 3, 2, "squared_euclidean"), (16, 5, 4, "squared_euclidean"), (16, 5, 4, "euclidean")],
+)
+def test_batch_hard_quadruplet_matches_loops(rng, b, d, classes, distance):
+    x, y = _batch(rng, b, d, classes)
+    per_anchor, mean = _np_hard_quadruplet(x, y, 1.0, 0.5, distance)
+    kw = {"distance": distance}
+    np.testing.assert_allclose(
+        _jit(jaxloss.batch_hard_quadruplet_loss)(x, y, **kw), per_anchor, **TOL
+    )
+    np.testing.assert_allclose(
+        _jit(jaxloss.batch_hard_quadruplet_loss)(x, y, reduction="mean", **kw), mean, **TOL
+    )
+
+
+def test_mining_with_callable_distance(rng):
+    x, y = _with_negatives(rng, 8, 3, 3)
+
+    def cityblock(a, b):
+        return jnp.sum(jnp.abs(a[..., :, None, :] - b[..., None, :, :]), axis=-1)
+
+    d = cdist(x, x, "cityblock")
+    hard = [
+        max(d[a, p] for p in range(8) if p != a and y[p] == y[a])
+        - min(d[a, n] for n in range(8) if y[n] != y[a])
+        for a in range(8)
+        if any(y[p] == y[a] for p in range(8) if p != a)
+    ]
+    expected = np.mean(np.maximum(np.array(hard) + 1.0, 0))
+    actual = _jit(jaxloss.batch_hard_triplet_loss)(x, y, distance=cityblock, reduction="mean")
+    np.testing.assert_allclose(actual, expected, **TOL)
+    with pytest.raises(ValueError, match="`distance`"):
+        _jit(jaxloss.batch_hard_triplet_loss)(x, y, distance=lambda a, b: a)
+
+
+def test_tf_addons_differences_on_degenerate_anchors():
+    # Anchor 2 is alone in its class (no positive); anchors 0/1 vs 3 otherwise normal.
+    x = jnp.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [0.0, 3.0]])
+    y = jnp.array([0, 0, 1, 2])
+    hard = _jit(jaxloss.batch_hard_triplet_loss)(x, y)
+    assert float(hard[2]) == 0.0 and float(hard[3]) == 0.0
+    # The mean is over anchors with a valid triplet only (0 and 1), not over all 4.
+    np.testing.assert_allclose(
+        _jit(jaxloss.batch_hard_triplet_loss)(x, y, reduction="mean"), jnp.mean(hard[:2]), **TOL
+    )
+
+
+# edge cases: empty sets, duplicates, collapse -----------------------------------------------
+
+MINERS = [
+    jaxloss.batch_all_triplet_loss,
+    jaxloss.batch_hard_triplet_loss,
+    jaxloss.semihard_triplet_loss,
+    jaxloss.batch_hard_quadruplet_loss,
+    jaxloss.ntxent,
+]
+
+
+def _value_and_grad(fn, x, y, **kw):
+    return jax.jit(jax.value_and_grad(lambda e, l: fn(e, l, reduction="mean", **kw)))(x, y)
+
+
+@pytest.mark.parametrize("fn", MINERS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "labels",
+    [np.arange(5), np.zeros(5, int), np.array([3])],
+    ids=["no-positive-pair", "all-labels-equal-no-negative", "single-example"],
+)
+def test_empty_triplet_sets_give_zero_and_zero_gradients(rng, fn, labels):
+    x = jnp.asarray(rng.standard_normal((len(labels), 3)))
+    value, grad = _value_and_grad(fn, x, jnp.asarray(labels))
+    assert float(value) == 0.0
+    np.testing.assert_array_equal(grad, 0.0)
+    np.testing.assert_array_equal(fn(x, jnp.asarray(labels), reduction="none"), 0.0)
+
+
+@pytest.mark.parametrize("fn", MINERS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("distance", ["euclidean", "cosine"])
+def test_collapsed_embeddings(fn, distance):
+    x = jnp.ones((6, 4))
+    y = jnp.array([0, 0, 1, 1, 2, 2])
+    kw = {} if fn is jaxloss.ntxent else {"distance": distance}
+    value, grad = _value_and_grad(fn, x, y, **kw)
+    assert bool(jnp.all(jnp.isfinite(grad)))
+    if fn is jaxloss.batch_hard_triplet_loss or fn is jaxloss.semihard_triplet_loss:
+        np.testing.assert_allclose(value, 1.0)  # every distance is 0: the loss is the margin
+    if fn is jaxloss.batch_hard_quadruplet_loss:
+        np.testing.assert_allclose(value, 1.5)
+
+
+@pytest.mark.parametrize("fn", MINERS, ids=lambda f: f.__name__)
+def test_duplicated_embeddings_have_finite_gradients(rng, fn):
+    base = rng.standard_normal((16, 8)).astype(np.float32) + 3.0
+    x = jnp.asarray(np.concatenate([base, base[::-1]]))
+    y = jnp.asarray(np.concatenate([np.arange(16), np.arange(16)[::-1]]) % 4)
+    value, grad = _value_and_grad(fn, x, y)
+    assert bool(jnp.isfinite(value)) and bool(jnp.all(jnp.isfinite(grad)))
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "squared_euclidean", "cosine"])
+def test_duplicated_embeddings_are_at_distance_exactly_zero(rng, distance):
+    # Rows far from the origin, duplicated at mirrored positions of a 300-row batch: the
+    # Gram-matrix form alone rounds such pairs to ~1e-3, the miners' distances are exactly 0.
+    base = rng.standard_normal((150, 16)).astype(np.float32) + 3.0
+    x = jnp.asarray(np.concatenate([base, base[::-1]]))
+    d = jax.jit(_pairwise, static_argnums=(1, 2))(x, None, distance)
+    np.testing.assert_array_equal(d[jnp.arange(150), 299 - jnp.arange(150)], 0.0)
+    assert float(jnp.min(jnp.where(jnp.eye(300, dtype=bool), 1.0, d + (d == 0)))) > 0
+
+
+def test_anchor_equal_to_positive_gives_margin_minus_negative(rng):
+    x = jnp.array([[1.0, 2.0], [1.0, 2.0], [1.0, 5.0]])
+    y = jnp.array([0, 0, 1])
+    for fn in (jaxloss.batch_hard_triplet_loss, jaxloss.semihard_triplet_loss):
+        loss = fn(x, y, margin=4.0)
+        np.testing.assert_allclose(loss[:2], [1.0, 1.0], atol=1e-6)
+        ok, _ = _grad_finite(lambda e, f=fn: f(e, y), x)
+        assert ok
+
+
+# memory ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", MINERS, ids=lambda f: f.__name__)
+def test_mining_memory_is_quadratic_not_cubic(fn):
+    b, d = 512, 16
+    x = jax.ShapeDtypeStruct((b, d), jnp.float32)
+    y = jax.ShapeDtypeStruct((b,), jnp.int32)
+    step = jax.jit(jax.value_and_grad(lambda e, l: fn(e, l, reduction="mean")))
+    stats = step.lower(x, y).compile().memory_analysis()
+    temp = stats.temp_size_in_bytes
+    # A [B, B, B] float32 tensor would be 512 MiB; the O(B^2) kernels need a few [B, B] slabs.
+    assert temp < 64 * b * b * 4, temp
+    assert temp < b**3 * 4 // 16, temp
+
+
+# properties ------------------------------------------------------------------------------
+
+
+def _generic_batch(seed, b=8):
+    """Random embeddings (no exact ties between distances) and labels from 4 classes."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((b, 3)) * rng.uniform(0.1, 10), rng.integers(0, 4, b)
+
+
+_seeds = st.integers(0, 2**32 - 1)
+
+
+@settings(max_examples=10)
+@given(_seeds, st.sampled_from(MINERS), st.permutations(list(range(8))))
+def test_mining_is_permutation_equivariant_and_nonnegative(seed, fn, perm):
+    x, y = _generic_batch(seed)
+    perm = np.asarray(perm)
+    out = np.asarray(fn(x, y, reduction="none"))
+    permuted = np.asarray(fn(x[perm], y[perm], reduction="none"))
+    assert np.all(out >= 0)
+    np.testing.assert_allclose(permuted, out[perm], rtol=1e-6, atol=1e-6)
+
+
+@settings(max_examples=10)
+@given(_seeds, st.floats(-50, 50))
+def test_euclidean_mining_is_translation_invariant(seed, shift):
+    x, y = _generic_batch(seed)
+    for fn in (jaxloss.batch_hard_triplet_loss, jaxloss.batch_all_triplet_loss):
+        a = np.asarray(fn(x, y, reduction="none"))
+        b = np.asarray(fn(x + shift, y, reduction="none"))
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-5)
+
+
+@settings(max_examples=10)
+@given(_seeds)
+def test_batch_hard_bounds_every_triplet_of_its_anchor(seed):
+    x, y = _generic_batch(seed)
+    hard = np.asarray(_jit(jaxloss.batch_hard_triplet_loss)(x, y))
+    d = _np_distances(x, "euclidean")
+    for a in range(8):
+        for p, n in itertools.product(range(8), repeat=2):
+            if p != a and y[p] == y[a] and y[n] != y[a]:
+                assert hard[a] + 1e-6 >= max(d[a, p] - d[a, n] + 1.0, 0.0)

@@ -1,0 +1,175 @@
+"""Mining losses across 8 simulated devices equal the single-device loss on the whole batch.
+
+The check runs in a subprocess with ``XLA_FLAGS=--xla_force_host_platform_device_count=8``
+so that the rest of the suite keeps one CPU device.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+SCRIPT = textwrap.dedent(
+    """
+    import functools
+
+    import flax.linen as nn
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.sharding import PartitionSpec as P
+
+    import jaxloss
+
+    assert jax.device_count() == 8, jax.devices()
+    AXIS = "batch"
+    mesh = jax.make_mesh((8,), (AXIS,), axis_types=(jax.sharding.AxisType.Auto,))
+    rng = np.random.default_rng(0)
+    B, D = 32, 5
+    emb = jnp.asarray(rng.standard_normal((B, D)), jnp.float32)
+    # Duplicates on different devices (rows 3 and 20) and a collapsed pair (rows 7 and 30).
+    emb = emb.at[20].set(emb[3]).at[30].set(emb[7])
+    labels = jnp.asarray(rng.integers(0, 5, B), jnp.int32).at[20].set(1).at[3].set(1)
+    TOL = {"rtol": 1e-5, "atol": 1e-5}
+
+
+    def close(name, single, sharded):
+        np.testing.assert_allclose(np.asarray(sharded), np.asarray(single), err_msg=name, **TOL)
+        assert np.all(np.isfinite(np.asarray(sharded))), name
+
+
+    def compare(fn, labels, reduction, **kw):
+        name = f"{fn.__name__} {reduction} {kw}"
+
+        def single(e):
+            return jnp.sum(fn(e, labels, reduction=reduction, **kw))
+
+        body = functools.partial(fn, reduction=reduction, axis_name=AXIS, **kw)
+        out = P(AXIS) if reduction == "none" else P()
+        sharded_fn = jax.shard_map(body, mesh=mesh, in_specs=(P(AXIS), P(AXIS)), out_specs=out)
+
+        def sharded(e):
+            return jnp.sum(sharded_fn(e, labels))
+
+        v1, g1 = jax.value_and_grad(single)(emb)
+        v2, g2 = jax.jit(jax.value_and_grad(sharded))(emb)
+        close(name + " value", v1, v2)
+        close(name + " grad", g1, g2)
+        return v1
+
+
+    MINING = [
+        (jaxloss.batch_all_triplet_loss, {}),
+        (jaxloss.batch_all_triplet_loss, {"mean_over": "valid", "distance": "cosine"}),
+        (jaxloss.batch_hard_triplet_loss, {}),
+        (jaxloss.batch_hard_triplet_loss, {"soft": True, "distance": "squared_euclidean"}),
+        (jaxloss.semihard_triplet_loss, {}),
+        (jaxloss.semihard_triplet_loss, {"distance": "cosine", "margin": 0.2}),
+        (jaxloss.batch_hard_quadruplet_loss, {}),
+        (jaxloss.batch_hard_quadruplet_loss, {"distance": "euclidean"}),
+        (jaxloss.ntxent, {}),
+    ]
+    for fn, kw in MINING:
+        for reduction in ("mean", "sum", "none"):
+            compare(fn, labels, reduction, **kw)
+        # No positive pair anywhere in the global batch: 0 and zero gradients, no NaN.
+        assert float(compare(fn, jnp.arange(B), "mean", **kw)) == 0.0
+
+    # Pair losses: only the reductions are global.
+    x2 = jnp.asarray(rng.standard_normal((B, D)), jnp.float32)
+    same = jnp.asarray(rng.integers(0, 2, B), jnp.int32)
+    for reduction in ("mean", "sum"):
+        def single(a):
+            return jaxloss.contrastive_loss(a, x2, same, reduction=reduction)
+
+        body = functools.partial(jaxloss.contrastive_loss, reduction=reduction, axis_name=AXIS)
+        sharded_fn = jax.shard_map(
+            body, mesh=mesh, in_specs=(P(AXIS), P(AXIS), P(AXIS)), out_specs=P()
+        )
+        v1, g1 = jax.value_and_grad(single)(emb)
+        v2, g2 = jax.jit(jax.value_and_grad(lambda a: sharded_fn(a, x2, same)))(emb)
+        close(f"contrastive {reduction}", v1, v2)
+        close(f"contrastive {reduction} grad", g1, g2)
+
+    # The data-parallel Flax step of the module docstring: gradients w.r.t. replicated
+    # parameters, taken inside shard_map, are the full-batch gradients as they are.
+    model = nn.Dense(4)
+    params = model.init(jax.random.key(0), emb)
+
+
+    def global_loss(params):
+        return jaxloss.semihard_triplet_loss(model.apply(params, emb), labels, reduction="mean")
+
+
+    @jax.jit
+    @functools.partial(
+        jax.shard_map, mesh=mesh, in_specs=(P(), P(AXIS), P(AXIS)), out_specs=(P(), P())
+    )
+    def train_step(params, images, labels):
+        def loss_fn(params):
+            embeddings = model.apply(params, images)
+            return jaxloss.semihard_triplet_loss(
+                embeddings, labels, reduction="mean", axis_name=AXIS
+            )
+
+        return jax.value_and_grad(loss_fn)(params)
+
+
+    v1, g1 = jax.value_and_grad(global_loss)(params)
+    v2, g2 = train_step(params, emb, labels)
+    close("flax step value", v1, v2)
+    jax.tree_util.tree_map(lambda a, b: close("flax step grad", a, b), g1, g2)
+
+    # pmap: the usual pmean of the per-device gradients.
+    def pmap_step(params, images, labels):
+        def loss_fn(params):
+            embeddings = model.apply(params, images)
+            return jaxloss.batch_hard_quadruplet_loss(
+                embeddings, labels, reduction="mean", axis_name=AXIS
+            )
+
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        return loss, jax.lax.pmean(grads, AXIS)
+
+
+    def global_quadruplet(params):
+        return jaxloss.batch_hard_quadruplet_loss(
+            model.apply(params, emb), labels, reduction="mean"
+        )
+
+
+    v1, g1 = jax.value_and_grad(global_quadruplet)(params)
+    v3, g3 = jax.pmap(pmap_step, axis_name=AXIS, in_axes=(None, 0, 0))(
+        params, emb.reshape(8, 4, D), labels.reshape(8, 4)
+    )
+    close("pmap value", np.full(8, v1), v3)
+    jax.tree_util.tree_map(lambda a, b: close("pmap grad", np.broadcast_to(a, b.shape), b), g1, g3)
+    print("SHARDED-OK")
+    """
+)
+
+
+def test_eight_devices_equal_one_device(tmp_path):
+    script = tmp_path / "sharded_embeddings.py"
+    script.write_text(SCRIPT)
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (
+        env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+    ).strip()
+    env["JAX_PLATFORMS"] = "cpu"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-8000:]
+    assert "SHARDED-OK" in done.stdout
