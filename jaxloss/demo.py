@@ -229,7 +229,8 @@ def save_figure(result: dict[str, Any], path: pathlib.Path) -> pathlib.Path:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, values in result["history"].items():
-        left.plot(values, label=name, lw=1)
+        label = "l2_penalty R (unscaled)" if name == "l2_penalty" else name
+        left.plot(values, label=label, lw=1)
     left.set(xlabel="step", ylabel="value", yscale="log", title="objective and its terms")
     left.legend()
     points = pca_2d(result["embeddings"])
