@@ -20,6 +20,9 @@ from jaxloss.classification import (
     softmax_focal_loss,
 )
 
+# fused
+from jaxloss.fused import fused_linear_cross_entropy
+
 # reductions
 from jaxloss.reductions import reduce
 
@@ -40,6 +43,8 @@ __all__ = [
     "softmax_cross_entropy",
     "softmax_cross_entropy_with_integer_labels",
     "softmax_focal_loss",
+    # fused
+    "fused_linear_cross_entropy",
     # reductions
     "reduce",
 ]
