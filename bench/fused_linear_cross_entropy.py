@@ -14,6 +14,7 @@ versions interleaved so that load on the machine hits both alike).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -78,8 +79,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     dtype = jnp.dtype(args.dtype)
+    machine = platform.processor() or platform.machine()
     print(
-        f"jax {jax.__version__} on {jax.devices()[0].device_kind} ({platform.processor() or platform.machine()}),"
+        f"jax {jax.__version__} on {jax.devices()[0].device_kind} ({machine}, "
+        f"{os.cpu_count()} cores),"
         f" {args.dtype}, value_and_grad of the mean loss, median of {args.repeats} warm runs"
     )
     header = f"{'N':>6} {'D':>5} {'V':>7}  {'version':<13}{'time (s)':>10}{'temp (MiB)':>12}"

@@ -420,7 +420,7 @@ def _reduced_loss(blocks: _Blocks, x, w, b, labels, counted, cap, alpha, zl):
 
 def _reduced_loss_fwd(blocks: _Blocks, x, w, b, labels, counted, cap, alpha, zl):
     acc = _checks.compute_dtype(blocks.out_dtype)
-    (n, d), v = x.shape, w.shape[0]
+    n, v = x.shape[0], w.shape[0]
     terms = blocks.terms
     bad = (labels < 0) | (labels >= v)
     # d(reduced loss)/d(per-token loss), from the shared reduction itself (it is linear).
