@@ -263,7 +263,7 @@ def _token_losses(lse, label_logit, total, labels, num_classes, alpha, zl, terms
 
 def _combine_shards(lse, label_logit, total, axis_name):
     """Per-shard statistics to global ones: a log-sum-exp of log-sum-exps, and sums."""
-    top = lax.stop_gradient(lax.pmax(lse, axis_name))
+    top = lax.pmax(lax.stop_gradient(lse), axis_name)
     lse = top + jnp.log(lax.psum(jnp.exp(lse - top), axis_name))
     return lse, lax.psum(label_logit, axis_name), lax.psum(total, axis_name)
 
@@ -271,8 +271,23 @@ def _combine_shards(lse, label_logit, total, axis_name):
 def _varying(x: jax.Array, axis_name) -> jax.Array:
     """Marks a replicated input as device-varying, so its cotangent is summed over shards."""
     names = axis_name if isinstance(axis_name, tuple) else (axis_name,)
-    missing = tuple(n for n in names if n not in jax.typeof(x).vma)
+    missing = tuple(n for n in names if n not in _varying_axes(x))
     return lax.pcast(x, missing, to="varying") if missing else x
+
+
+def _varying_axes(x: jax.Array) -> frozenset:
+    aval = jax.typeof(x)
+    # jax >= 0.9 keeps the varying axes in `aval.mat.varying`; earlier versions in `aval.vma`.
+    if hasattr(aval, "mat"):
+        return aval.mat.varying
+    return getattr(aval, "vma", frozenset())
+
+
+def _full(shape, value, dtype, *like: jax.Array) -> jax.Array:
+    """A loop's initial value, device-varying wherever `like` is (loop carries must match)."""
+    out = jnp.full(shape, value, dtype)
+    axes = tuple(frozenset().union(*(_varying_axes(a) for a in like)))
+    return lax.pcast(out, axes, to="varying") if axes else out
 
 
 # --- blocks --------------------------------------------------------------------------------
@@ -357,12 +372,12 @@ def _row_stats_fwd(blocks: _Blocks, x, w, b, labels, cap):
                 total = total + jnp.sum(s, axis=1)
             return new_top, scale, label_logit, total
 
-        init = (jnp.full((nt,), -jnp.inf, acc), *(jnp.zeros((nt,), acc),) * 3)
+        init = (_full((nt,), -jnp.inf, acc, x, w), *(_full((nt,), 0.0, acc, x, w),) * 3)
         top, scale, label_logit, total = _for_chunks(v, blocks.vocab, vocab_block, init)
         stats = (top + jnp.log(scale), label_logit, total)
         return tuple(_put(o, s, t0) for o, s in zip(out, stats, strict=True))
 
-    stats = _for_chunks(n, blocks.tokens, token_block, (jnp.zeros((n,), acc),) * 3)
+    stats = _for_chunks(n, blocks.tokens, token_block, (_full((n,), 0.0, acc, x, w),) * 3)
     return stats, (x, w, b, labels, cap, stats[0])
 
 
@@ -395,13 +410,14 @@ def _row_stats_bwd(blocks: _Blocks, residuals, cotangents):
             dw_c = dw_c + _matmul(dz_m, x_t, (0, 0), acc)
             return dx, dw_c, db_c + jnp.sum(dz, axis=0)
 
-        inner = (dx, jnp.zeros((vc, d), acc), jnp.zeros((vc,), acc))
+        inner = (dx, _full((vc, d), 0.0, acc, x, w), _full((vc,), 0.0, acc, x, w))
         dx, dw_c, db_c = _for_chunks(n, blocks.tokens, token_block, inner)
         dw = _put(dw, dw_c.astype(w.dtype), v0)
         db = None if db is None else _put(db, db_c.astype(db.dtype), v0)
         return dx, dw, db
 
-    init = (jnp.zeros((n, d), acc), jnp.zeros_like(w), None if b is None else jnp.zeros_like(b))
+    db = None if b is None else _full(b.shape, 0.0, b.dtype, x, w)
+    init = (_full((n, d), 0.0, acc, x, w), _full(w.shape, 0.0, w.dtype, x, w), db)
     dx, dw, db = _for_chunks(v, blocks.vocab, vocab_block, init)
     return dx.astype(x.dtype), dw, db, None, None
 
