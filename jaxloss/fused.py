@@ -92,9 +92,10 @@ def fused_linear_cross_entropy(
       z_loss: :math:`\lambda_z \geq 0`, weight of :math:`\mathrm{lse}^2` (PaLM; 1e-4 there).
       logit_softcap: optional :math:`c > 0`; logits become :math:`c \tanh(z/c)` (Gemma 2).
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` (per-token losses).
-      chunk_size: vocabulary entries per block (static): 2048 by default for the per-token
-        schedule, and 512 for the weight-gradient pieces of the reduced one (whose logit
-        blocks are whole rows).
+      chunk_size: vocabulary entries per block (static): by default up to 2048 for the
+        per-token schedule (fewer when ``[chunk_size, D]`` would exceed the block budget
+        below), and 512 for the weight-gradient pieces of the reduced one (whose logit blocks
+        are whole rows).
       token_chunk_size: tokens per block (static); by default a block holds at most 1/64 of
         the logits (1/32, and at least 8 tokens, for whole rows) and at most 2^22 elements.
         Neither size needs to divide its axis: the remainder is one smaller block.
@@ -189,8 +190,10 @@ def fused_linear_cross_entropy(
         value = _reduced_loss(blocks, xf, wm, b, y, counted, cap, alpha, zl)
         return value
 
-    vocab_chunk = _chunk("chunk_size", chunk_size, num_local, _STREAM_VOCAB_CHUNK)
     budget = min(num_tokens * num_local // 64, _MAX_BLOCK)
+    # The float32 accumulator of a weight block, [chunk_size, D], stays within the budget too.
+    vocab_default = min(_STREAM_VOCAB_CHUNK, max(128, budget // dim))
+    vocab_chunk = _chunk("chunk_size", chunk_size, num_local, vocab_default)
     token_chunk = _chunk("token_chunk_size", token_chunk_size, num_tokens, budget // vocab_chunk)
     blocks = _Blocks(token_chunk, vocab_chunk, terms, reduction, jnp.dtype(out_dtype))
     num_classes = num_local
