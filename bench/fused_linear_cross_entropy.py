@@ -32,8 +32,11 @@ def materialized(x, w, y):
     return softmax_cross_entropy_with_integer_labels(x @ w.T, y, reduction="mean")
 
 
+TOKEN_CHUNK = None  # --token-chunk-size; None keeps the library default
+
+
 def fused(x, w, y):
-    return fused_linear_cross_entropy(x, w, y, reduction="mean")
+    return fused_linear_cross_entropy(x, w, y, reduction="mean", token_chunk_size=TOKEN_CHUNK)
 
 
 def _inputs(n, d, v, dtype):
@@ -77,13 +80,17 @@ def main() -> None:
     parser.add_argument(
         "--shapes", nargs="*", default=[",".join(map(str, s)) for s in DEFAULT_SHAPES]
     )
+    parser.add_argument("--token-chunk-size", type=int, default=None)
     args = parser.parse_args()
+    global TOKEN_CHUNK
+    TOKEN_CHUNK = args.token_chunk_size
     dtype = jnp.dtype(args.dtype)
     machine = platform.processor() or platform.machine()
     print(
         f"jax {jax.__version__} on {jax.devices()[0].device_kind} ({machine}, "
         f"{os.cpu_count()} cores),"
-        f" {args.dtype}, value_and_grad of the mean loss, median of {args.repeats} warm runs"
+        f" {args.dtype}, value_and_grad of the mean loss, median of {args.repeats} warm runs,"
+        f" token_chunk_size={TOKEN_CHUNK or 'default'}"
     )
     header = f"{'N':>6} {'D':>5} {'V':>7}  {'version':<13}{'time (s)':>10}{'temp (MiB)':>12}"
     print(header + f"{'time ratio':>12}{'memory ratio':>14}")
