@@ -4,18 +4,27 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
+DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: demo test lint install clean
 
-$(STAMP): pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+# The demo needs only the package and its `demo` extra (scikit-learn's digits, matplotlib).
+$(DEMO_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[demo]"
 	touch $@
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# Trains on scikit-learn's digits; `$(PY) -m jaxloss.demo --table` prints the catalog.
+demo: $(DEMO_STAMP)
 	$(PY) -m jaxloss.demo
 
 lint: $(STAMP)
@@ -29,4 +38,4 @@ test: lint
 	$(PY) -m pytest tests -n auto
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache demo_output

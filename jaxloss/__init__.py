@@ -52,6 +52,9 @@ from jaxloss.embeddings import (
     semihard_triplet_loss,
     triplet_margin_loss,
 )
+from jaxloss.fused import (
+    fused_linear_cross_entropy,
+)
 from jaxloss.images import (
     anisotropic_total_variation,
     gram_matrix,
@@ -219,6 +222,8 @@ __all__ = [
     "quadruplet_loss",
     "semihard_triplet_loss",
     "triplet_margin_loss",
+    # fused
+    "fused_linear_cross_entropy",
     # composite
     "composite_loss",
     # optax_reexports

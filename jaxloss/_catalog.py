@@ -25,6 +25,8 @@ def _examples() -> dict[str, tuple[str, Callable[[], jax.Array]]]:
     one_hot = jax.nn.one_hot(labels, K)
     binary = jax.random.bernoulli(keys[2], 0.4, (B, K)).astype(jnp.float32)
     probs = jax.nn.softmax(jax.random.normal(keys[3], (B, K)))
+    embeddings = jax.random.normal(keys[4], (B, D))
+    unembedding = jax.random.normal(keys[5], (K, D)) / D**0.5
     cls = f"logits [{B},{K}], labels [{B}]"
     soft = f"logits [{B},{K}], one-hot [{B},{K}]"
     binary_desc = f"logits [{B},{K}], 0/1 targets"
@@ -61,6 +63,12 @@ def _examples() -> dict[str, tuple[str, Callable[[], jax.Array]]]:
         "sigmoid_focal_loss": (
             binary_desc + ", gamma 2",
             lambda: jaxloss.sigmoid_focal_loss(logits, binary, alpha=0.25),
+        ),
+        "fused_linear_cross_entropy": (
+            f"embeddings [{B},{D}], weight [{K},{D}], labels [{B}]",
+            lambda: jaxloss.fused_linear_cross_entropy(
+                embeddings, unembedding, labels, reduction="none"
+            ),
         ),
         "softmax_focal_loss": (
             cls + ", gamma 2",

@@ -70,8 +70,17 @@ class JitEagerTest(chex.TestCase):
 def test_vmap_equals_loop_and_batched(case: Case):
     call = case.make(np.random.default_rng(2), (3, 4), jnp.float32)
     fn = jax.jit(_bind(case, call))
-    vmapped = jax.vmap(fn)(*call.args)
-    slices = [fn(*jax.tree_util.tree_map(lambda x, i=i: x[i], call.args)) for i in range(3)]
+    shared = case.shared_args
+    in_axes = tuple(None if j in shared else 0 for j in range(len(call.args)))
+    vmapped = jax.vmap(fn, in_axes=in_axes)(*call.args)
+
+    def sliced(i):
+        return [
+            a if j in shared else jax.tree_util.tree_map(lambda x: x[i], a)
+            for j, a in enumerate(call.args)
+        ]
+
+    slices = [fn(*sliced(i)) for i in range(3)]
     looped = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *slices)
     _assert_tree_close(vmapped, looped, rtol=1e-5, atol=1e-6)
     if case.batched:

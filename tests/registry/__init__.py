@@ -57,6 +57,8 @@ class Case:
         finite there.
       bad_calls: malformed calls that must raise a clear error.
       fn: the function (default ``getattr(jaxloss, name)``).
+      shared_args: positions in ``Call.args`` that have no batch axis (parameters such as a
+        weight matrix); the vmap test maps over the other arguments only.
     """
 
     name: str
@@ -69,6 +71,7 @@ class Case:
     edge_cases: tuple[Callable[[], Call], ...] = ()
     bad_calls: tuple[Bad, ...] = ()
     fn: Callable | None = None
+    shared_args: tuple[int, ...] = ()
 
     @property
     def function(self) -> Callable:

@@ -1,0 +1,68 @@
+"""Registry entries for jaxloss.fused."""
+
+import jax.numpy as jnp
+
+from tests.registry import Bad, Call, Case, integers, normal
+
+D, V = 3, 7
+
+
+def _fused(rng, batch, dtype):
+    # The default reduction is "mean"; the contract reads per-token shapes from "none".
+    return Call(
+        (normal(rng, (*batch, D), dtype), normal(rng, (V, D), dtype), integers(rng, batch, V)),
+        {"reduction": "none", "chunk_size": 3, "token_chunk_size": 2},
+    )
+
+
+def _ones(**kwargs):
+    return lambda: Call((jnp.ones((2, D)), jnp.ones((V, D)), jnp.zeros((2,), jnp.int32)), kwargs)
+
+
+_big = jnp.array([[1e4, -1e4, 0.0], [3.0, 0.0, -2.0]], jnp.float32)
+
+CASES = [
+    Case(
+        "fused_linear_cross_entropy",
+        _fused,
+        grad_argnums=(0, 1),
+        shared_args=(1,),
+        edge_cases=(
+            # Huge logits: the online log-sum-exp rescales instead of overflowing.
+            lambda: Call((_big, jnp.ones((V, D)).at[0].set(-1.0), jnp.array([1, 6]))),
+            # Every token ignored: a mean over nothing is 0, gradients 0.
+            lambda: Call(
+                (jnp.ones((3, D)), jnp.ones((V, D)), jnp.full((3,), -100)),
+                {"ignore_index": -100, "reduction": "mean"},
+            ),
+            # All options at once, with a chunk that divides nothing.
+            lambda: Call(
+                (_big, jnp.eye(V, D), jnp.array([2, 0])),
+                {
+                    "bias": jnp.zeros((V,)),
+                    "label_smoothing": 0.1,
+                    "z_loss": 1e-4,
+                    "logit_softcap": 30.0,
+                    "chunk_size": 4,
+                    "where": jnp.array([True, False]),
+                },
+            ),
+        ),
+        bad_calls=(
+            Bad(
+                lambda: Call((jnp.ones((2, D)), jnp.ones((V, D + 1)), jnp.zeros((2,), jnp.int32))),
+                "`weight`",
+            ),
+            Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((V, D)), jnp.zeros((2,)))), "`labels`"),
+            Bad(_ones(bias=jnp.zeros((V + 1,))), "`bias`"),
+            Bad(_ones(z_loss=-1.0), "`z_loss`"),
+            Bad(_ones(label_smoothing=1.5), "`label_smoothing`"),
+            Bad(_ones(logit_softcap=0.0), "`logit_softcap`"),
+            Bad(_ones(chunk_size=0), "`chunk_size`"),
+            Bad(
+                lambda: Call((jnp.ones((2, D)), jnp.ones((V, D)), jnp.zeros((3,), jnp.int32))),
+                "`labels`",
+            ),
+        ),
+    ),
+]

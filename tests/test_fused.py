@@ -1,0 +1,292 @@
+"""Reference tests for jaxloss.fused against torch and the materialized loss.
+
+The oracles build the whole ``[N, V]`` logits: torch's ``F.linear`` + ``F.cross_entropy``
+(``ignore_index``, ``label_smoothing``, mean over the counted tokens) with autograd gradients,
+and jaxloss's own ``softmax_cross_entropy_with_integer_labels`` on ``embeddings @ weight.T +
+bias``, which the issue names as the definition. The z-loss is PaLM's ``z * lse^2`` and the
+soft-cap Gemma 2's ``cap * tanh(z / cap)``, both written out on the materialized logits.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jaxloss
+from jaxloss import fused_linear_cross_entropy as fused
+from jaxloss import softmax_cross_entropy_with_integer_labels
+
+IGNORE = -100
+OPTIONS = {
+    "plain": {},
+    "ignore": {"ignore_index": IGNORE},
+    "smoothing": {"label_smoothing": 0.2, "ignore_index": IGNORE},
+    "z_loss": {"z_loss": 0.05},
+    "softcap": {"logit_softcap": 2.5},
+    "all": {"label_smoothing": 0.1, "z_loss": 1e-2, "logit_softcap": 4.0, "ignore_index": IGNORE},
+}
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def _problem(rng, batch, d, v, *, bias=True, ignore=False, dtype=np.float64):
+    x = rng.normal(size=(*batch, d)).astype(dtype)
+    w = (rng.normal(size=(v, d)) / np.sqrt(d)).astype(dtype)
+    b = rng.normal(size=(v,)).astype(dtype) if bias else None
+    y = rng.integers(0, v, size=batch)
+    if ignore:
+        y.reshape(-1)[::3] = IGNORE
+    return x, w, b, y
+
+
+def _torch_loss_and_grads(x, w, b, y, weights, options, reduction):
+    """Value of sum(weights * loss) (or of the scalar) and its gradients, by torch autograd."""
+    tx, tw = (torch.tensor(a, requires_grad=True) for a in (x, w))
+    tb = None if b is None else torch.tensor(b, requires_grad=True)
+    z = F.linear(tx.reshape(-1, x.shape[-1]), tw, tb)
+    cap = options.get("logit_softcap")
+    if cap is not None:
+        z = cap * torch.tanh(z / cap)
+    target = torch.tensor(y.reshape(-1))
+    ignore_index = options.get("ignore_index", -1000)
+    per_token = F.cross_entropy(
+        z,
+        target,
+        ignore_index=ignore_index,
+        label_smoothing=options.get("label_smoothing", 0.0),
+        reduction="none",
+    )
+    counted = target != ignore_index
+    per_token = per_token + torch.where(
+        counted, options.get("z_loss", 0.0) * torch.logsumexp(z, -1) ** 2, 0.0
+    )
+    if reduction == "none":
+        out = per_token.reshape(y.shape)
+        objective = (torch.tensor(weights) * out).sum()
+    else:
+        out = per_token.sum()
+        if reduction == "mean":
+            out = out / counted.sum()
+        objective = 1.7 * out
+    objective.backward()
+    grads = [tx.grad.numpy(), tw.grad.numpy()] + ([] if tb is None else [tb.grad.numpy()])
+    return out.detach().numpy(), grads
+
+
+def _jax_loss_and_grads(fn, x, w, b, weights, reduction):
+    def objective(x, w, b):
+        out = fn(x, w, b)
+        total = jnp.sum(weights * out) if reduction == "none" else 1.7 * out
+        return total, out
+
+    argnums = (0, 1) if b is None else (0, 1, 2)
+    (_, out), grads = jax.value_and_grad(objective, argnums=argnums, has_aux=True)(x, w, b)
+    return out, list(grads)
+
+
+def _assert_close(actual, expected, tol):
+    out, grads = actual
+    ref_out, ref_grads = expected
+    np.testing.assert_allclose(out, ref_out, rtol=tol, atol=tol)
+    assert len(grads) == len(ref_grads)
+    for g, r in zip(grads, ref_grads, strict=True):
+        np.testing.assert_allclose(g, r, rtol=tol, atol=tol)
+
+
+# Chunk sizes that divide the axes, that leave a remainder, and the defaults.
+CHUNKS = [(None, None), (4, 2), (5, 3), (16, 16)]
+
+
+BATCHES = [(7,), (3, 4), (2, 3, 2)]
+
+
+@pytest.mark.parametrize("option", sorted(OPTIONS))
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_matches_torch_values_and_gradients(rng, option, reduction):
+    options = OPTIONS[option]
+    # Batch shapes (flattened internally) and chunkings cycle over the parameter grid.
+    index = sorted(OPTIONS).index(option) + REDUCTIONS.index(reduction)
+    batch = BATCHES[index % len(BATCHES)]
+    x, w, b, y = _problem(rng, batch, 5, 13, ignore="ignore_index" in options)
+    weights = rng.uniform(0.5, 2.0, size=batch)
+    chunk, tokens = CHUNKS[index % len(CHUNKS)]
+
+    def fn(x, w, b):
+        return fused(
+            x,
+            w,
+            jnp.asarray(y),
+            bias=b,
+            reduction=reduction,
+            chunk_size=chunk,
+            token_chunk_size=tokens,
+            **options,
+        )
+
+    expected = _torch_loss_and_grads(x, w, b, y, weights, options, reduction)
+    _assert_close(_jax_loss_and_grads(jax.jit(fn), x, w, b, weights, reduction), expected, 1e-10)
+
+
+def _materialized(x, w, y, *, bias=None, where=None, z_loss=0.0, logit_softcap=None, **kw):
+    """The definition from the issue, on the materialized logits."""
+    z = x @ w.T
+    z = z if bias is None else z + jnp.broadcast_to(bias, z.shape)
+    if logit_softcap is not None:
+        z = logit_softcap * jnp.tanh(z / logit_softcap)
+    reduction = kw.pop("reduction", "mean")
+    loss = softmax_cross_entropy_with_integer_labels(z, y, where=where, **kw)
+    counted = jnp.ones(y.shape, bool) if where is None else where
+    if kw.get("ignore_index") is not None:
+        counted = counted & (y != kw["ignore_index"])
+    loss = loss + jnp.where(counted, z_loss * jax.nn.logsumexp(z, axis=-1) ** 2, 0.0)
+    return jaxloss.reduce(loss, reduction=reduction, where=counted)
+
+
+@pytest.mark.parametrize("v,chunk,tokens", [(64, 16, 8), (37, 8, 5)])
+@pytest.mark.parametrize("option", ["plain", "all"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_matches_materialized_float32(rng, v, chunk, tokens, option, reduction):
+    options = OPTIONS[option]
+    x, w, b, y = _problem(rng, (4, 6), 8, v, ignore=option == "all", dtype=np.float32)
+    where = jnp.asarray(rng.uniform(size=(4, 6)) > 0.2)
+    weights = jnp.asarray(rng.uniform(0.5, 2.0, size=(4, 6)), jnp.float32)
+    kwargs = {**options, "where": where, "reduction": reduction}
+
+    def f(x, w, b):
+        return fused(x, w, y, bias=b, chunk_size=chunk, token_chunk_size=tokens, **kwargs)
+
+    def m(x, w, b):
+        return _materialized(x, w, y, bias=b, **kwargs)
+
+    actual = _jax_loss_and_grads(jax.jit(f), x, w, b, weights, reduction)
+    expected = _jax_loss_and_grads(jax.jit(m), x, w, b, weights, reduction)
+    assert actual[0].dtype == jnp.float32
+    _assert_close(actual, expected, 1e-5)
+
+
+@settings(max_examples=6)
+@given(
+    n=st.integers(1, 9),
+    v=st.integers(1, 12),
+    chunk=st.integers(1, 13),
+    tokens=st.integers(1, 10),
+    reduction=st.sampled_from(REDUCTIONS),
+)
+def test_any_chunking_matches_materialized(n, v, chunk, tokens, reduction):
+    rng = np.random.default_rng(n * 100 + v)
+    x, w, b, y = _problem(rng, (n,), 3, v)
+    options = {"chunk_size": chunk, "token_chunk_size": tokens, "reduction": reduction}
+    got = jax.jit(lambda x, w, b: fused(x, w, y, bias=b, **options))(x, w, b)
+    want = _materialized(x, w, jnp.asarray(y), bias=b, reduction=reduction)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_loss_is_nonnegative_and_bounded_by_log_v_for_zero_weights(rng):
+    # Without z-loss, cross-entropy >= 0; uniform logits give exactly log V.
+    x, _, _, y = _problem(rng, (6,), 4, 9)
+    out = fused(x, np.zeros((9, 4)), y, reduction="none")
+    np.testing.assert_allclose(out, np.full(6, np.log(9.0)), rtol=1e-12)
+
+
+# --- dtypes --------------------------------------------------------------------------------
+
+
+def test_bfloat16_accumulates_in_float32_and_returns_bfloat16_gradients(rng):
+    x, w, b, y = _problem(rng, (16,), 8, 48, dtype=np.float32)
+    xb, wb, bb = (jnp.asarray(a, jnp.bfloat16) for a in (x, w, b))
+
+    def loss(x, w, b):
+        return fused(x, w, y, bias=b, chunk_size=16, token_chunk_size=8, label_smoothing=0.1)
+
+    value, grads = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2)))(xb, wb, bb)
+    assert value.dtype == jnp.bfloat16
+    assert [g.dtype for g in grads] == [jnp.bfloat16] * 3
+    # Reference: the same bfloat16 inputs, materialized in float32.
+    up = [jnp.asarray(a, jnp.float32) for a in (xb, wb, bb)]
+    ref_value, ref_grads = jax.value_and_grad(
+        lambda x, w, b: _materialized(x, w, y, bias=b, label_smoothing=0.1), argnums=(0, 1, 2)
+    )(*up)
+    np.testing.assert_allclose(float(value), ref_value, rtol=1e-2)
+    for g, r in zip(grads, ref_grads, strict=True):
+        np.testing.assert_allclose(np.asarray(g, np.float32), r, rtol=2e-2, atol=2e-3)
+    # The program never forms a float32 array of the weight's shape (the matmuls take
+    # bfloat16 operands; XLA:CPU may still upcast them itself, GPUs and TPUs do not).
+    jaxpr = jax.make_jaxpr(jax.value_and_grad(loss, argnums=(0, 1, 2)))(xb, wb, bb)
+    assert "f32[48,8]" not in str(jaxpr)
+    assert "bf16[48,8]" in str(jaxpr)
+
+
+def test_mixed_dtypes_promote(rng):
+    x, w, _, y = _problem(rng, (5,), 4, 6, dtype=np.float32)
+    out = fused(jnp.asarray(x, jnp.bfloat16), jnp.asarray(w), y)
+    assert out.dtype == jnp.float32
+
+
+# --- memory --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_temporary_memory_is_at_most_one_sixteenth_of_materialized(reduction):
+    n, d, v = 512, 128, 8192
+    x = jax.ShapeDtypeStruct((n, d), jnp.float32)
+    w = jax.ShapeDtypeStruct((v, d), jnp.float32)
+    y = jax.ShapeDtypeStruct((n,), jnp.int32)
+
+    def temp(loss):
+        compiled = jax.jit(jax.value_and_grad(loss, argnums=(0, 1))).lower(x, w, y).compile()
+        return compiled.memory_analysis().temp_size_in_bytes
+
+    materialized = temp(lambda x, w, y: _materialized(x, w, y))
+    # "none" takes the per-token schedule (recomputing backward pass), "mean" the reduced one.
+    blocked = temp(lambda x, w, y: jnp.mean(fused(x, w, y, reduction=reduction)))
+    assert materialized >= n * v * 4  # the logits alone
+    assert blocked * 16 <= materialized, (blocked, materialized)
+
+
+# --- edge cases ----------------------------------------------------------------------------
+
+
+def test_edge_cases_are_finite_or_documented(rng):
+    x, w, _, _ = _problem(rng, (4,), 3, 5, dtype=np.float32)
+    grad = jax.grad(lambda x, w: fused(x, w, jnp.full((4,), IGNORE), ignore_index=IGNORE), (0, 1))
+    # Every token ignored: a mean over nothing is 0, with zero gradients.
+    assert float(fused(x, w, jnp.full((4,), IGNORE), ignore_index=IGNORE)) == 0.0
+    assert all(not np.any(g) for g in grad(x, w))
+    # No token at all.
+    empty = fused(np.zeros((0, 3), np.float32), w, np.zeros((0,), np.int32))
+    assert float(empty) == 0.0
+    # Huge logits: the online log-sum-exp stays finite (loss of the label with the top logit
+    # is 0, of another one the logit gap).
+    big = jnp.array([[1e4, 0.0, 0.0]], jnp.float32)
+    eye = jnp.eye(5, 3, dtype=jnp.float32)
+    for red in ("none", "mean"):  # the per-token and the reduced schedule
+        out = fused(big, eye, jnp.array([1]), reduction=red, chunk_size=2)
+        np.testing.assert_allclose(np.reshape(out, -1), [1e4], rtol=1e-6)
+        g = jax.grad(lambda x, r=red: jnp.sum(fused(x, eye, jnp.array([1]), reduction=r)))(big)
+        assert bool(jnp.all(jnp.isfinite(g)))
+    # A label outside [0, V) that is not ignored gives NaN (as the materialized function).
+    out = fused(x, w, jnp.array([0, 1, 5, 2]), reduction="none")
+    assert np.isnan(out[2]) and np.all(np.isfinite(np.delete(np.asarray(out), 2)))
+
+
+def test_rejects_malformed_calls():
+    x, w, y = jnp.ones((2, 3)), jnp.ones((4, 3)), jnp.zeros((2,), jnp.int32)
+    with pytest.raises(ValueError, match="`weight`"):
+        fused(x, jnp.ones((4, 2)), y)
+    with pytest.raises(ValueError, match="`weight`"):
+        fused(x, jnp.ones((3,)), y)
+    with pytest.raises(TypeError, match="`labels`"):
+        fused(x, w, jnp.zeros((2,)))
+    with pytest.raises(ValueError, match="`bias`"):
+        fused(x, w, y, bias=jnp.ones((3,)))
+    with pytest.raises(ValueError, match="`z_loss`"):
+        fused(x, w, y, z_loss=-0.1)
+    with pytest.raises(ValueError, match="`token_chunk_size`"):
+        fused(x, w, y, token_chunk_size=2.5)
+    with pytest.raises(ValueError, match="`where`"):
+        fused(x, w, y, where=jnp.ones((3,), bool))
