@@ -54,7 +54,7 @@ def _jit(fn):
 
 
 def _t(x):
-    return torch.from_numpy(np.asarray(x, np.float64))
+    return torch.from_numpy(np.array(x, np.float64))
 
 
 def _grad_finite(fn, *args):
