@@ -486,7 +486,9 @@ def _xlog_ratio(x: jax.Array, m: jax.Array) -> jax.Array:
     one = jnp.ones((), x.dtype)
     safe_x = jnp.where(zero, one, x)
     safe_m = jnp.where(zero, one, m)
-    return jnp.where(zero, jnp.zeros((), x.dtype), safe_x * jnp.log(safe_x / safe_m))
+    # log x - log m rather than log(x / m): the quotient's derivative x / m^2 underflows m^2 to
+    # 0 (inf gradient) once m is near the smallest normal number.
+    return jnp.where(zero, jnp.zeros((), x.dtype), safe_x * (jnp.log(safe_x) - jnp.log(safe_m)))
 
 
 def _mixture_weights(weights: Any, dtype: jnp.dtype) -> tuple[jax.Array, jax.Array]:

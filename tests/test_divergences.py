@@ -518,3 +518,15 @@ def test_cross_entropy_is_entropy_plus_kl(data, dtype):
     # A few ulps of the magnitudes summed (float32 and float64 alike).
     scale = np.sum(np.abs(np.float64(p) * np.float64(log_q)), -1) + np.float64(_h(p)) + 1.0
     np.testing.assert_allclose(lhs, rhs, rtol=0, atol=float(8 * np.finfo(dtype).eps) * scale.max())
+
+
+@pytest.mark.parametrize("tiny", [2.7e-38, 1.2e-38, 1e-30])
+def test_js_gradient_finite_when_one_side_is_tiny_and_the_other_zero(tiny):
+    # Found by the divergences notebook: Gaussian bumps whose float32 tails underflow give a zero
+    # beside a number near the smallest normal float32; the mixture's square underflowed.
+    p = jnp.array([0.0, 0.5, 0.5], jnp.float32)
+    q = jnp.array([tiny, 0.5, 0.5 - tiny], jnp.float32)
+    grads = jax.grad(lambda a, b: jaxloss.js_divergence(a, b).sum(), argnums=(0, 1))(p, q)
+    assert all(bool(jnp.isfinite(g).all()) for g in grads)
+    value = jaxloss.js_divergence(p, q)
+    assert bool(jnp.isfinite(value)) and float(value) >= 0.0
