@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxloss import _checks
+from jaxloss import _checks, _numerics
 
 __all__ = [
     "chebyshev_distance",
@@ -59,7 +59,7 @@ def euclidean_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Ar
       Array(5., dtype=float32)
     """
     x, y, axes, dtype = _float_pair(x, y, axis)
-    return _safe_sqrt(jnp.sum(jnp.square(x - y), axis=axes)).astype(dtype)
+    return _numerics.safe_sqrt(jnp.sum(jnp.square(x - y), axis=axes)).astype(dtype)
 
 
 def squared_euclidean_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
@@ -122,8 +122,8 @@ def minkowski_distance(
     x, y, axes, dtype = _float_pair(x, y, axis)
     concrete_p = _checks.concrete(p)
     if concrete_p is not None and concrete_p.ndim == 0 and np.isinf(concrete_p):
-        return jnp.max(_abs(x - y), axis=axes).astype(dtype)
-    return _scaled_minkowski(_abs(x - y), p, axes).astype(dtype)
+        return jnp.max(_numerics.abs_zero_grad(x - y), axis=axes).astype(dtype)
+    return _scaled_minkowski(_numerics.abs_zero_grad(x - y), p, axes).astype(dtype)
 
 
 def manhattan_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
@@ -149,7 +149,7 @@ def manhattan_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Ar
       Array(7., dtype=float32)
     """
     x, y, axes, dtype = _float_pair(x, y, axis)
-    return jnp.sum(_abs(x - y), axis=axes).astype(dtype)
+    return jnp.sum(_numerics.abs_zero_grad(x - y), axis=axes).astype(dtype)
 
 
 def chebyshev_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
@@ -176,7 +176,7 @@ def chebyshev_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Ar
       Array(4., dtype=float32)
     """
     x, y, axes, dtype = _float_pair(x, y, axis)
-    return jnp.max(_abs(x - y), axis=axes).astype(dtype)
+    return jnp.max(_numerics.abs_zero_grad(x - y), axis=axes).astype(dtype)
 
 
 def mahalanobis_distance(
@@ -235,7 +235,7 @@ def mahalanobis_distance(
         flat = diff.reshape(-1, diff.shape[-1]).T
         z = jax.scipy.linalg.solve_triangular(matrix, flat, lower=True)
         quad = jnp.sum(jnp.square(z), axis=0).reshape(diff.shape[:-1])
-    return _safe_sqrt(jnp.where(quad > 0, quad, 0)).astype(dtype)
+    return _numerics.safe_sqrt(jnp.where(quad > 0, quad, 0)).astype(dtype)
 
 
 # Private helpers (shared with the similarity, pairwise and information modules) ------------
@@ -315,17 +315,6 @@ def _float_pair(x, y, axis, names=("x", "y")):
     dtype = _checks.result_dtype(x, y)
     acc = _checks.compute_dtype(dtype)
     return x.astype(acc), y.astype(acc), axes, dtype
-
-
-def _safe_sqrt(s):
-    # sqrt that is exactly 0 with a zero gradient at s == 0 (double where).
-    positive = s > 0
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, s, 1)), 0)
-
-
-def _abs(t):
-    # |t| whose gradient at 0 is sign(0) = 0 rather than jnp.abs's 1.
-    return t * jnp.sign(t)
 
 
 def _scaled_minkowski(magnitude, p, axes):

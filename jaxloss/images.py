@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxloss import _checks
+from jaxloss import _checks, _numerics
 from jaxloss.reductions import reduce
 
 __all__ = [
@@ -282,7 +282,7 @@ def perceptual_loss(
             a = _unit_normalize(a, eps)
             b = _unit_normalize(b, eps)
         diff = a - b
-        per = jnp.square(diff) if distance == "mse" else _abs(diff)
+        per = jnp.square(diff) if distance == "mse" else _numerics.abs_zero_grad(diff)
         per = jnp.mean(per, axis=tuple(range(1, per.ndim)))
         total = total + jnp.asarray(w, acc) * per.reshape(batch)
     return reduce(total.astype(out_dtype), reduction=reduction)
@@ -395,7 +395,7 @@ def anisotropic_total_variation(images: ArrayLike, *, reduction: str = "none") -
     _checks.check_min_rank("images", images, 3)
     acc = _checks.compute_dtype(images.dtype)
     dy, dx = _forward_differences(images.astype(acc))
-    value = jnp.sum(_abs(dy) + _abs(dx), axis=(-3, -2, -1))
+    value = jnp.sum(_numerics.abs_zero_grad(dy) + _numerics.abs_zero_grad(dx), axis=(-3, -2, -1))
     return reduce(value.astype(images.dtype), reduction=reduction)
 
 
@@ -504,11 +504,6 @@ def _unit_normalize(features: jax.Array, eps: float) -> jax.Array:
     safe = jnp.where(positive, squared, jnp.ones((), squared.dtype))
     norm = jnp.where(positive, jnp.sqrt(safe), jnp.zeros((), squared.dtype))
     return features / (norm + eps)
-
-
-def _abs(x: jax.Array) -> jax.Array:
-    """|x| with gradient sign(x), 0 at x == 0 (jnp.abs has gradient 1 there), as torch."""
-    return jnp.where(x == 0, jnp.zeros((), x.dtype), jnp.abs(x))
 
 
 def _forward_differences(x: jax.Array) -> tuple[jax.Array, jax.Array]:

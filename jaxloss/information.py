@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxloss import _checks
+from jaxloss import _checks, _numerics
 from jaxloss.distances import _float_pair
 
 __all__ = [
@@ -123,7 +123,7 @@ def normalized_mutual_information(
     if average == "arithmetic":
         normalizer = 0.5 * (entropy_a + entropy_b)
     elif average == "geometric":
-        normalizer = _sqrt_nonnegative(entropy_a * entropy_b)
+        normalizer = _numerics.safe_sqrt(entropy_a * entropy_b)
     elif average == "min":
         normalizer = jnp.minimum(entropy_a, entropy_b)
     else:
@@ -303,11 +303,6 @@ def _information(table: jax.Array) -> tuple[Any, ...]:
 
 def _safe_log(v):
     return jnp.log(jnp.where(v > 0, v, 1))
-
-
-def _sqrt_nonnegative(v):
-    positive = v > 0
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, v, 1)), 0)
 
 
 def _value_range(value_range):

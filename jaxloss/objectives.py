@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxloss import _checks
+from jaxloss import _checks, _numerics
 from jaxloss.reductions import reduce
 
 __all__ = [
@@ -62,7 +62,7 @@ def l1_penalty(params: Any, *, mask: Mask = None) -> jax.Array:
       >>> l1_penalty(params, mask={"w": True, "b": False})
       Array(3., dtype=float32)
     """
-    return _penalty(params, mask, _abs)
+    return _penalty(params, mask, _numerics.abs_zero_grad)
 
 
 def l2_penalty(params: Any, *, mask: Mask = None) -> jax.Array:
@@ -129,7 +129,7 @@ def elastic_net_penalty(params: Any, *, l1_ratio: ArrayLike, mask: Mask = None) 
 
     def term(x):
         rho = jnp.asarray(l1_ratio, x.dtype)
-        return rho * _abs(x) + (1 - rho) * _half_square(x)
+        return rho * _numerics.abs_zero_grad(x) + (1 - rho) * _half_square(x)
 
     return _penalty(params, mask, term)
 
@@ -220,11 +220,6 @@ def objective(
         return value, aux
 
     return fn
-
-
-def _abs(x: jax.Array) -> jax.Array:
-    """``|x|`` whose gradient is ``sign(x)``: 0 at 0 (``jnp.abs`` gives 1 there)."""
-    return x * jnp.sign(x)
 
 
 def _half_square(x: jax.Array) -> jax.Array:

@@ -11,8 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxloss import _checks
-from jaxloss.distances import _mahalanobis_matrix, _safe_sqrt, minkowski_distance
+from jaxloss import _checks, _numerics
+from jaxloss.distances import _mahalanobis_matrix, minkowski_distance
 from jaxloss.similarity import _centered, _ratio_or, hamming_distance
 
 __all__ = ["pairwise_distances"]
@@ -201,7 +201,7 @@ def _gram_metric(name, x, y, acc, *, soft=None, matrix=None, kind=None):
     if name == "sqeuclidean":
         return _squared_from_gram(x, y, acc)
     if name == "euclidean":
-        return _safe_sqrt(_squared_from_gram(x, y, acc))
+        return _numerics.safe_sqrt(_squared_from_gram(x, y, acc))
     if name == "cosine":
         return _cosine_from_gram(x, y, acc)
     if name == "correlation":
@@ -212,7 +212,7 @@ def _gram_metric(name, x, y, acc, *, soft=None, matrix=None, kind=None):
         if kind == "covariance":
             # Whitening by L^-1 (C = L L^T) turns the distance into a Euclidean one.
             x, y = (_whiten(v.astype(acc), matrix) for v in (x, y))
-            return _safe_sqrt(_squared_from_gram(x, y, acc))
+            return _numerics.safe_sqrt(_squared_from_gram(x, y, acc))
         x, y = _center(x.astype(acc), y.astype(acc), acc)
         xs = jnp.matmul(x, matrix, precision=jax.lax.Precision.HIGHEST)
         ys = jnp.matmul(y, matrix, precision=jax.lax.Precision.HIGHEST)
@@ -221,7 +221,7 @@ def _gram_metric(name, x, y, acc, *, soft=None, matrix=None, kind=None):
             + jnp.sum(ys * y, axis=-1)[..., None, :]
             - 2 * _gram(xs, y, acc)
         )
-        return _safe_sqrt(jnp.where(squared > 0, squared, 0))
+        return _numerics.safe_sqrt(jnp.where(squared > 0, squared, 0))
     # jaccard: |a and b| = a b^T, |a or b| = |a| + |b| - |a and b|.
     if soft is not None and not isinstance(soft, bool):
         raise TypeError(f"`soft` must be None, True or False; got {soft!r}.")

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks
+from jaxloss import _checks, _numerics
 from jaxloss.reductions import reduce
 
 __all__ = [
@@ -152,7 +152,7 @@ def absolute_error(
       Array([1., 2.], dtype=float32)
     """
     a, out = _residual(predictions, targets, where)
-    return _finish(_abs(a), out, reduction, where, weights)
+    return _finish(_numerics.abs_zero_grad(a), out, reduction, where, weights)
 
 
 def huber_loss(
@@ -201,7 +201,7 @@ def huber_loss(
     _checks.check_positive("delta", delta)
     a, out = _residual(predictions, targets, where)
     d = jnp.asarray(delta, a.dtype)
-    abs_a = _abs(a)
+    abs_a = _numerics.abs_zero_grad(a)
     # With q = min(|a|, delta): 0.5 q^2 + delta (|a| - q) is 0.5 a^2 inside and
     # delta (|a| - delta / 2) outside. min() instead of a select keeps the kernel one fused
     # loop (a select over two branches made XLA materialize |a|), and its tie gradient 1/2 is
@@ -256,7 +256,7 @@ def smooth_l1_loss(
     # With beta == 0, q == 0 and the safe divisor keeps the quadratic term (and its gradient)
     # exactly 0.
     safe_b = jnp.where(b > 0, b, jnp.ones((), a.dtype))
-    abs_a = _abs(a)
+    abs_a = _numerics.abs_zero_grad(a)
     # Same min() form as huber_loss: (|a| - q) + 0.5 q^2 / beta with q = min(|a|, beta).
     q = jnp.minimum(abs_a, b)
     values = (abs_a - q) + 0.5 * (q * q) / safe_b
@@ -348,7 +348,7 @@ def log_cosh(
       9999.31
     """
     a, out = _residual(predictions, targets, where)
-    abs_a = _abs(a)
+    abs_a = _numerics.abs_zero_grad(a)
     near = abs_a < _LOG_COSH_SWITCH
     # Double where: the near form overflows far from 0, so it only ever sees small inputs.
     a_near = jnp.where(near, a, jnp.zeros((), a.dtype))
@@ -444,7 +444,7 @@ def mean_absolute_error(
     """
     _checks.check_reduction(reduction)
     a, out = _residual(predictions, targets, where)
-    means, counted = _mean_over(_abs(a), axis, where, weights)
+    means, counted = _mean_over(_numerics.abs_zero_grad(a), axis, where, weights)
     return reduce(means, reduction=reduction, where=counted).astype(out)
 
 
@@ -496,11 +496,6 @@ def root_mean_squared_error(
     safe = jnp.where(positive, means, jnp.ones((), means.dtype))
     roots = jnp.where(positive, jnp.sqrt(safe), jnp.zeros((), means.dtype))
     return reduce(roots, reduction=reduction, where=counted).astype(out)
-
-
-def _abs(x: jax.Array) -> jax.Array:
-    """``|x|`` whose gradient is ``sign(x)``: 0 at 0 (``jnp.abs`` gives 1 there)."""
-    return x * jnp.sign(x)
 
 
 @jax.custom_jvp
