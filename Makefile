@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
+BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo test lint install clean
+.PHONY: demo test bench lint install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +22,21 @@ $(DEMO_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[demo]"
 	touch $@
 
+# The benchmark peers: torch (CPU), scipy, jax-cce, pytorch-metric-learning.
+$(BENCH_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	touch $@
+
 install: $(STAMP)
 
 # Trains on scikit-learn's digits; `$(PY) -m jaxloss.demo --table` prints the catalog.
 demo: $(DEMO_STAMP)
 	$(PY) -m jaxloss.demo
+
+# Every benchmark group beside its peers; writes bench/results.json, bench/results.png and the
+# table in bench/README.md. `$(PY) -m bench --quick` runs the same code on small shapes.
+bench: $(BENCH_STAMP)
+	$(PY) -m bench
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
