@@ -44,6 +44,26 @@ def median_seconds(fn: Callable, *args, repeats: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians(
+    calls: dict[str, Callable[[], Any]], *, repeats: int, warmup: int = 2
+) -> dict[str, float]:
+    """Median wall time of each zero-argument call, timed round-robin.
+
+    Each round runs every call once (JAX outputs blocked on), so load from other processes
+    hits all of them alike and the ratios between them stay meaningful on a shared machine.
+    """
+    for _ in range(warmup):
+        for call in calls.values():
+            jax.block_until_ready(call())
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            jax.block_until_ready(call())
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
 def torch_median_seconds(fn: Callable, *args, repeats: int, warmup: int = 2) -> float:
     """Median wall time of a torch CPU callable (synchronous on CPU)."""
     for _ in range(warmup):

@@ -10,6 +10,7 @@ A loss's figure is reference_time / loss_time: 1.0 means it runs at the referenc
 from __future__ import annotations
 
 import functools
+import statistics
 
 import jax
 import jax.numpy as jnp
@@ -17,7 +18,7 @@ import numpy as np
 import optax
 
 import jaxloss
-from bench._timing import Result, median_seconds, progress, temp_bytes, torch_median_seconds
+from bench._timing import Result, interleaved_medians, progress, temp_bytes
 
 GROUP = "elementwise"
 
@@ -87,34 +88,42 @@ def run(quick: bool = False) -> list[Result]:
     repeats = 5 if quick else 30
     shape = f"2 x [{n}] f32"
     x, y = inputs(n)
-    refs = {k: median_seconds(jax.jit(f), x, y, repeats=repeats) for k, f in references().items()}
-    results = [Result(GROUP, f"reference/{k}", shape, t, note="baseline") for k, t in refs.items()]
+    refs = {k: jax.jit(f) for k, f in references().items()}
     optax_fns = _optax()
-    torch_fns = {} if quick else _torch()
-    if torch_fns:
-        import torch
+    torch_fns = _torch()
+    import torch
 
-        tx, ty = torch.from_numpy(np.asarray(x)), torch.from_numpy(np.asarray(y))
+    tx, ty = torch.from_numpy(np.array(x)), torch.from_numpy(np.array(y))
+    results = []
+    ref_times: dict[str, list[float]] = {k: [] for k in refs}
     for name, (fn, ref) in _ours().items():
         progress(f"  {GROUP}: {name}")
-        t = median_seconds(jax.jit(fn), x, y, repeats=repeats)
-        results.append(
-            Result(GROUP, f"jaxloss/{name}", shape, t, ref, refs[ref] / t, temp_bytes(fn, x, y))
-        )
+        # One round-robin per loss: its reference, ours and the peers, so that load from other
+        # processes hits them alike.
+        calls = {"ref": functools.partial(refs[ref], x, y)}
+        calls["jaxloss"] = functools.partial(jax.jit(fn), x, y)
         if name in optax_fns:
-            to = median_seconds(jax.jit(optax_fns[name]), x, y, repeats=repeats)
-            results.append(
-                Result(
-                    GROUP,
-                    f"optax/{name}",
-                    shape,
-                    to,
-                    ref,
-                    refs[ref] / to,
-                    temp_bytes(optax_fns[name], x, y),
-                )
-            )
+            calls["optax"] = functools.partial(jax.jit(optax_fns[name]), x, y)
         if name in torch_fns:
-            tt = torch_median_seconds(torch_fns[name], tx, ty, repeats=repeats)
-            results.append(Result(GROUP, f"torch/{name}", shape, tt, ref, refs[ref] / tt))
-    return results
+            calls["torch"] = functools.partial(torch_fns[name], tx, ty)
+        times = interleaved_medians(calls, repeats=repeats)
+        ref_times[ref].append(times["ref"])
+        peers = {"jaxloss": fn, "optax": optax_fns.get(name), "torch": None}
+        for impl, t in times.items():
+            if impl == "ref":
+                continue
+            mem = temp_bytes(peers[impl], x, y) if peers[impl] is not None else None
+            note = f"{ref} reference {times['ref'] * 1e3:.3f} ms in the same rounds"
+            results.append(
+                Result(GROUP, f"{impl}/{name}", shape, t, ref, times["ref"] / t, mem, note)
+            )
+        if "optax" in times:
+            t = times["jaxloss"]
+            results.append(
+                Result(GROUP, f"jaxloss/{name} vs optax", shape, t, "optax", times["optax"] / t)
+            )
+    head = [
+        Result(GROUP, f"reference/{k}", shape, statistics.median(v), note="baseline")
+        for k, v in ref_times.items()
+    ]
+    return head + results

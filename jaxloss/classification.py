@@ -12,9 +12,10 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from jax.typing import ArrayLike
 
-from jaxloss import _checks
+from jaxloss import _checks, _numerics
 from jaxloss.reductions import weighted_reduce
 
 __all__ = [
@@ -459,9 +460,11 @@ def sigmoid_focal_loss(
         \ell = \alpha_t\, (1 - p_t)^\gamma\, \mathrm{BCE}(x, y),\quad
         1 - p_t = y\,\sigma(-x) + (1-y)\,\sigma(x),\quad \alpha_t = \alpha y + (1-\alpha)(1-y)
 
-    :math:`1 - p_t` is formed from the two sigmoids without cancellation, and
-    :math:`(1-p_t)^\gamma` is evaluated as 0 (value and gradient) where :math:`1-p_t`
-    underflows to 0, so gradients stay finite for :math:`0 < \gamma < 1` and large logits.
+    :math:`1 - p_t` is formed from the two sigmoids without cancellation (both from one
+    ``exp``), and :math:`(1-p_t)^\gamma` is an integer power for integer :math:`\gamma \le 8`,
+    else evaluated as 0 (value and gradient) where :math:`1-p_t` underflows to 0, so
+    gradients stay finite for :math:`0 < \gamma < 1` and large logits. The computation has no
+    select, so ``reduction="mean"`` is one fused loop without per-element temporaries.
     :math:`\gamma = 0`, ``alpha=None`` is :func:`sigmoid_binary_cross_entropy`.
 
     Args:
@@ -488,7 +491,8 @@ def sigmoid_focal_loss(
     _checks.check_nonnegative("gamma", gamma)
     _checks.check_scalar_range("alpha", alpha, low=0.0, high=1.0)
     _checks.check_reduction(reduction)
-    one_minus_pt = y * jax.nn.sigmoid(-x) + (1.0 - y) * jax.nn.sigmoid(x)
+    sig_pos, sig_neg = _numerics.sigmoid_pair(x)
+    one_minus_pt = y * sig_neg + (1.0 - y) * sig_pos
     loss = _safe_power(one_minus_pt, gamma) * _sigmoid_bce(x, y, None)
     if alpha is not None:
         loss = (alpha * y + (1.0 - alpha) * (1.0 - y)) * loss
@@ -709,9 +713,17 @@ def _clamped_log(p: jax.Array, eps, log_min) -> jax.Array:
 
 
 def _safe_power(base: jax.Array, exponent) -> jax.Array:
-    """base ** exponent for base >= 0, equal to 0 with a zero gradient where base == 0."""
+    """base ** exponent for base >= 0 with finite gradients.
+
+    A concrete integer exponent 1..8 is an integer power (multiplies). Otherwise
+    ``sign(base) * exp(exponent * log(max(base, tiny)))``: 0 with a zero gradient at
+    ``base == 0``, and ``tiny ** exponent`` for subnormal bases. Arithmetic only (no select),
+    so a reduction over it stays one fused loop on XLA:CPU.
+    """
     if _is_zero(exponent):
         return jnp.ones_like(base)
-    positive = base > 0
-    safe = jnp.where(positive, base, 1.0)
-    return jnp.where(positive, jnp.exp(exponent * jnp.log(safe)), 0.0)
+    v = _checks.concrete(exponent)
+    if v is not None and v.size == 1 and float(v) in range(1, 9):
+        return lax.integer_pow(base, int(v))
+    tiny = jnp.finfo(base.dtype).tiny
+    return jnp.sign(base) * jnp.exp(exponent * jnp.log(jnp.maximum(base, tiny)))
