@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 
 from bench import __main__ as bench_main
-from bench import elementwise
+from bench import cross_entropy, elementwise
 
 
 def test_quick_benchmarks_run(capsys):
@@ -28,3 +28,13 @@ def test_elementwise_losses_have_no_full_size_intermediate():
         temp = compiled.memory_analysis().temp_size_in_bytes
         # A materialized per-element loss would need n * 4 bytes; a fused reduction a few KiB.
         assert temp < n * 4 // 16, f"{name}: {temp} temporary bytes"
+
+
+def test_low_precision_cross_entropy_keeps_no_float32_copy_of_the_logits():
+    # bfloat16 logits are upcast element by element inside the fused loops: no stored float32
+    # copy in the forward pass or in the backward pass (which writes the bfloat16 gradient).
+    logits = jnp.zeros((256, 4096), jnp.bfloat16)
+    labels = jnp.zeros((256,), jnp.int32)
+    for fn in (cross_entropy._ours, jax.value_and_grad(cross_entropy._ours)):
+        temp = jax.jit(fn).lower(logits, labels).compile().memory_analysis().temp_size_in_bytes
+        assert temp < logits.size * 4 // 16, f"{fn}: {temp} temporary bytes"

@@ -439,3 +439,51 @@ def test_sigmoid_focal_gamma_zero_is_bce(rng):
         jaxloss.sigmoid_binary_cross_entropy(x, y),
         rtol=1e-12,
     )
+
+
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"label_smoothing": 0.2}, {"ignore_index": 3}],
+    ids=["plain", "smooth", "ignore"],
+)
+def test_integer_label_cross_entropy_low_precision_matches_torch(dtype, options):
+    # bfloat16/float16 logits take a custom VJP (one fused backward pass); torch in float32 on
+    # the same rounded logits is the reference for values and gradients.
+    rng = np.random.default_rng(11)
+    logits = jnp.asarray(3 * rng.normal(size=(4, 6, 40)), dtype)
+    labels = rng.integers(0, 40, size=(4, 6))
+    labels[0, :2] = 3
+
+    def loss(x):
+        return jaxloss.softmax_cross_entropy_with_integer_labels(
+            x, jnp.asarray(labels), reduction="mean", **options
+        )
+
+    value, grad = jax.value_and_grad(loss)(logits)
+    assert value.dtype == dtype and grad.dtype == dtype
+    t_logits = torch.tensor(np.asarray(logits.astype(jnp.float32))).requires_grad_(True)
+    t_loss = torch.nn.functional.cross_entropy(
+        t_logits.reshape(-1, 40),
+        torch.tensor(labels).reshape(-1),
+        label_smoothing=options.get("label_smoothing", 0.0),
+        ignore_index=options.get("ignore_index", -100),
+    )
+    t_loss.backward()
+    eps = float(jnp.finfo(dtype).eps)
+    np.testing.assert_allclose(float(value), t_loss.item(), rtol=2 * eps)
+    np.testing.assert_allclose(
+        np.asarray(grad.astype(jnp.float32)), t_logits.grad.numpy(), atol=eps / 24, rtol=2 * eps
+    )
+    # vmap over the leading axis agrees with the batched call.
+    per_row = jax.vmap(
+        jax.grad(
+            lambda x, y: jaxloss.softmax_cross_entropy_with_integer_labels(x, y, reduction="sum")
+        )
+    )(logits, jnp.asarray(labels))
+    full = jax.grad(
+        lambda x: jaxloss.softmax_cross_entropy_with_integer_labels(
+            x, jnp.asarray(labels), reduction="sum"
+        )
+    )(logits)
+    np.testing.assert_array_equal(np.asarray(per_row), np.asarray(full))
