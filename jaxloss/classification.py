@@ -255,6 +255,12 @@ def softmax_cross_entropy_with_integer_labels(
     ``cross_entropy(weight=..., ignore_index=..., label_smoothing=...)``; a batch in which every
     example is ignored gives 0 (torch gives NaN).
 
+    The logits are read in their own dtype and upcast element by element inside the fused
+    max and exp-sum loops, so bfloat16 logits cost no float32 copy. For bfloat16/float16
+    logits without a class mask the gradient is a custom VJP (one fused pass writing
+    ``softmax - onehot`` in the logits' dtype); forward-mode differentiation (``jax.jvp``,
+    ``jax.hessian``) is therefore available for float32/float64 logits only.
+
     Args:
       logits: ``[..., num_classes]`` (class axes given by ``axis``), floating.
       labels: integer class indices ``[...]`` (for a tuple ``axis``, indices into the
