@@ -19,7 +19,7 @@ import jax
 
 from bench._timing import peak_rss_bytes, progress
 
-GROUPS = ["elementwise", "cross_entropy"]
+GROUPS = ["elementwise", "cross_entropy", "fused_linear_cross_entropy"]
 HERE = pathlib.Path(__file__).resolve().parent
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -34,17 +34,21 @@ def machine() -> str:
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| group | implementation | shape | median | vs | figure | temp memory |",
-        "|---|---|---|---|---|---|---|",
+        "| group | implementation | shape | median | vs | figure | temp memory | note |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
         mem = "" if r["temp_bytes"] is None else f"{r['temp_bytes'] / 2**20:.1f} MiB"
         lines.append(
-            f"| {r['group']} | {r['name']} | {r['shape']} | {r['seconds'] * 1e3:.3f} ms "
-            f"| {r['baseline'] or r['note']} | {ratio} | {mem} |"
+            f"| {r['group']} | {r['name']} | {r['shape']} | {_seconds(r['seconds'])} "
+            f"| {r['baseline'] or ''} | {ratio} | {mem} | {r['note']} |"
         )
     return "\n".join(lines)
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.3f} s" if s >= 1 else f"{s * 1e3:.3f} ms"
 
 
 def write(results: list[dict], command: str) -> None:

@@ -1,109 +1,138 @@
-"""Fused vs materialized linear cross-entropy: time and temporary memory of value_and_grad.
+"""Fused linear cross-entropy vs the materialized loss and jax-cce: value_and_grad time, memory.
 
-Run from the repository root::
+``loss(x, w, y) = mean_n cross_entropy(x @ w.T, y)``, differentiated with respect to the
+embeddings ``x`` and the weight ``w``, float32. Implementations:
+- materialized: ``softmax_cross_entropy_with_integer_labels(x @ w.T, y)`` (the baseline);
+- jaxloss: ``fused_linear_cross_entropy`` with its default blocks, and with 256-token blocks;
+- jax-cce: ``jax_cce.linear_cross_entropy`` (a JAX fused linear cross-entropy, PyPI
+  ``jax-cce``), default ``chunk_size=4096``.
+Every implementation is compiled ahead of time, checked against the materialized values and
+gradients, and timed round-robin. Temporary memory is XLA's ``temp_size_in_bytes``.
 
-    python -m bench.fused_linear_cross_entropy [--repeats 5] [--shapes N,D,V ...]
+As a group of ``python -m bench``; or alone for other shapes::
 
-For each shape it compiles ``jax.value_and_grad`` (mean loss, gradients with respect to the
-embeddings and the weight) of both versions, checks that they agree, reports the temporary
-memory XLA assigns (``compiled.memory_analysis().temp_size_in_bytes``), and times them warm
-(compiled and run once first, ``block_until_ready``, median of ``--repeats`` runs, the two
-versions interleaved so that load on the machine hits both alike).
+    python -m bench.fused_linear_cross_entropy --shapes 2048,512,32768 --repeats 5
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
-import time
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bench._timing import Result, interleaved_medians, progress
 from jaxloss import fused_linear_cross_entropy, softmax_cross_entropy_with_integer_labels
 
-DEFAULT_SHAPES = ((512, 128, 8192), (2048, 512, 32768))
+GROUP = "fused_linear_cross_entropy"
+SHAPES = ((2048, 512, 32768), (8192, 1024, 131072))
+QUICK_SHAPES = ((256, 64, 2048),)
 
 
 def materialized(x, w, y):
     return softmax_cross_entropy_with_integer_labels(x @ w.T, y, reduction="mean")
 
 
-TOKEN_CHUNK = None  # --token-chunk-size; None keeps the library default
+def fused(x, w, y, token_chunk_size=None):
+    return fused_linear_cross_entropy(x, w, y, reduction="mean", token_chunk_size=token_chunk_size)
 
 
-def fused(x, w, y):
-    return fused_linear_cross_entropy(x, w, y, reduction="mean", token_chunk_size=TOKEN_CHUNK)
+def jax_cce(x, w, y):
+    import jax_cce as cce
+
+    return cce.linear_cross_entropy(x, w, y)
 
 
-def _inputs(n, d, v, dtype):
+def implementations() -> dict:
+    return {
+        "materialized": materialized,
+        "jaxloss/fused": fused,
+        "jaxloss/fused token_chunk_size=256": functools.partial(fused, token_chunk_size=256),
+        "jax-cce": jax_cce,
+    }
+
+
+def inputs(n: int, d: int, v: int, dtype=jnp.float32):
     kx, kw, ky = jax.random.split(jax.random.key(0), 3)
     x = jax.random.normal(kx, (n, d), dtype)
     w = (jax.random.normal(kw, (v, d), jnp.float32) / np.sqrt(d)).astype(dtype)
     return x, w, jax.random.randint(ky, (n,), 0, v)
 
 
-def _run_once(fn, args) -> float:
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    return time.perf_counter() - start
-
-
-def bench(n, d, v, dtype, repeats):
-    args = _inputs(n, d, v, dtype)
-    fns = {}
-    for name, loss in (("materialized", materialized), ("fused", fused)):
-        compiled = jax.jit(jax.value_and_grad(loss, argnums=(0, 1))).lower(*args).compile()
-        fns[name] = (compiled, compiled.memory_analysis().temp_size_in_bytes)
-    outs = {name: fn(*args) for name, (fn, _) in fns.items()}  # warm-up
+def max_difference(a, b) -> float:
     diffs = jax.tree_util.tree_map(
-        lambda a, b: float(jnp.max(jnp.abs(a.astype(jnp.float32) - b.astype(jnp.float32)))),
-        outs["fused"],
-        outs["materialized"],
+        lambda p, q: float(jnp.max(jnp.abs(p.astype(jnp.float32) - q.astype(jnp.float32)))), a, b
     )
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, (fn, _) in fns.items():
-            times[name].append(_run_once(fn, args))
-    return {name: (statistics.median(times[name]), temp) for name, (_, temp) in fns.items()}, max(
-        jax.tree_util.tree_leaves(diffs)
+    return max(jax.tree_util.tree_leaves(diffs))
+
+
+def bench_shape(n: int, d: int, v: int, repeats: int) -> list[Result]:
+    shape = f"N={n} D={d} V={v} f32"
+    args = inputs(n, d, v)
+    compiled, temp = {}, {}
+    for name, loss in implementations().items():
+        progress(f"  {GROUP}: {shape} compiling {name}")
+        c = jax.jit(jax.value_and_grad(loss, argnums=(0, 1))).lower(*args).compile()
+        compiled[name] = c
+        temp[name] = int(c.memory_analysis().temp_size_in_bytes)
+    progress(f"  {GROUP}: {shape} checking against the materialized loss")
+    reference = compiled["materialized"](*args)
+    diffs = {name: max_difference(c(*args), reference) for name, c in compiled.items()}
+    progress(f"  {GROUP}: {shape} timing ({repeats} rounds)")
+    calls = {name: functools.partial(c, *args) for name, c in compiled.items()}
+    # Ahead-of-time compiled: the first call is already warm; one warm-up round is enough.
+    t = interleaved_medians(calls, repeats=repeats, warmup=1)
+    base, base_temp = t["materialized"], temp["materialized"]
+    results = [
+        Result(GROUP, "materialized", shape, base, note="baseline", temp_bytes=base_temp),
+    ]
+    for name in compiled:
+        if name == "materialized":
+            continue
+        note = (
+            f"memory {temp[name] / base_temp:.4f} of materialized; "
+            f"max |diff| vs materialized {diffs[name]:.1e}"
+        )
+        results.append(
+            Result(GROUP, name, shape, t[name], "materialized", base / t[name], temp[name], note)
+        )
+    ours = t["jaxloss/fused"]
+    results.append(
+        Result(
+            GROUP,
+            "jaxloss/fused vs jax-cce",
+            shape,
+            ours,
+            "jax-cce",
+            t["jax-cce"] / ours,
+            temp["jaxloss/fused"],
+            f"memory {temp['jaxloss/fused'] / temp['jax-cce']:.3f} of jax-cce",
+        )
     )
+    return results
+
+
+def run(quick: bool = False) -> list[Result]:
+    if quick:
+        return [r for s in QUICK_SHAPES for r in bench_shape(*s, repeats=3)]
+    # The large shape runs a few 6-TFLOP steps per implementation: few rounds.
+    return bench_shape(*SHAPES[0], repeats=7) + bench_shape(*SHAPES[1], repeats=2)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
-    parser.add_argument(
-        "--shapes", nargs="*", default=[",".join(map(str, s)) for s in DEFAULT_SHAPES]
-    )
-    parser.add_argument("--token-chunk-size", type=int, default=None)
+    parser.add_argument("--shapes", nargs="*", default=[",".join(map(str, SHAPES[0]))])
     args = parser.parse_args()
-    global TOKEN_CHUNK
-    TOKEN_CHUNK = args.token_chunk_size
-    dtype = jnp.dtype(args.dtype)
-    machine = platform.processor() or platform.machine()
-    print(
-        f"jax {jax.__version__} on {jax.devices()[0].device_kind} ({machine}, "
-        f"{os.cpu_count()} cores),"
-        f" {args.dtype}, value_and_grad of the mean loss, median of {args.repeats} warm runs,"
-        f" token_chunk_size={TOKEN_CHUNK or 'default'}"
-    )
-    header = f"{'N':>6} {'D':>5} {'V':>7}  {'version':<13}{'time (s)':>10}{'temp (MiB)':>12}"
-    print(header + f"{'time ratio':>12}{'memory ratio':>14}")
+    from bench.__main__ import table
+
+    results = []
     for shape in args.shapes:
         n, d, v = (int(s) for s in shape.split(","))
-        results, diff = bench(n, d, v, dtype, args.repeats)
-        base_time, base_temp = results["materialized"]
-        for name, (seconds, temp) in results.items():
-            line = f"{n:>6} {d:>5} {v:>7}  {name:<13}{seconds:>10.4f}{temp / 2**20:>12.2f}"
-            if name == "fused":
-                line += f"{seconds / base_time:>12.2f}{temp / base_temp:>14.4f}"
-            print(line)
-        print(f"{'':>21}max |fused - materialized| over value and gradients: {diff:.2e}")
+        results += bench_shape(n, d, v, args.repeats)
+    print(table(results))
 
 
 if __name__ == "__main__":
