@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 
 from bench import __main__ as bench_main
-from bench import cross_entropy, elementwise
+from bench import cross_entropy, elementwise, fused_linear_cross_entropy
 
 
 def test_quick_benchmarks_run(capsys):
@@ -38,3 +38,15 @@ def test_low_precision_cross_entropy_keeps_no_float32_copy_of_the_logits():
     for fn in (cross_entropy._ours, jax.value_and_grad(cross_entropy._ours)):
         temp = jax.jit(fn).lower(logits, labels).compile().memory_analysis().temp_size_in_bytes
         assert temp < logits.size * 4 // 16, f"{fn}: {temp} temporary bytes"
+
+
+def test_fused_linear_cross_entropy_meets_its_memory_target_and_agrees():
+    results = fused_linear_cross_entropy.bench_shape(256, 64, 2048, repeats=1)
+    rows = {r.name: r for r in results}
+    base = rows["materialized"].temp_bytes
+    # Default blocks: at most 1/16 of the materialized loss's temporary memory.
+    assert rows["jaxloss/fused"].temp_bytes <= base / 16
+    for name in ("jaxloss/fused", "jax-cce"):
+        assert "max |diff| vs materialized" in rows[name].note
+        diff = float(rows[name].note.rsplit(" ", 1)[1])
+        assert diff < 1e-5, (name, diff)
