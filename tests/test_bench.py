@@ -41,7 +41,7 @@ def test_low_precision_cross_entropy_keeps_no_float32_copy_of_the_logits():
 
 
 def test_fused_linear_cross_entropy_meets_its_memory_target_and_agrees():
-    results = fused_linear_cross_entropy.bench_shape(256, 64, 2048, repeats=1)
+    results = fused_linear_cross_entropy.bench_shape(256, 64, 2048, rounds=1)
     rows = {r.name: r for r in results}
     base = rows["materialized"].temp_bytes
     # Default blocks: at most 1/16 of the materialized loss's temporary memory.
