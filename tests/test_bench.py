@@ -2,9 +2,12 @@
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+import pytest
 
+import jaxloss
 from bench import __main__ as bench_main
-from bench import elementwise
+from bench import elementwise, pairwise
 
 
 def test_quick_benchmarks_run(capsys):
@@ -28,3 +31,23 @@ def test_elementwise_losses_have_no_full_size_intermediate():
         temp = compiled.memory_analysis().temp_size_in_bytes
         # A materialized per-element loss would need n * 4 bytes; a fused reduction a few KiB.
         assert temp < n * 4 // 16, f"{name}: {temp} temporary bytes"
+
+
+def test_pairwise_self_distances_have_exactly_zero_diagonal():
+    x, _ = pairwise.inputs(64, 64, 16)
+    for metric in pairwise.EXACT_ZERO_DIAGONAL:
+        diagonal = pairwise.self_diagonal(metric, jnp.asarray(x))
+        assert np.all(diagonal == 0.0), (metric, np.max(np.abs(diagonal)))
+        # Eagerly too: the same array object passed as `x` and `y`.
+        eager = jaxloss.pairwise_distances(x, x, metric=metric)
+        assert np.all(np.diagonal(eager) == 0.0), metric
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU fusion structure")
+def test_pairwise_euclidean_writes_the_distance_matrix_once():
+    # The clamp and square root are fused into the matmul's epilogue: one [N, M] kernel.
+    x, y = (jnp.asarray(a) for a in pairwise.inputs(256, 192, 32))
+    text = pairwise.ours("euclidean").lower(x, y).compile().as_text()
+    entry = text[text.index("\nENTRY") :]
+    kernels = [line for line in entry.splitlines() if " = f32[256,192]" in line]
+    assert len(kernels) == 1, kernels
