@@ -51,3 +51,10 @@ def test_pairwise_euclidean_writes_the_distance_matrix_once():
     entry = text[text.index("\nENTRY") :]
     kernels = [line for line in entry.splitlines() if " = f32[256,192]" in line]
     assert len(kernels) == 1, kernels
+
+
+def test_gram_matrix_contracts_the_channel_last_map_in_place():
+    # No transposed [B, C, H * W] copy of the features before the matmul.
+    x = jnp.zeros((2, 32, 32, 64), jnp.float32)
+    temp = jax.jit(jaxloss.gram_matrix).lower(x).compile().memory_analysis().temp_size_in_bytes
+    assert temp < x.size * 4 // 8, temp
