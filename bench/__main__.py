@@ -19,7 +19,7 @@ import jax
 
 from bench._timing import peak_rss_bytes, progress
 
-GROUPS = ["elementwise", "cross_entropy", "pairwise", "gram"]
+GROUPS = ["elementwise", "cross_entropy", "pairwise", "gram", "compile_time"]
 HERE = pathlib.Path(__file__).resolve().parent
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 

@@ -7,13 +7,16 @@ import pytest
 
 import jaxloss
 from bench import __main__ as bench_main
-from bench import elementwise, pairwise
+from bench import compile_time, elementwise, pairwise
 
 
 def test_quick_benchmarks_run(capsys):
     assert bench_main.main(["--quick", "--no-write"]) == 0
     out = capsys.readouterr().out
     assert "jaxloss/mse" in out and "jaxloss/forward+backward" in out
+    assert "jaxloss/euclidean vs torch" in out and "jaxloss/gram_matrix vs torch" in out
+    for name in compile_time.QUICK_NAMES:
+        assert f"jaxloss/{name} " in out
 
 
 # log_cosh (a select between its small- and large-residual forms) and sigmoid_focal still
