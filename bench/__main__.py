@@ -19,7 +19,14 @@ import jax
 
 from bench._timing import peak_rss_bytes, progress
 
-GROUPS = ["elementwise", "cross_entropy", "fused_linear_cross_entropy"]
+GROUPS = [
+    "elementwise",
+    "cross_entropy",
+    "fused_linear_cross_entropy",
+    "pairwise",
+    "gram",
+    "compile_time",
+]
 HERE = pathlib.Path(__file__).resolve().parent
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 

@@ -76,6 +76,41 @@ def torch_median_seconds(fn: Callable, *args, repeats: int, warmup: int = 2) -> 
     return statistics.median(times)
 
 
+def torch_best_seconds(fn: Callable, repeats: int) -> tuple[float, int]:
+    """Median seconds of a torch callable at its default thread count and at one thread: the
+    faster of the two, with its thread count (on a loaded machine torch's OpenMP barriers can
+    cost a time slice each, which would flatter the JAX side)."""
+    import torch
+
+    default = torch.get_num_threads()
+    best = None
+    for threads in dict.fromkeys((default, 1)):
+        torch.set_num_threads(threads)
+        try:
+            t = torch_median_seconds(fn, repeats=repeats)
+        finally:
+            torch.set_num_threads(default)
+        if best is None or t < best[0]:
+            best = (t, threads)
+    return best
+
+
+def one_thread(fn: Callable) -> Callable:
+    """`fn` run with torch limited to one thread (restored afterwards)."""
+
+    def call(*args):
+        import torch
+
+        default = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn(*args)
+        finally:
+            torch.set_num_threads(default)
+
+    return call
+
+
 def temp_bytes(fn: Callable, *args) -> int | None:
     """Temporary device bytes XLA allocates for `jit(fn)(*args)`, when the backend reports it."""
     try:

@@ -19,7 +19,7 @@ import numpy as np
 import optax
 
 import jaxloss
-from bench._timing import Result, interleaved_medians, progress, temp_bytes
+from bench._timing import Result, interleaved_medians, one_thread, progress, temp_bytes
 
 GROUP = "cross_entropy"
 
@@ -84,10 +84,22 @@ def run(quick: bool = False) -> list[Result]:
         torch_fwd, torch_fb = _torch_calls(logits, labels)
         calls["torch/forward"] = torch_fwd
         calls["torch/forward+backward"] = torch_fb
+        calls["torch/forward 1 thread"] = one_thread(torch_fwd)
+        calls["torch/forward+backward 1 thread"] = one_thread(torch_fb)
         t = interleaved_medians(calls, repeats=repeats)
+        # torch at its default thread count or at one thread, whichever is faster.
+        torch_note = {}
+        for k in ("torch/forward", "torch/forward+backward"):
+            one = t.pop(f"{k} 1 thread")
+            torch_note[k] = "default threads" if t[k] <= one else "1 thread"
+            t[k] = min(t[k], one)
         mem = {k: temp_bytes(f, logits, labels) for k, f in fns.items()}
 
-        def row(name, baseline=None, ratio=None, note="", _t=t, _mem=mem, _shape=shape):
+        def row(
+            name, baseline=None, ratio=None, note="", _t=t, _mem=mem, _shape=shape, _tn=torch_note
+        ):
+            if name in _tn:
+                note = "; ".join(filter(None, (note, f"torch at {_tn[name]}")))
             return Result(GROUP, name, _shape, _t[name], baseline, ratio, _mem.get(name), note)
 
         read, floor = t["reference/read_logits"], t["reference/exp_floor"]

@@ -18,7 +18,7 @@ import numpy as np
 import optax
 
 import jaxloss
-from bench._timing import Result, interleaved_medians, progress, temp_bytes
+from bench._timing import Result, interleaved_medians, one_thread, progress, temp_bytes
 
 GROUP = "elementwise"
 
@@ -105,8 +105,15 @@ def run(quick: bool = False) -> list[Result]:
         if name in optax_fns:
             calls["optax"] = functools.partial(jax.jit(optax_fns[name]), x, y)
         if name in torch_fns:
+            # torch at its default thread count and at one thread; the faster is reported (on
+            # a loaded machine its OpenMP barriers can cost a time slice each).
             calls["torch"] = functools.partial(torch_fns[name], tx, ty)
+            calls["torch 1 thread"] = functools.partial(one_thread(torch_fns[name]), tx, ty)
         times = interleaved_medians(calls, repeats=repeats)
+        if "torch" in times:
+            one = times.pop("torch 1 thread")
+            torch_threads = "default threads" if times["torch"] <= one else "1 thread"
+            times["torch"] = min(times["torch"], one)
         ref_times[ref].append(times["ref"])
         peers = {"jaxloss": fn, "optax": optax_fns.get(name), "torch": None}
         for impl, t in times.items():
@@ -114,6 +121,8 @@ def run(quick: bool = False) -> list[Result]:
                 continue
             mem = temp_bytes(peers[impl], x, y) if peers[impl] is not None else None
             note = f"{ref} reference {times['ref'] * 1e3:.3f} ms in the same rounds"
+            if impl == "torch":
+                note += f"; torch at {torch_threads}"
             results.append(
                 Result(GROUP, f"{impl}/{name}", shape, t, ref, times["ref"] / t, mem, note)
             )

@@ -415,10 +415,13 @@ def _gram(features: jax.Array, mode: str | None, precision: Any) -> jax.Array:
     """Gram matrix in the accumulation dtype (at least float32)."""
     h, w, c = features.shape[-3:]
     acc = _checks.compute_dtype(features.dtype)
+    # One contraction axis (a free reshape of the channel-last map): XLA:CPU then contracts
+    # the map in place, where two axes (h, w) made it copy a transposed [..., C, H * W] first.
+    flat = features.reshape(*features.shape[:-3], h * w, c)
     gram = jnp.einsum(
-        "...hwc,...hwd->...cd",
-        features,
-        features,
+        "...nc,...nd->...cd",
+        flat,
+        flat,
         precision=precision,
         preferred_element_type=acc,
     )

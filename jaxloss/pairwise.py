@@ -61,7 +61,8 @@ def pairwise_distances(
       row chunks (``lax.map`` with rematerialisation), so no more than about 2**18 elements
       of the ``[N, M, D]`` difference exist at once, also in the backward pass.
 
-    With ``y=None`` the distances are among the rows of ``x``: the matrix is symmetrised and
+    With ``y=None`` (or ``y`` the very same array object as ``x``, e.g. one traced array
+    passed twice) the distances are among the rows of ``x``: the matrix is symmetrised and
     its diagonal is exactly 0 with a zero gradient for every metric except
     ``"inner_product"`` (whose diagonal is ``||x_i||^2``). A zero row therefore has cosine
     self-distance 0 here, though ``cosine_distance(0, 0) == 1`` (similarity 0). Elsewhere the
@@ -103,8 +104,9 @@ def pairwise_distances(
                 f"`{key}` is not an option of metric {metric!r}; it takes "
                 f"{_OPTIONS.get(name, ()) or 'no options'}."
             )
-    self_pairs = y is None
-    x, y = _rows(x, y)
+    # `y` given as the very object `x` (e.g. one traced array passed twice) is the self case too.
+    self_pairs = y is None or y is x
+    x, y = _rows(x, None if self_pairs else y)
     if name not in ("jaccard", "hamming"):
         x = _checks.as_float("x", x)
         y = _checks.as_float("y", y)
@@ -180,11 +182,29 @@ def _center(x, y, acc):
     return x - mid, y - mid
 
 
-def _squared_from_gram(x, y, acc):
+def _squared_from_gram(x, y, acc, *, clamp=True):
     x, y = _center(x, y, acc)
     nx, ny = _squared_norms(x, acc), _squared_norms(y, acc)
     squared = nx[..., :, None] + ny[..., None, :] - 2 * _gram(x, y, acc)
-    return jnp.where(squared > 0, squared, 0)
+    return jnp.where(squared > 0, squared, 0) if clamp else squared
+
+
+@jax.custom_jvp
+def _sqrt_of_clamped(squared):
+    """``sqrt(max(s, 0))`` with a zero gradient where ``s <= 0`` (as `_numerics.safe_sqrt`).
+
+    Written without a select so that XLA:CPU fuses it into the matmul's epilogue: the
+    distance matrix is written once, not written as squares and rewritten as roots.
+    """
+    return jnp.sqrt(jnp.maximum(squared, 0))
+
+
+@_sqrt_of_clamped.defjvp
+def _sqrt_of_clamped_jvp(primals, tangents):
+    (squared,), (tangent,) = primals, tangents
+    root = _sqrt_of_clamped(squared)
+    positive = squared > 0
+    return root, jnp.where(positive, 0.5 * tangent / jnp.where(positive, root, 1), 0)
 
 
 def _cosine_from_gram(x, y, acc):
@@ -201,7 +221,7 @@ def _gram_metric(name, x, y, acc, *, soft=None, matrix=None, kind=None):
     if name == "sqeuclidean":
         return _squared_from_gram(x, y, acc)
     if name == "euclidean":
-        return _numerics.safe_sqrt(_squared_from_gram(x, y, acc))
+        return _sqrt_of_clamped(_squared_from_gram(x, y, acc, clamp=False))
     if name == "cosine":
         return _cosine_from_gram(x, y, acc)
     if name == "correlation":

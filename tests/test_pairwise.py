@@ -110,6 +110,22 @@ def test_self_distances_match_cdist_with_exact_zero_diagonal(metric, options, re
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "cosine", "manhattan"])
+def test_same_array_passed_twice_is_the_self_case(metric):
+    # One (traced) array given as both `x` and `y`: symmetric, exactly 0 on the diagonal (the
+    # Gram form alone leaves rounding there), the same as `y=None`, values and gradients.
+    x = np.random.default_rng(9).standard_normal((7, 5)).astype(np.float32)
+    x[3] = 0.0
+    twice = jax.jit(lambda a: jaxloss.pairwise_distances(a, a, metric=metric))
+    once = jax.jit(lambda a: jaxloss.pairwise_distances(a, metric=metric))
+    for out in (twice(x), jaxloss.pairwise_distances(x, x, metric=metric)):
+        assert np.all(np.diagonal(out) == 0.0)
+        np.testing.assert_array_equal(out, out.T)
+        np.testing.assert_allclose(out, once(x), rtol=1e-6, atol=1e-6)
+    grads = [jax.grad(lambda a, f=f: jnp.sum(jnp.sin(f(a))))(x) for f in (twice, once)]
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("metric", ["jaccard", "hamming"])
 @pytest.mark.parametrize("kind", [bool, np.int32, np.float32])
 def test_binary_metrics_match_cdist(metric, kind):
