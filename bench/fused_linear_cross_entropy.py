@@ -90,6 +90,7 @@ def bench_shape(n: int, d: int, v: int, rounds: int) -> list[Result]:
             start = time.perf_counter()
             out = jax.block_until_ready(c(*args))
             times[name].append(time.perf_counter() - start)
+            progress(f"    {name}: {times[name][-1]:.3f} s")
             if i == 0:
                 reference = out if reference is None else reference
                 diffs[name] = max_difference(out, reference)
@@ -143,7 +144,7 @@ def main() -> None:
     for shape in args.shapes:
         n, d, v = (int(s) for s in shape.split(","))
         results += bench_shape(n, d, v, args.repeats)
-    print(table(results))
+    print(table([r.as_dict() for r in results]))
 
 
 if __name__ == "__main__":
