@@ -49,7 +49,7 @@ def table(results: list[dict]) -> str:
         mem = "" if r["temp_bytes"] is None else f"{r['temp_bytes'] / 2**20:.1f} MiB"
         lines.append(
             f"| {r['group']} | {r['name']} | {r['shape']} | {_seconds(r['seconds'])} "
-            f"| {r['baseline'] or ''} | {ratio} | {mem} | {r['note']} |"
+            f"| {r['baseline'] or ''} | {ratio} | {mem} | {r['note'].replace('|', '/')} |"
         )
     return "\n".join(lines)
 

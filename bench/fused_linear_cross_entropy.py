@@ -105,7 +105,7 @@ def bench_shape(n: int, d: int, v: int, rounds: int) -> list[Result]:
             continue
         note = (
             f"memory {temp[name] / base_temp:.4f} of materialized; "
-            f"max |diff| vs materialized {diffs[name]:.1e}"
+            f"max abs diff vs materialized {diffs[name]:.1e}"
         )
         results.append(
             Result(GROUP, name, shape, t[name], "materialized", base / t[name], temp[name], note)

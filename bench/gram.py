@@ -78,7 +78,7 @@ def run(quick: bool = False) -> list[Result]:
             "matmul",
             t["matmul"] / t["gram"],
             temp_bytes(jaxloss.gram_matrix, x),
-            f"{rate('gram')}; max|err| vs float64 {error:.1e}",
+            f"{rate('gram')}; max abs err vs float64 {error:.1e}",
         ),
         Result(
             GROUP, "jaxloss/gram_matrix vs torch", shape, t["gram"], "torch", t["torch"] / t["gram"]

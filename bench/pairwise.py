@@ -100,7 +100,9 @@ def run(quick: bool = False) -> list[Result]:
         reference = scipy.spatial.distance.cdist(x64, y64, scipy_metric)
         error = float(np.max(np.abs(np.asarray(fn(x, y), np.float64) - reference)))
         diagonal = self_diagonal(metric, x)
-        note = f"max|err| vs cdist f64 {error:.1e}; diag(x, x) == 0: {bool(np.all(diagonal == 0))}"
+        note = (
+            f"max abs err vs cdist f64 {error:.1e}; diag(x, x) == 0: {bool(np.all(diagonal == 0))}"
+        )
         ours_temp = temp_bytes(
             lambda a, b, metric=metric: jaxloss.pairwise_distances(a, b, metric=metric), x, y
         )

@@ -53,7 +53,7 @@ def test_fused_linear_cross_entropy_meets_its_memory_target_and_agrees():
     # Default blocks: at most 1/16 of the materialized loss's temporary memory.
     assert rows["jaxloss/fused"].temp_bytes <= base / 16
     for name in ("jaxloss/fused", "jax-cce"):
-        assert "max |diff| vs materialized" in rows[name].note
+        assert "max abs diff vs materialized" in rows[name].note
         diff = float(rows[name].note.rsplit(" ", 1)[1])
         assert diff < 1e-5, (name, diff)
 
