@@ -19,7 +19,7 @@ import jax
 
 from bench._timing import peak_rss_bytes, progress
 
-GROUPS = ["elementwise", "cross_entropy"]
+GROUPS = ["elementwise", "cross_entropy", "mining"]
 HERE = pathlib.Path(__file__).resolve().parent
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
