@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
 import jaxloss
+from jaxloss import embeddings as emb
 from jaxloss.embeddings import _pairwise
 
 TOL = {"rtol": 1e-5, "atol": 1e-6}
@@ -400,6 +401,31 @@ def test_semihard_matches_tf_addons_port(rng, b, d, classes, distance, margin):
     np.testing.assert_allclose(
         _jit(jaxloss.semihard_triplet_loss)(x, y, reduction="mean", **kw), mean, **TOL
     )
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_semihard_paths_agree_on_values_gradients_and_ties(rng, ties, monkeypatch):
+    # P x K batches visit positives in turn; anchors with more than _SEMIHARD_MAX_TURNS
+    # positives sort their rows. Both pick the same negative (ties: the lowest index, or the
+    # largest index at the largest distance), so values and gradients agree, and both match
+    # the TF-Addons port. Rounded or duplicated rows make exact ties between distances.
+    x = rng.standard_normal((40, 3))
+    x = np.round(x) if ties else x
+    x[20:] = x[:20] if ties else x[20:]
+    for labels in (rng.permutation(np.arange(40) % 10), rng.permutation(np.arange(40) % 2)):
+        y = jnp.asarray(labels)
+        results = []
+        for turns in (emb._SEMIHARD_MAX_TURNS, -1):  # -1: the sorting path for every batch
+            monkeypatch.setattr(emb, "_SEMIHARD_MAX_TURNS", turns)
+            step = jax.value_and_grad(
+                lambda e, y: jaxloss.semihard_triplet_loss(e, y, margin=0.5, reduction="sum")
+            )
+            results.append(jax.jit(step)(x, y))
+        np.testing.assert_allclose(results[0][0], results[1][0], **TOL)
+        np.testing.assert_allclose(results[0][1], results[1][1], **TOL)
+        if not ties:
+            per_anchor, _ = _np_semihard(x, labels, 0.5)
+            np.testing.assert_allclose(results[0][0], per_anchor.sum(), **TOL)
 
 
 @pytest.mark.parametrize(
