@@ -539,7 +539,7 @@ def test_empty_triplet_sets_give_zero_and_zero_gradients(rng, fn, labels):
     value, grad = _value_and_grad(fn, x, jnp.asarray(labels))
     assert float(value) == 0.0
     np.testing.assert_array_equal(grad, 0.0)
-    np.testing.assert_array_equal(fn(x, jnp.asarray(labels), reduction="none"), 0.0)
+    np.testing.assert_array_equal(_jit(fn)(x, jnp.asarray(labels), reduction="none"), 0.0)
 
 
 @pytest.mark.parametrize("fn", MINERS, ids=lambda f: f.__name__)
@@ -619,8 +619,9 @@ _seeds = st.integers(0, 2**32 - 1)
 def test_mining_is_permutation_equivariant_and_nonnegative(seed, fn, perm):
     x, y = _generic_batch(seed)
     perm = np.asarray(perm)
-    out = np.asarray(fn(x, y, reduction="none"))
-    permuted = np.asarray(fn(x[perm], y[perm], reduction="none"))
+    # Jitted (one compile per miner and shape) rather than run op by op in every example.
+    out = np.asarray(_jit(fn)(x, y, reduction="none"))
+    permuted = np.asarray(_jit(fn)(x[perm], y[perm], reduction="none"))
     assert np.all(out >= 0)
     np.testing.assert_allclose(permuted, out[perm], rtol=1e-6, atol=1e-6)
 
@@ -630,8 +631,8 @@ def test_mining_is_permutation_equivariant_and_nonnegative(seed, fn, perm):
 def test_euclidean_mining_is_translation_invariant(seed, shift):
     x, y = _generic_batch(seed)
     for fn in (jaxloss.batch_hard_triplet_loss, jaxloss.batch_all_triplet_loss):
-        a = np.asarray(fn(x, y, reduction="none"))
-        b = np.asarray(fn(x + shift, y, reduction="none"))
+        a = np.asarray(_jit(fn)(x, y, reduction="none"))
+        b = np.asarray(_jit(fn)(x + shift, y, reduction="none"))
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-5)
 
 
