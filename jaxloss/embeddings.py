@@ -8,7 +8,8 @@ the batch (``batch_all_triplet_loss``, ``batch_hard_triplet_loss``, ``semihard_t
 
 Memory. Mining never builds a ``[B, B, B]`` tensor: the distance matrix is ``[B, B]`` and the
 per-triplet work is done on sorted rows (a ``searchsorted`` per anchor), so time is
-O(B^2 (D + log B)) and memory O(B^2).
+O(B^2 (D + log B)) and memory O(B^2); semi-hard mining on batches with at most 32 positives
+per anchor visits the positives in turn instead, O(B^2 (D + K)).
 
 Zero distances. Distances between identical embeddings are 0 with finite (zero) gradients:
 the square roots and norms use the double-``where`` trick, so an anchor equal to its positive,
