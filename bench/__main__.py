@@ -23,6 +23,7 @@ GROUPS = [
     "elementwise",
     "cross_entropy",
     "fused_linear_cross_entropy",
+    "mining",
     "pairwise",
     "gram",
     "compile_time",

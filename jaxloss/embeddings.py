@@ -8,7 +8,8 @@ the batch (``batch_all_triplet_loss``, ``batch_hard_triplet_loss``, ``semihard_t
 
 Memory. Mining never builds a ``[B, B, B]`` tensor: the distance matrix is ``[B, B]`` and the
 per-triplet work is done on sorted rows (a ``searchsorted`` per anchor), so time is
-O(B^2 (D + log B)) and memory O(B^2).
+O(B^2 (D + log B)) and memory O(B^2); semi-hard mining on batches with at most 32 positives
+per anchor visits the positives in turn instead, O(B^2 (D + K)).
 
 Zero distances. Distances between identical embeddings are 0 with finite (zero) gradients:
 the square roots and norms use the double-``where`` trick, so an anchor equal to its positive,
@@ -658,8 +659,12 @@ def semihard_triplet_loss(
     Differences from TF-Addons: a batch with no positive pair gives 0 with zero gradients
     (TF-Addons: NaN, 0/0); a pair whose anchor has no negative has no triplet and does not
     count (TF-Addons scores it against a stand-in distance 0). Memory is O(B^2) (TF-Addons
-    tiles a ``[B^2, B]`` matrix): each anchor's negative distances are sorted once and the
-    semi-hard negative of each positive found with ``searchsorted``.
+    tiles a ``[B^2, B]`` matrix). When no anchor has more than 32 positives (P x K batches),
+    the positives are taken in turn, one masked minimum over each anchor's row per turn:
+    O(B^2 K) time. Otherwise each anchor's negative distances are sorted once and the
+    semi-hard negative of each positive found with ``searchsorted``: O(B^2 log B). Ties
+    between negative distances go to the lowest-index negative (the largest-index one for
+    the fallback to the largest negative distance), as a stable sort would.
 
     Args:{head}
       margin: :math:`m \ge 0`.{args}
@@ -682,19 +687,13 @@ def semihard_triplet_loss(
     _checks.check_nonnegative("margin", margin)
     _checks.check_reduction(reduction)
     d, pos, neg, dtype = _mining_setup(embeddings, labels, distance, axis_name)
-    sorted_neg, n_neg = _sorted_negatives(d, neg)
-    size = sorted_neg.shape[-1]
-    # j = number of negatives with d_an <= d_ap: sorted_neg[j] is the semi-hard negative.
-    j = _row_searchsorted(sorted_neg, d, side="right")
-    outside = jnp.take_along_axis(sorted_neg, jnp.minimum(j, size - 1), axis=-1)
-    last = jnp.maximum(n_neg - 1, 0)[..., None]
-    inside = jnp.take_along_axis(sorted_neg, last, axis=-1)
-    pair_valid = pos & (n_neg > 0)[..., None]
-    semihard = jnp.where(j < n_neg[..., None], outside, jnp.broadcast_to(inside, d.shape))
-    semihard = jnp.where(pair_valid, semihard, 0.0)
-    pair = jnp.where(pair_valid, jax.nn.relu(d - semihard + margin), 0.0)
-    total = jnp.sum(pair, axis=-1)
-    count = jnp.sum(pair_valid, axis=-1).astype(d.dtype)
+    lead, size = d.shape[:-1], d.shape[-1]
+    margin = jnp.asarray(margin, d.dtype)
+    total = _semihard_totals(
+        d.reshape(-1, size), pos.reshape(-1, size), neg.reshape(-1, size), margin
+    )
+    total = total.reshape(lead)
+    count = jnp.sum(pos & jnp.any(neg, axis=-1, keepdims=True), axis=-1).astype(d.dtype)
     return _reduce_anchors(total, count, count > 0, reduction, axis_name, dtype)
 
 
@@ -874,6 +873,99 @@ def _hardest(d, pos, neg):
 def _sorted_negatives(d, neg):
     """Each row's negative distances in ascending order (then +inf) and their count."""
     return jnp.sort(jnp.where(neg, d, jnp.inf), axis=-1), jnp.sum(neg, axis=-1)
+
+
+# Anchors with at most this many positives take the semi-hard path that visits positives in
+# turn (O(B^2) per turn); beyond it, sorting each row is cheaper.
+_SEMIHARD_MAX_TURNS = 32
+
+
+@jax.custom_jvp
+def _semihard_totals(d, pos, neg, margin):
+    """Per row of ``d`` ``[R, M]``: the sum of the semi-hard hinges of its positives.
+
+    The mining (which negative each positive meets) is piecewise constant in ``d``, so the
+    derivative is linear with integer coefficients: the JVP rule below gives it without
+    differentiating through the sort or the gathers.
+    """
+    return _semihard_mine(d, pos, neg, margin)[0]
+
+
+@_semihard_totals.defjvp
+def _semihard_totals_jvp(primals, tangents):
+    d, pos, neg, margin = primals
+    d_dot, _, _, margin_dot = tangents
+    total, coef, active = _semihard_mine(d, pos, neg, margin)
+    total_dot = jnp.sum(coef * d_dot, axis=-1) + active * margin_dot
+    return total, total_dot
+
+
+def _semihard_mine(d, pos, neg, margin):
+    """Totals ``[R]``, ``d(total)/d(d)`` ``[R, M]`` and ``d(total)/d(margin)`` ``[R]``."""
+    size = d.shape[-1]
+    iota = jnp.arange(size, dtype=jnp.int32)[None, :]
+    n_neg = jnp.sum(neg, axis=-1)
+    # Fallback when no negative lies beyond d_ap: the largest negative distance, and the
+    # last negative holding it (the one a stable ascending sort puts last).
+    largest = jnp.max(jnp.where(neg, d, -jnp.inf), axis=-1, keepdims=True)
+    inside = jnp.max(jnp.where(neg & (d == largest), iota, 0), axis=-1)
+    turns = jnp.max(jnp.sum(pos, axis=-1), initial=0)
+    operands = (d, pos, neg, margin, n_neg, inside)
+    return jax.lax.cond(
+        turns <= _SEMIHARD_MAX_TURNS, _semihard_by_turns, _semihard_by_sorting, *operands
+    )
+
+
+def _semihard_by_turns(d, pos, neg, margin, n_neg, inside):
+    """Each row's positives in column order, one masked minimum per positive."""
+    rows, size = d.shape
+    iota = jnp.arange(size, dtype=jnp.int32)[None, :]
+    row = jnp.arange(rows)
+    valid = n_neg > 0
+
+    def next_positive(previous):
+        return jnp.min(jnp.where(pos & (iota > previous[:, None]), iota, size), axis=-1)
+
+    def turn(state):
+        col, total, coef, active_count = state
+        has = col < size
+        col = jnp.minimum(col, size - 1)
+        d_ap = jnp.take_along_axis(d, col[:, None], axis=-1)
+        farther = neg & (d > d_ap)
+        # argmin returns the first minimum: the lowest-index negative among ties.
+        nearest = jnp.argmin(jnp.where(farther, d, jnp.inf), axis=-1).astype(jnp.int32)
+        n = jnp.where(jnp.any(farther, axis=-1), nearest, inside)
+        hinge = (d_ap[:, 0] - jnp.take_along_axis(d, n[:, None], axis=-1)[:, 0]) + margin
+        active = has & valid & (hinge > 0)
+        one = active.astype(d.dtype)
+        coef = coef.at[row, col].add(one).at[row, n].add(-one)
+        state = (next_positive(col), total + jnp.where(active, hinge, 0.0), coef)
+        return (*state, active_count + one)
+
+    zeros = jnp.zeros((rows,), d.dtype)
+    state = (next_positive(jnp.full((rows,), -1, jnp.int32)), zeros, jnp.zeros_like(d), zeros)
+    _, total, coef, active_count = jax.lax.while_loop(
+        lambda state: jnp.any(state[0] < size), turn, state
+    )
+    return total, coef, active_count
+
+
+def _semihard_by_sorting(d, pos, neg, margin, n_neg, inside):
+    """Each row's negatives sorted once; each positive's semi-hard one by ``searchsorted``."""
+    size = d.shape[-1]
+    order = jnp.argsort(jnp.where(neg, d, jnp.inf), axis=-1, stable=True)
+    sorted_neg = jnp.take_along_axis(jnp.where(neg, d, jnp.inf), order, axis=-1)
+    # j = number of negatives with d_an <= d_ap: sorted_neg[j] is the semi-hard negative.
+    j = _row_searchsorted(sorted_neg, d, side="right")
+    beyond = jnp.take_along_axis(order, jnp.minimum(j, size - 1), axis=-1)
+    n = jnp.where(j < n_neg[:, None], beyond, inside[:, None])
+    hinge = (d - jnp.take_along_axis(d, n, axis=-1)) + margin
+    active = pos & (n_neg > 0)[:, None] & (hinge > 0)
+    one = active.astype(d.dtype)
+    row = jnp.broadcast_to(jnp.arange(d.shape[0])[:, None], d.shape)
+    coef = one.at[row, n].add(-one)
+    total = jnp.sum(jnp.where(active, hinge, 0.0), axis=-1)
+    return total, coef, jnp.sum(one, axis=-1)
 
 
 def _first(count, size):

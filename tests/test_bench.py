@@ -1,4 +1,5 @@
-"""The benchmark suite's quick mode runs, and the elementwise kernels stay intermediate-free."""
+"""The benchmark suite's quick mode runs, the elementwise kernels stay intermediate-free, and
+the mining peers compute our objective."""
 
 import jax
 import jax.numpy as jnp
@@ -7,7 +8,14 @@ import pytest
 
 import jaxloss
 from bench import __main__ as bench_main
-from bench import compile_time, cross_entropy, elementwise, fused_linear_cross_entropy, pairwise
+from bench import (
+    compile_time,
+    cross_entropy,
+    elementwise,
+    fused_linear_cross_entropy,
+    mining,
+    pairwise,
+)
 
 
 def test_quick_benchmarks_run(capsys):
@@ -83,3 +91,35 @@ def test_gram_matrix_contracts_the_channel_last_map_in_place():
     x = jnp.zeros((2, 32, 32, 64), jnp.float32)
     temp = jax.jit(jaxloss.gram_matrix).lower(x).compile().memory_analysis().temp_size_in_bytes
     assert temp < x.size * 4 // 8, temp
+
+
+def test_tiled_semihard_form_agrees_with_ours():
+    # The TF-Addons tiled form timed beside ours must compute the same loss (Euclidean, not
+    # squared; mean over positive pairs), values and gradients, before its figure means
+    # anything.
+    for seed in (0, 1, 2):
+        assert mining.tiled_agreement(batch=32, seed=seed) < 1e-5
+
+
+def test_pml_batch_all_and_batch_hard_agree_with_ours():
+    # pml's batch-all equals ours (mean over the triplets with a positive loss); its
+    # batch-hard equals ours when every anchor's hardest triplet has a positive loss.
+    x, y = mining.inputs(32, seed=3)
+    steps, _ = mining.pml_steps(x, y)
+    for name in ("batch_all", "batch_hard"):
+        expected = float(steps[name]().detach())
+        actual = float(mining.ours(name)(x, y))
+        assert abs(actual - expected) < 1e-5 * max(1.0, abs(expected)), name
+
+
+def test_mining_memory_grows_as_b_squared():
+    # Doubling B multiplies an O(B^2) kernel's temporaries by about 4, an O(B^3) one by 8.
+    for name in mining.OURS:
+        temps = []
+        for b in (256, 512):
+            x = jax.ShapeDtypeStruct((b, mining.DIM), jnp.float32)
+            y = jax.ShapeDtypeStruct((b,), jnp.int32)
+            step = jax.jit(jax.value_and_grad(mining.ours(name)))
+            temps.append(step.lower(x, y).compile().memory_analysis().temp_size_in_bytes)
+        assert temps[1] < 5 * temps[0], (name, temps)
+        assert temps[1] < 32 * 512 * 512 * 4, (name, temps)

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
 import jaxloss
+from jaxloss import embeddings as emb
 from jaxloss.embeddings import _pairwise
 
 TOL = {"rtol": 1e-5, "atol": 1e-6}
@@ -402,6 +403,31 @@ def test_semihard_matches_tf_addons_port(rng, b, d, classes, distance, margin):
     )
 
 
+@pytest.mark.parametrize("ties", [False, True])
+def test_semihard_paths_agree_on_values_gradients_and_ties(rng, ties, monkeypatch):
+    # P x K batches visit positives in turn; anchors with more than _SEMIHARD_MAX_TURNS
+    # positives sort their rows. Both pick the same negative (ties: the lowest index, or the
+    # largest index at the largest distance), so values and gradients agree, and both match
+    # the TF-Addons port. Rounded or duplicated rows make exact ties between distances.
+    x = rng.standard_normal((40, 3))
+    x = np.round(x) if ties else x
+    x[20:] = x[:20] if ties else x[20:]
+    for labels in (rng.permutation(np.arange(40) % 10), rng.permutation(np.arange(40) % 2)):
+        y = jnp.asarray(labels)
+        results = []
+        for turns in (emb._SEMIHARD_MAX_TURNS, -1):  # -1: the sorting path for every batch
+            monkeypatch.setattr(emb, "_SEMIHARD_MAX_TURNS", turns)
+            step = jax.value_and_grad(
+                lambda e, y: jaxloss.semihard_triplet_loss(e, y, margin=0.5, reduction="sum")
+            )
+            results.append(jax.jit(step)(x, y))
+        np.testing.assert_allclose(results[0][0], results[1][0], **TOL)
+        np.testing.assert_allclose(results[0][1], results[1][1], **TOL)
+        if not ties:
+            per_anchor, _ = _np_semihard(x, labels, 0.5)
+            np.testing.assert_allclose(results[0][0], per_anchor.sum(), **TOL)
+
+
 @pytest.mark.parametrize(
     "b,d,classes,distance,soft",
     [
@@ -513,7 +539,7 @@ def test_empty_triplet_sets_give_zero_and_zero_gradients(rng, fn, labels):
     value, grad = _value_and_grad(fn, x, jnp.asarray(labels))
     assert float(value) == 0.0
     np.testing.assert_array_equal(grad, 0.0)
-    np.testing.assert_array_equal(fn(x, jnp.asarray(labels), reduction="none"), 0.0)
+    np.testing.assert_array_equal(_jit(fn)(x, jnp.asarray(labels), reduction="none"), 0.0)
 
 
 @pytest.mark.parametrize("fn", MINERS, ids=lambda f: f.__name__)
@@ -593,8 +619,9 @@ _seeds = st.integers(0, 2**32 - 1)
 def test_mining_is_permutation_equivariant_and_nonnegative(seed, fn, perm):
     x, y = _generic_batch(seed)
     perm = np.asarray(perm)
-    out = np.asarray(fn(x, y, reduction="none"))
-    permuted = np.asarray(fn(x[perm], y[perm], reduction="none"))
+    # Jitted (one compile per miner and shape) rather than run op by op in every example.
+    out = np.asarray(_jit(fn)(x, y, reduction="none"))
+    permuted = np.asarray(_jit(fn)(x[perm], y[perm], reduction="none"))
     assert np.all(out >= 0)
     np.testing.assert_allclose(permuted, out[perm], rtol=1e-6, atol=1e-6)
 
@@ -604,8 +631,8 @@ def test_mining_is_permutation_equivariant_and_nonnegative(seed, fn, perm):
 def test_euclidean_mining_is_translation_invariant(seed, shift):
     x, y = _generic_batch(seed)
     for fn in (jaxloss.batch_hard_triplet_loss, jaxloss.batch_all_triplet_loss):
-        a = np.asarray(fn(x, y, reduction="none"))
-        b = np.asarray(fn(x + shift, y, reduction="none"))
+        a = np.asarray(_jit(fn)(x, y, reduction="none"))
+        b = np.asarray(_jit(fn)(x + shift, y, reduction="none"))
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-5)
 
 
