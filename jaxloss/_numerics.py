@@ -50,3 +50,22 @@ def _sigmoid_pair_jvp(primals, tangents):
     pos, neg = sigmoid_pair(x)
     slope = pos * neg * t
     return (pos, neg), (slope, -slope)
+
+
+def varying_axes(x: jax.Array) -> frozenset:
+    """The ``shard_map`` mesh axes over which `x` varies (empty outside ``shard_map``)."""
+    aval = jax.typeof(x)
+    # jax >= 0.9 keeps the varying axes in `aval.mat.varying`; earlier versions in `aval.vma`.
+    if hasattr(aval, "mat"):
+        return aval.mat.varying
+    return getattr(aval, "vma", frozenset())
+
+
+def match_varying(x: jax.Array, *like: jax.Array) -> jax.Array:
+    """`x` marked device-varying over every axis any of `like` varies over.
+
+    A loop's initial carry built from constants must vary like the values the loop body
+    computes from its varying inputs (``shard_map`` checks that carries keep their type).
+    """
+    axes = frozenset().union(*(varying_axes(a) for a in like)) - varying_axes(x)
+    return jax.lax.pcast(x, tuple(axes), to="varying") if axes else x

@@ -59,7 +59,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks
+from jaxloss import _checks, _numerics
 from jaxloss.distances import euclidean_distance, minkowski_distance, squared_euclidean_distance
 from jaxloss.pairwise import pairwise_distances
 from jaxloss.reductions import weighted_reduce
@@ -942,8 +942,11 @@ def _semihard_by_turns(d, pos, neg, margin, n_neg, inside):
         state = (next_positive(col), total + jnp.where(active, hinge, 0.0), coef)
         return (*state, active_count + one)
 
-    zeros = jnp.zeros((rows,), d.dtype)
-    state = (next_positive(jnp.full((rows,), -1, jnp.int32)), zeros, jnp.zeros_like(d), zeros)
+    operands = (d, pos, neg, margin)
+    zeros = _numerics.match_varying(jnp.zeros((rows,), d.dtype), *operands)
+    start = _numerics.match_varying(jnp.full((rows,), -1, jnp.int32), *operands)
+    coef = _numerics.match_varying(jnp.zeros(d.shape, d.dtype), *operands)
+    state = (next_positive(start), zeros, coef, zeros)
     _, total, coef, active_count = jax.lax.while_loop(
         lambda state: jnp.any(state[0] < size), turn, state
     )

@@ -25,7 +25,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxloss import _checks
+from jaxloss import _checks, _numerics
 from jaxloss.reductions import weighted_reduce
 
 __all__ = ["fused_linear_cross_entropy"]
@@ -279,22 +279,14 @@ def _combine_shards(lse, label_logit, total, axis_name):
 def _varying(x: jax.Array, axis_name) -> jax.Array:
     """Marks a replicated input as device-varying, so its cotangent is summed over shards."""
     names = axis_name if isinstance(axis_name, tuple) else (axis_name,)
-    missing = tuple(n for n in names if n not in _varying_axes(x))
+    missing = tuple(n for n in names if n not in _numerics.varying_axes(x))
     return lax.pcast(x, missing, to="varying") if missing else x
-
-
-def _varying_axes(x: jax.Array) -> frozenset:
-    aval = jax.typeof(x)
-    # jax >= 0.9 keeps the varying axes in `aval.mat.varying`; earlier versions in `aval.vma`.
-    if hasattr(aval, "mat"):
-        return aval.mat.varying
-    return getattr(aval, "vma", frozenset())
 
 
 def _full(shape, value, dtype, *like: jax.Array) -> jax.Array:
     """A loop's initial value, device-varying wherever `like` is (loop carries must match)."""
     out = jnp.full(shape, value, dtype)
-    axes = tuple(frozenset().union(*(_varying_axes(a) for a in like)))
+    axes = tuple(frozenset().union(*(_numerics.varying_axes(a) for a in like)))
     return lax.pcast(out, axes, to="varying") if axes else out
 
 
