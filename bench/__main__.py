@@ -12,7 +12,9 @@ import json
 import os
 import pathlib
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 
 import jax
@@ -92,17 +94,55 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small shapes, few repeats")
     parser.add_argument("--groups", default=",".join(GROUPS))
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run every group in this process (the default with --quick); otherwise each "
+        "group runs in a process of its own, so one group's memory or crash cannot touch another",
+    )
+    parser.add_argument("--worker-json", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    groups = args.groups.split(",")
     results = []
-    for group in args.groups.split(","):
+    for group in groups:
         progress(f"[{group}]")
-        module = importlib.import_module(f"bench.{group}")
-        results.extend(r.as_dict() for r in module.run(quick=args.quick))
+        if args.quick or args.in_process or args.worker_json:
+            module = importlib.import_module(f"bench.{group}")
+            results.extend(r.as_dict() for r in module.run(quick=args.quick))
+        else:
+            results.extend(_run_isolated(group))
+    if args.worker_json:
+        pathlib.Path(args.worker_json).write_text(json.dumps(results))
+        return 0
     print(table(results))
     print(f"peak RSS {peak_rss_bytes() / 2**20:.0f} MiB")
     if not args.no_write:
         write(results, "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv))
     return 0
+
+
+def _run_isolated(group: str) -> list[dict]:
+    """Runs one group in a fresh `python -m bench` process and returns its rows."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = pathlib.Path(tmp) / "results.json"
+        command = [sys.executable, "-m", "bench", "--groups", group, "--worker-json", str(out)]
+        code = subprocess.run(command, cwd=HERE.parent, check=False).returncode
+        if code == 0 and out.exists():
+            return json.loads(out.read_text())
+    note = f"group failed: exit status {code}" + (" (killed: out of memory?)" if code < 0 else "")
+    progress(f"  {group}: {note}")
+    return [
+        dict(
+            group=group,
+            name="(group)",
+            shape="",
+            seconds=float("nan"),
+            baseline=None,
+            ratio=None,
+            temp_bytes=None,
+            note=note,
+        )
+    ]
 
 
 if __name__ == "__main__":
