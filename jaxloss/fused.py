@@ -39,7 +39,9 @@ __all__ = ["fused_linear_cross_entropy"]
 # loss, blocks of 256 tokens (2^25) 1.00x, at 1/32 of its memory.
 _MAX_BLOCK = 1 << 22
 _MAX_ROW_BLOCK = 1 << 25
-_ROW_VOCAB_CHUNK = 512  # weight-gradient pieces of the reduced schedule
+# Weight-gradient pieces of the reduced schedule: at N=2048, D=512, V=32768, 512 ran 0.86x the
+# materialized loss and 2048 0.93x, at the same memory.
+_ROW_VOCAB_CHUNK = 2048
 _STREAM_VOCAB_CHUNK = 2048  # vocabulary blocks of the per-token schedule
 
 
@@ -98,7 +100,7 @@ def fused_linear_cross_entropy(
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` (per-token losses).
       chunk_size: vocabulary entries per block (static): by default up to 2048 for the
         per-token schedule (fewer when ``[chunk_size, D]`` would exceed the block budget
-        below), and 512 for the weight-gradient pieces of the reduced one (whose logit blocks
+        below), and 2048 for the weight-gradient pieces of the reduced one (whose logit blocks
         are whole rows).
       token_chunk_size: tokens per block (static); by default a block holds at most 1/64 of
         the logits and at most 2^22 elements (for whole rows 1/32, at least 8 tokens and at
