@@ -100,8 +100,8 @@ def fused_linear_cross_entropy(
       reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` (per-token losses).
       chunk_size: vocabulary entries per block (static): by default up to 2048 for the
         per-token schedule (fewer when ``[chunk_size, D]`` would exceed the block budget
-        below), and 2048 for the weight-gradient pieces of the reduced one (whose logit blocks
-        are whole rows).
+        below), and up to 2048 (at most 1/16 of the classes, at least 128) for the
+        weight-gradient pieces of the reduced one (whose logit blocks are whole rows).
       token_chunk_size: tokens per block (static); by default a block holds at most 1/64 of
         the logits and at most 2^22 elements (for whole rows 1/32, at least 8 tokens and at
         most 2^25 elements).
@@ -190,7 +190,10 @@ def fused_linear_cross_entropy(
     in_place = axis_name is None and reduction != "none" and jnp.finfo(wm.dtype).bits >= 32
     if in_place:
         # Whole logit rows per token block: the block budget sets the number of tokens.
-        vocab_chunk = _chunk("chunk_size", chunk_size, num_local, _ROW_VOCAB_CHUNK)
+        # Pieces of at most 1/16 of the vocabulary keep the weight-gradient piece small next
+        # to the logits at any shape.
+        row_vocab = min(_ROW_VOCAB_CHUNK, max(128, num_local // 16))
+        vocab_chunk = _chunk("chunk_size", chunk_size, num_local, row_vocab)
         rows = max(min(num_tokens, 8), min(num_tokens // 32, _MAX_ROW_BLOCK // num_local))
         token_chunk = _chunk("token_chunk_size", token_chunk_size, num_tokens, rows)
         blocks = _Blocks(token_chunk, vocab_chunk, terms, reduction, jnp.dtype(out_dtype))
