@@ -175,3 +175,18 @@ def normalize_axes(name: str, axis: Any, ndim: int) -> tuple[int, ...]:
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"`{name}` repeats an axis; got {axis!r}.")
     return tuple(sorted(normalized))
+
+
+def is_concrete_zero(value: Any) -> bool:
+    """True when `value` is a scalar known at trace time to equal 0 (lets a term be skipped)."""
+    v = concrete(value)
+    return v is not None and v.size == 1 and float(v) == 0.0
+
+
+def combine_masks(a: jax.Array | None, b: jax.Array | None) -> jax.Array | None:
+    """``a & b``, where None means "everything included"."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a & b

@@ -192,7 +192,7 @@ def softmax_cross_entropy(
 
     ct = _checks.compute_dtype(out_dtype)
     x, y = x.astype(ct), y.astype(ct)
-    if not _is_zero(label_smoothing):
+    if not _checks.is_concrete_zero(label_smoothing):
         y = (1.0 - label_smoothing) * y + label_smoothing / _num_classes(x, class_mask)
     log_probs = jax.nn.log_softmax(x, axis=-1, where=class_mask)
     keep = (y != 0) | jnp.isfinite(log_probs)
@@ -314,7 +314,7 @@ def softmax_cross_entropy_with_integer_labels(
     label_weight = None if weights is None else weights.astype(x.dtype)[safe_labels]
     nll = lse - label_logit
     loss = nll if label_weight is None else label_weight * nll
-    if not _is_zero(label_smoothing):
+    if not _checks.is_concrete_zero(label_smoothing):
         w = jnp.ones(x.shape[-1:], x.dtype) if weights is None else weights.astype(x.dtype)
         wb = jnp.broadcast_to(w, x.shape)
         if class_mask is not None:
@@ -324,7 +324,7 @@ def softmax_cross_entropy_with_integer_labels(
         k = _num_classes(x, class_mask)
         k = k if k.ndim == 0 else k[..., 0]
         loss = (1.0 - label_smoothing) * loss + label_smoothing * smooth / k
-    mask = _combine(_example_mask(class_mask, example_mask), valid)
+    mask = _checks.combine_masks(_example_mask(class_mask, example_mask), valid)
     return weighted_reduce(loss.astype(out_dtype), label_weight, mask, reduction)
 
 
@@ -612,11 +612,6 @@ def _axis_arg(axis: Axis) -> int | tuple[int, ...]:
     return axis if isinstance(axis, int) else tuple(axis)
 
 
-def _is_zero(value) -> bool:
-    v = _checks.concrete(value)
-    return v is not None and v.size == 1 and float(v) == 0.0
-
-
 def _is_one(value) -> bool:
     v = _checks.concrete(value)
     return v is not None and v.size == 1 and float(v) == 1.0
@@ -736,15 +731,7 @@ def _num_classes(x: jax.Array, class_mask: jax.Array | None):
 
 def _example_mask(class_mask, example_mask):
     row = None if class_mask is None else jnp.any(class_mask, axis=-1)
-    return _combine(row, example_mask)
-
-
-def _combine(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a & b
+    return _checks.combine_masks(row, example_mask)
 
 
 def _binary_inputs(name: str, x: ArrayLike, labels: ArrayLike):
@@ -785,7 +772,7 @@ def _safe_power(base: jax.Array, exponent) -> jax.Array:
     ``base == 0``, and ``tiny ** exponent`` for subnormal bases. Arithmetic only (no select),
     so a reduction over it stays one fused loop on XLA:CPU.
     """
-    if _is_zero(exponent):
+    if _checks.is_concrete_zero(exponent):
         return jnp.ones_like(base)
     v = _checks.concrete(exponent)
     if v is not None and v.size == 1 and float(v) in range(1, 9):

@@ -181,11 +181,14 @@ def fused_linear_cross_entropy(
     y = labels.reshape(num_tokens)
     counted = None if mask is None else mask.reshape(num_tokens)
     if ignore_index is not None:
-        counted = _combine(counted, y != ignore_index)
+        counted = _checks.combine_masks(counted, y != ignore_index)
     alpha = lax.stop_gradient(jnp.asarray(label_smoothing, acc))
     zl = lax.stop_gradient(jnp.asarray(z_loss, acc))
     cap = None if logit_softcap is None else lax.stop_gradient(jnp.asarray(logit_softcap, acc))
-    terms = _Terms(smoothing=not _is_zero(label_smoothing), z_loss=not _is_zero(z_loss))
+    terms = _Terms(
+        smoothing=not _checks.is_concrete_zero(label_smoothing),
+        z_loss=not _checks.is_concrete_zero(z_loss),
+    )
 
     in_place = axis_name is None and reduction != "none" and jnp.finfo(wm.dtype).bits >= 32
     if in_place:
@@ -246,19 +249,6 @@ def _chunk(name: str, value, total: int, default: int) -> int:
     return max(1, min(total, int(value)))
 
 
-def _is_zero(value) -> bool:
-    v = _checks.concrete(value)
-    return v is not None and v.size == 1 and float(v) == 0.0
-
-
-def _combine(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a & b
-
-
 # --- the loss from per-token statistics --------------------------------------------------
 
 
@@ -290,9 +280,7 @@ def _varying(x: jax.Array, axis_name) -> jax.Array:
 
 def _full(shape, value, dtype, *like: jax.Array) -> jax.Array:
     """A loop's initial value, device-varying wherever `like` is (loop carries must match)."""
-    out = jnp.full(shape, value, dtype)
-    axes = tuple(frozenset().union(*(_numerics.varying_axes(a) for a in like)))
-    return lax.pcast(out, axes, to="varying") if axes else out
+    return _numerics.match_varying(jnp.full(shape, value, dtype), *like)
 
 
 # --- blocks --------------------------------------------------------------------------------
