@@ -52,6 +52,46 @@ def _sigmoid_pair_jvp(primals, tangents):
     return (pos, neg), (slope, -slope)
 
 
+@jax.custom_jvp
+def softplus_pair(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(softplus(x), softplus(-x))`` from one ``exp`` and one ``log1p``.
+
+    Both share ``log1p(exp(-|x|))``: ``softplus(±x) = max(±x, 0) + log1p(exp(-|x|))``, exact
+    for every ``x`` (no cancellation at large ``|x|``). The pieces ``max`` and ``|x|`` have kinks
+    at 0 that cancel in the sum, but their derivatives there (a half for ``max``, one for
+    ``|x|`` in jax) do not cancel, so the derivative is given here instead:
+    ``(sigmoid(x), -sigmoid(-x))``, continuous everywhere and itself differentiable
+    (through :func:`sigmoid_pair`), so Hessians are right at ``x == 0`` too.
+    """
+    shared = jnp.log1p(jnp.exp(-jnp.abs(x)))
+    return jnp.maximum(x, 0) + shared, jnp.maximum(-x, 0) + shared
+
+
+@softplus_pair.defjvp
+def _softplus_pair_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    pos, neg = sigmoid_pair(x)
+    return softplus_pair(x), (pos * t, -neg * t)
+
+
+def safe_divide(numerator: jax.Array, denominator: jax.Array) -> jax.Array:
+    """``numerator / denominator``, and 1 with a zero gradient where the denominator is 0.
+
+    Both operands are first divided by the denominator's value held constant
+    (``stop_gradient``), so the division autodiff sees is by a number near 1: its derivative
+    ``-n / d**2`` would otherwise square a small denominator, which underflows to 0 in
+    float32 below about 1e-19 (a confident softmax gives class sums of 1e-26) and turns a
+    finite derivative into ``0 / 0``. The value is the same quotient (``d / d`` is exactly 1).
+    """
+    zero = denominator == 0
+    safe = jnp.where(zero, 1, denominator)
+    scale = jax.lax.stop_gradient(safe)
+    # The barrier keeps XLA from folding (n / s) / (d / s) back into n * s / (d * s), whose
+    # d * s underflows to 0 just like d**2.
+    n, d = jax.lax.optimization_barrier((numerator / scale, safe / scale))
+    return jnp.where(zero, 1, n / d)
+
+
 def varying_axes(x: jax.Array) -> frozenset:
     """The ``shard_map`` mesh axes over which `x` varies (empty outside ``shard_map``)."""
     aval = jax.typeof(x)

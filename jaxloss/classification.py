@@ -468,9 +468,11 @@ def sigmoid_focal_loss(
         1 - p_t = y\,\sigma(-x) + (1-y)\,\sigma(x),\quad \alpha_t = \alpha y + (1-\alpha)(1-y)
 
     :math:`1 - p_t` is formed from the two sigmoids without cancellation (both from one
-    ``exp``), and :math:`(1-p_t)^\gamma` is an integer power for integer :math:`\gamma \le 8`,
-    else evaluated as 0 (value and gradient) where :math:`1-p_t` underflows to 0, so
-    gradients stay finite for :math:`0 < \gamma < 1` and large logits. The computation has no
+    ``exp``), and :math:`(1-p_t)^\gamma` is an integer power for integer :math:`\gamma \le 8`;
+    any other :math:`\gamma` is :math:`\exp(\gamma \log(1 - p_t))` with the log taken as a
+    ``logaddexp`` of log-sigmoids, so values, gradients and Hessians stay finite and exact
+    for :math:`0 < \gamma < 1` at large logits (where :math:`1 - p_t` underflows). Gradients
+    with respect to ``labels`` are exact for labels inside :math:`(0, 1)`. The computation has no
     select, so ``reduction="mean"`` is one fused loop without per-element temporaries.
     :math:`\gamma = 0`, ``alpha=None`` is :func:`sigmoid_binary_cross_entropy`.
 
@@ -498,9 +500,7 @@ def sigmoid_focal_loss(
     _checks.check_nonnegative("gamma", gamma)
     _checks.check_scalar_range("alpha", alpha, low=0.0, high=1.0)
     _checks.check_reduction(reduction)
-    sig_pos, sig_neg = _numerics.sigmoid_pair(x)
-    one_minus_pt = y * sig_neg + (1.0 - y) * sig_pos
-    loss = _safe_power(one_minus_pt, gamma) * _sigmoid_bce(x, y, None)
+    loss = _focal_factor(x, y, gamma) * _sigmoid_bce(x, y, None)
     if alpha is not None:
         loss = (alpha * y + (1.0 - alpha) * (1.0 - y)) * loss
     return weighted_reduce(loss.astype(out_dtype), None, None, reduction)
@@ -522,9 +522,14 @@ def softmax_focal_loss(
         \ell = -\sum_c \alpha_c\, y_c\, (1 - p_c)^\gamma \log p_c,\qquad p = \mathrm{softmax}(x)
 
     With integer labels only the labelled class is evaluated (no one-hot is built).
-    :math:`1-p_c` is computed as ``-expm1(log p_c)`` (accurate as :math:`p_c \to 1`) and its
-    power is 0 with a zero gradient where it underflows. :math:`\gamma = 0` and no ``alpha``
-    give the softmax cross-entropy.
+    :math:`(1-p_c)^\gamma = \exp(\gamma \log(1 - p_c))` with :math:`\log(1 - p_c)` taken
+    from the logits: for the most probable class as
+    :math:`\operatorname{logsumexp}_{j \ne c} x_j - \operatorname{logsumexp}_j x_j` (exact
+    when :math:`p_c` rounds to 1), for the others (:math:`p_c \le 1/2`) as
+    :math:`\log(-\operatorname{expm1}(\log p_c))`. So values, gradients and Hessians stay
+    finite and exact for saturated logits, also for :math:`0 < \gamma < 1` (where the
+    derivatives of :math:`u^\gamma` in :math:`u = 1 - p_c` alone are unbounded).
+    :math:`\gamma = 0` and no ``alpha`` give the softmax cross-entropy.
 
     Args:
       logits: ``[..., num_classes]`` (class axis given by ``axis``), floating.
@@ -572,12 +577,11 @@ def softmax_focal_loss(
     if alpha is not None and jnp.ndim(alpha) > 0:
         alphas = _class_weight_vector(alpha, logits.shape, axes, name="alpha")
     ct = _checks.compute_dtype(out_dtype)
-    log_probs = jax.nn.log_softmax(
-        _classes_last(logits, axes).astype(ct), axis=-1, where=class_mask
-    )
+    z = _classes_last(logits, axes).astype(ct)
+    log_probs = jax.nn.log_softmax(z, axis=-1, where=class_mask)
     if integer:
         lp = jnp.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0]
-        loss = -_safe_power(-jnp.expm1(lp), gamma) * lp
+        loss = -_focal_complement_power(z, log_probs, class_mask, labels, gamma) * lp
         if alphas is not None:
             loss = alphas.astype(ct)[labels] * loss
     else:
@@ -586,7 +590,8 @@ def softmax_focal_loss(
         if class_mask is not None:
             keep = keep & class_mask
         lp = jnp.where(keep, log_probs, 0.0)
-        terms = jnp.where(keep, y * _safe_power(-jnp.expm1(lp), gamma) * lp, 0.0)
+        power = _focal_complement_power(z, log_probs, class_mask, None, gamma)
+        terms = jnp.where(keep, y * power * lp, 0.0)
         if alphas is not None:
             terms = terms * jnp.broadcast_to(alphas.astype(ct), terms.shape)
         loss = -jnp.sum(terms, axis=-1)
@@ -751,12 +756,59 @@ def _pos_weight(pos_weight, x: jax.Array) -> jax.Array | None:
 
 
 def _sigmoid_bce(x: jax.Array, y: jax.Array, pos_weight: jax.Array | None) -> jax.Array:
-    # softplus(x) and softplus(-x) share log1p(exp(-|x|)): one exp and one log1p per element.
-    shared = jnp.log1p(jnp.exp(-jnp.abs(x)))
-    softplus_neg = jnp.maximum(-x, 0.0) + shared
-    softplus_pos = jnp.maximum(x, 0.0) + shared
+    softplus_pos, softplus_neg = _numerics.softplus_pair(x)
     positive = y if pos_weight is None else pos_weight * y
     return positive * softplus_neg + (1.0 - y) * softplus_pos
+
+
+def _focal_factor(x: jax.Array, y: jax.Array, gamma) -> jax.Array:
+    """``(1 - p_t)^gamma`` with ``1 - p_t = y sigmoid(-x) + (1 - y) sigmoid(x)``.
+
+    An integer ``gamma`` (0..8) is an integer power of ``1 - p_t`` formed from one ``exp``.
+    Any other ``gamma`` goes through ``log(1 - p_t)`` as a ``logaddexp`` of
+    ``log(1 - y) - softplus(-x)`` and ``log(y) - softplus(x)``: the composition
+    ``b^gamma`` of an underflowing ``b = 1 - p_t`` has a second derivative
+    ``gamma (gamma - 1) b^(gamma - 2) (db/dx)^2`` that overflows times underflows (NaN
+    Hessians at logits of 50 in float32), while the log form has bounded derivatives.
+    """
+    v = _checks.concrete(gamma)
+    if v is not None and v.size == 1 and float(v) in range(9):
+        sig_pos, sig_neg = _numerics.sigmoid_pair(x)
+        return _safe_power(y * sig_neg + (1.0 - y) * sig_pos, gamma)
+    sp_pos, sp_neg = _numerics.softplus_pair(x)
+    log_q = jnp.logaddexp(jnp.log1p(-y) - sp_neg, jnp.log(y) - sp_pos)
+    return jnp.exp(gamma * log_q)
+
+
+def _focal_complement_power(z, log_probs, class_mask, labels, gamma) -> jax.Array:
+    """``(1 - p_c)^gamma`` from logits ``z [..., C]`` (classes last), see `softmax_focal_loss`.
+
+    With integer ``labels`` for the labelled class (``[...]``), else for every class.
+    """
+    if _checks.is_concrete_zero(gamma):
+        return jnp.ones(z.shape[:-1] if labels is not None else z.shape, z.dtype)
+    classes = lax.broadcasted_iota(jnp.int32, z.shape, z.ndim - 1)
+    if labels is not None:
+        chosen = labels[..., None]
+    else:
+        masked = z if class_mask is None else jnp.where(class_mask, z, -jnp.inf)
+        chosen = jnp.argmax(masked, axis=-1, keepdims=True)
+    other = classes != chosen
+    valid = other if class_mask is None else other & class_mask
+    # log(1 - p_chosen) = logsumexp over the other classes - logsumexp over all; a row with no
+    # other class has p_chosen = 1, so its complement is -inf (a factor of 0).
+    any_other = jnp.any(valid, axis=-1, keepdims=True)
+    lse = jax.nn.logsumexp(z, axis=-1, where=class_mask, keepdims=True)
+    rest = jax.nn.logsumexp(
+        jnp.where(valid, z, 0), axis=-1, where=valid | ~any_other, keepdims=True
+    )
+    log_rest = jnp.where(any_other, rest - lse, -jnp.inf)
+    if labels is not None:
+        return jnp.exp(gamma * log_rest[..., 0])
+    # The other classes have p <= 1/2, where log(-expm1(log p)) is well conditioned.
+    safe = jnp.where(other, log_probs, -1.0)
+    log_complement = jnp.where(other, jnp.log(-jnp.expm1(safe)), log_rest)
+    return jnp.exp(gamma * log_complement)
 
 
 def _clamped_log(p: jax.Array, eps, log_min) -> jax.Array:

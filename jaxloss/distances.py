@@ -19,6 +19,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _numerics
@@ -318,7 +319,10 @@ def _float_pair(x, y, axis, names=("x", "y")):
 
 
 def _scaled_minkowski(magnitude, p, axes):
-    largest = jnp.max(magnitude, axis=axes, keepdims=True)
+    # The norm is homogeneous in the scale, so its derivative through `largest` is exactly 0;
+    # stopping it keeps autodiff from forming magnitude / largest**2, which overflows (1e30
+    # coordinates in float32) and left a wrong, doubled gradient.
+    largest = lax.stop_gradient(jnp.max(magnitude, axis=axes, keepdims=True))
     nonzero = largest > 0
     ratio = magnitude / jnp.where(nonzero, largest, 1)
     positive = ratio > 0

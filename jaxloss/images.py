@@ -506,7 +506,9 @@ def _unit_normalize(features: jax.Array, eps: float) -> jax.Array:
     positive = squared > 0
     safe = jnp.where(positive, squared, jnp.ones((), squared.dtype))
     norm = jnp.where(positive, jnp.sqrt(safe), jnp.zeros((), squared.dtype))
-    return features / (norm + eps)
+    # With eps == 0 a zero vector would be 0 / 0: it is divided by 1 instead (stays zero).
+    scale = norm + eps
+    return features / jnp.where(scale > 0, scale, jnp.ones((), scale.dtype))
 
 
 def _forward_differences(x: jax.Array) -> tuple[jax.Array, jax.Array]:

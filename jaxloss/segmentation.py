@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks
+from jaxloss import _checks, _numerics
 from jaxloss.classification import (
     sigmoid_binary_cross_entropy,
     sigmoid_focal_loss,
@@ -124,7 +124,7 @@ def dice_coefficient(
         per_example = jnp.mean(index, axis=-1)
     else:
         w = jnp.broadcast_to(weights, index.shape)
-        per_example = _safe_divide(jnp.sum(w * index, axis=-1), jnp.sum(w, axis=-1))
+        per_example = _numerics.safe_divide(jnp.sum(w * index, axis=-1), jnp.sum(w, axis=-1))
     return reduce(per_example.astype(maps.out_dtype), reduction=reduction)
 
 
@@ -419,7 +419,7 @@ def generalized_dice_loss(
         weights = jnp.where(bad, jnp.max(finite, axis=-1, keepdims=True), finite)
     numerator = 2.0 * jnp.sum(weights * inter, axis=-1) + smooth
     denominator = jnp.sum(weights * (pred_sum + target_sum), axis=-1) + smooth
-    loss = 1.0 - _safe_divide(numerator, denominator)
+    loss = 1.0 - _numerics.safe_divide(numerator, denominator)
     return reduce(loss.astype(maps.out_dtype), reduction=reduction)
 
 
@@ -620,7 +620,7 @@ def iou_loss(
     _checks.check_reduction(reduction)
     maps = _prepare(predictions, targets, apply_softmax, axis, batch_dice)
     inter, pred_sum, target_sum = _sums(maps, squared)
-    jaccard = _safe_divide(inter + smooth, pred_sum + target_sum - inter + smooth)
+    jaccard = _numerics.safe_divide(inter + smooth, pred_sum + target_sum - inter + smooth)
     per_example = _weighted_class_mean(
         1.0 - jaccard, class_weights, maps.num_classes, ignore_background
     )
@@ -814,23 +814,36 @@ def dice_focal_loss(
     batch_dice: bool = False,
     reduction: str = "none",
 ) -> jax.Array:
-    r"""Dice loss plus focal loss, weighted per term (MONAI ``DiceFocalLoss``).
+    r"""Dice loss plus focal loss, weighted per term (MONAI ``DiceLoss`` + ``FocalLoss``).
 
     .. math::
         \ell = \lambda_{dice}\, \operatorname{mean}_c w_c
         \Big(1 - \frac{2 I_c + s}{P_c + T_c + s}\Big)
-        + \lambda_{focal}\, \operatorname{mean}_i \mathrm{FL}_i
+        + \lambda_{focal}\, \operatorname{mean}_{i, c} \mathrm{FL}_{i,c}
 
-    By default (``sigmoid=False``, ``C > 1``) :math:`p = \mathrm{softmax}(x)` and
-    :math:`\mathrm{FL}_i` is :func:`jaxloss.softmax_focal_loss` at pixel :math:`i` (summed
-    over classes; MONAI's ``use_softmax=True`` mean also divides by the number of classes,
-    which ``lambda_focal`` can absorb). With ``sigmoid=True`` or ``C == 1`` every channel is a
-    binary map, :math:`p = \sigma(x)`, and the focal term is :func:`jaxloss.sigmoid_focal_loss`
-    averaged over pixels and channels (MONAI's default). ``ignore_background`` drops class 0
-    from both terms, as MONAI does; ``class_weights`` weigh the Dice term.
+    Two modes, each equal to MONAI's two components on the same options:
+
+    - ``sigmoid=True`` (or ``C == 1``): every channel is a binary map, :math:`p = \sigma(x)`
+      in the Dice term and :math:`\mathrm{FL}` is :func:`jaxloss.sigmoid_focal_loss`
+      (``alpha`` a scalar in ``[0, 1]``). This is MONAI 1.6's
+      ``DiceFocalLoss(sigmoid=True)``.
+    - ``sigmoid=False`` (``C > 1``, the default): :math:`p = \mathrm{softmax}(x)` over all
+      classes in the Dice term (MONAI ``DiceLoss(softmax=True)``) and the focal term is MONAI
+      ``FocalLoss(use_softmax=True)``: :math:`\mathrm{FL}_{i,c} = -\alpha_c t_{i,c}
+      (1 - q_{i,c})^\gamma \log q_{i,c}` with :math:`q = \mathrm{softmax}` over the **kept**
+      classes (class 0 is dropped *before* this softmax when ``ignore_background``), averaged
+      over pixels and kept classes. A scalar ``alpha`` means :math:`\alpha_0 = 1 - \alpha`
+      and :math:`\alpha_c = \alpha` for the other classes (MONAI); with
+      ``ignore_background`` a scalar is ambiguous and raises (MONAI ignores it with a
+      warning); a ``[C]`` vector loses its class-0 entry. (MONAI 1.6's ``DiceFocalLoss``
+      itself always uses the sigmoid focal term, also with ``softmax=True``; this mode is the
+      softmax composition its docstring describes.)
+
+    ``ignore_background`` drops class 0 from both terms; ``class_weights`` weigh the Dice
+    term.
 
     Edge cases: values and gradients are finite for finite logits, also for
-    :math:`0 < \gamma < 1` (see the focal losses).
+    :math:`0 < \gamma < 1` (see the focal losses) and ``smooth=0``.
 
     Args:
       logits: ``[batch..., spatial..., C]`` logits, floating.
@@ -839,8 +852,8 @@ def dice_focal_loss(
       lambda_dice: weight of the Dice term, :math:`\ge 0`.
       lambda_focal: weight of the focal term, :math:`\ge 0`.
       gamma: focal exponent :math:`\ge 0`.
-      alpha: optional focal class balance: a scalar in ``[0, 1]`` (sigmoid) or a scalar or
-        ``[C]`` weights (softmax).
+      alpha: optional focal class balance: a scalar in ``[0, 1]`` (both modes) or ``[C]``
+        weights (softmax mode).
       smooth: :math:`s \ge 0`, MONAI's ``smooth_nr = smooth_dr`` (default 1e-5).
       sigmoid: independent sigmoid channels (multi-label) instead of the softmax (static).
       class_weights: optional non-negative ``[C]`` weights of the per-class Dice losses.
@@ -854,8 +867,9 @@ def dice_focal_loss(
       Per-example losses ``[batch...]`` (a scalar with ``batch_dice``), or a scalar.
 
     References:
-      MONAI ``DiceFocalLoss`` (``lambda_dice``, ``lambda_focal``); Lin et al., "Focal Loss
-      for Dense Object Detection", 2017; Milletari et al., "V-Net", 2016.
+      MONAI 1.6 ``DiceFocalLoss`` (sigmoid mode), ``DiceLoss(softmax=True)`` +
+      ``FocalLoss(use_softmax=True)`` (softmax mode); Lin et al., "Focal Loss for Dense
+      Object Detection", 2017; Milletari et al., "V-Net", 2016.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -863,7 +877,7 @@ def dice_focal_loss(
       >>> logits = jnp.array([[[2.0, -1.0], [0.0, 1.0]]])  # [batch=1, pixels=2, classes=2]
       >>> labels = jnp.array([[0, 1]])
       >>> print(f"{float(dice_focal_loss(logits, labels)[0]):.4f}")
-      0.1715
+      0.1658
     """
     _checks.check_nonnegative("lambda_dice", lambda_dice)
     _checks.check_nonnegative("lambda_focal", lambda_focal)
@@ -874,17 +888,16 @@ def dice_focal_loss(
     maps = _prepare(logits, labels, activation, axis, batch_dice, name="logits", target="labels")
     dice = _dice_term(maps, smooth, squared, class_weights, ignore_background)
     drop = ignore_background and maps.num_classes > 1
+    logits_kept, targets_kept = maps.logits, maps.targets
+    if drop:
+        logits_kept, targets_kept = logits_kept[..., 1:], targets_kept[..., 1:]
     if sigmoid or maps.num_classes == 1:
-        focal = sigmoid_focal_loss(maps.logits, maps.targets, alpha=alpha, gamma=gamma)
-        if drop:
-            focal = focal[..., 1:]
+        focal = sigmoid_focal_loss(logits_kept, targets_kept, alpha=alpha, gamma=gamma)
         focal = _spatial_mean(focal, None, (*maps.axes, maps.logits.ndim - 1))
     else:
-        targets = maps.targets
-        if drop:
-            targets = targets.at[..., 0].set(0.0)
-        focal = softmax_focal_loss(maps.logits, targets, alpha=alpha, gamma=gamma)
-        focal = _spatial_mean(focal, None, maps.axes)
+        alphas = _softmax_focal_alpha(alpha, maps.num_classes, drop)
+        focal = softmax_focal_loss(logits_kept, targets_kept, alpha=alphas, gamma=gamma)
+        focal = _spatial_mean(focal, None, maps.axes) / logits_kept.shape[-1]
     loss = lambda_dice * dice + lambda_focal * focal
     return reduce(loss.astype(maps.out_dtype), reduction=reduction)
 
@@ -1010,18 +1023,14 @@ def _tversky_index(maps: _Maps, alpha, beta, smooth, squared: bool) -> jax.Array
     _checks.check_nonnegative("smooth", smooth)
     inter, pred_sum, target_sum = _sums(maps, squared)
     denominator = inter + alpha * (pred_sum - inter) + beta * (target_sum - inter) + smooth
-    return _safe_divide(inter + smooth, denominator)
-
-
-def _safe_divide(numerator: jax.Array, denominator: jax.Array) -> jax.Array:
-    """numerator / denominator, and 1 (value and zero gradient) where the denominator is 0."""
-    zero = denominator == 0
-    return jnp.where(zero, 1.0, numerator / jnp.where(zero, 1.0, denominator))
+    return _numerics.safe_divide(inter + smooth, denominator)
 
 
 def _class_weights(class_weights, num_classes: int, dtype) -> jax.Array | None:
     if class_weights is None:
         return None
+    # Checked before conversion: under `jit`, `jnp.asarray` of a NumPy array is a tracer.
+    _checks.check_nonnegative("class_weights", class_weights)
     w = jnp.asarray(class_weights)
     if not (jnp.issubdtype(w.dtype, jnp.floating) or jnp.issubdtype(w.dtype, jnp.integer)):
         raise TypeError(f"`class_weights` must be a numeric array; got dtype {w.dtype}.")
@@ -1030,7 +1039,6 @@ def _class_weights(class_weights, num_classes: int, dtype) -> jax.Array | None:
             f"`class_weights` must have shape ({num_classes},) (one weight per class); "
             f"got {w.shape}."
         )
-    _checks.check_nonnegative("class_weights", w)
     return w.astype(dtype)
 
 
@@ -1062,6 +1070,26 @@ def _dice_term(maps: _Maps, smooth, squared: bool, class_weights, ignore_backgro
     # (2I + s) / (P + T + s) is the Tversky index at alpha = beta = 1/2 with smoothing s / 2.
     loss = 1.0 - _tversky_index(maps, 0.5, 0.5, 0.5 * smooth, squared)
     return _weighted_class_mean(loss, class_weights, maps.num_classes, ignore_background)
+
+
+def _softmax_focal_alpha(alpha, num_classes: int, drop: bool) -> jax.Array | None:
+    """MONAI's softmax focal ``alpha``: a scalar is ``[1 - a, a, ..., a]``; ``[C]`` as given."""
+    if alpha is None:
+        return None
+    if jnp.ndim(alpha) == 0:
+        if drop:
+            raise ValueError(
+                "a scalar `alpha` weighs the background class by 1 - alpha, so it is ambiguous "
+                "with `ignore_background=True` in the softmax mode; pass [C] weights instead."
+            )
+        _checks.check_scalar_range("alpha", alpha, low=0.0, high=1.0)
+        a = jnp.asarray(alpha)
+        return jnp.concatenate([(1 - a)[None], jnp.broadcast_to(a, (num_classes - 1,))])
+    _checks.check_nonnegative("alpha", alpha)
+    a = _checks.as_float("alpha", alpha)
+    if a.shape != (num_classes,):
+        raise ValueError(f"`alpha` must be a scalar or have shape ({num_classes},); got {a.shape}.")
+    return a[1:] if drop else a
 
 
 def _spatial_mean(values: jax.Array, weights: jax.Array | None, axes: tuple[int, ...]) -> jax.Array:

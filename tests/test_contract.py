@@ -115,14 +115,131 @@ def test_check_grads_float64(case: Case):
 EDGE = [(c, i) for c in CASES for i in range(len(c.edge_cases))]
 
 
+def _cast_floats(tree, dtype_of):
+    """`tree` with every floating array leaf cast to ``dtype_of(leaf.dtype)``."""
+
+    def cast(x):
+        if isinstance(x, jax.Array | np.ndarray) and jnp.issubdtype(x.dtype, jnp.floating):
+            return jnp.asarray(x, dtype_of(jnp.dtype(x.dtype)))
+        return x
+
+    return jax.tree_util.tree_map(cast, tree)
+
+
+def _low(dtype):
+    """The precision an edge case is run at: float64 inputs run in float32."""
+    return jnp.dtype(jnp.float32) if dtype == jnp.float64 else dtype
+
+
+def _edge_program(case: Case, call: Call, directions):
+    """One jitted program: the summed value, its gradient, and a Hessian-vector product.
+
+    The Hessian-vector product is reverse-over-reverse along `directions` (one per
+    differentiated argument): cheaper to compile than a full Hessian, and it also runs
+    through custom VJPs, which have no forward mode.
+    """
+    fn = _bind(case, call)
+    argnums = case.grad_argnums
+
+    def total(*args):
+        return jnp.sum(jnp.asarray(fn(*args)).astype(jnp.float64))
+
+    def program(*args):
+        def grad_at(*diff):
+            full = list(args)
+            for i, d in zip(argnums, diff, strict=True):
+                full[i] = d
+            return jax.grad(total, argnums=argnums)(*full)
+
+        def along(*diff):
+            grads = grad_at(*diff)
+            leaves = jax.tree_util.tree_leaves
+            pairs = zip(leaves(grads), leaves(directions), strict=True)
+            return sum(jnp.vdot(g, d.astype(g.dtype)).astype(jnp.float64) for g, d in pairs)
+
+        diff = tuple(args[i] for i in argnums)
+        if not case.check_hessian:
+            return total(*args), grad_at(*diff), ()
+        return total(*args), grad_at(*diff), jax.grad(along, argnums=tuple(range(len(diff))))(*diff)
+
+    return jax.jit(program), jax.jit(total)
+
+
+def _flat(tree) -> np.ndarray:
+    return np.concatenate(
+        [np.ravel(np.asarray(x, np.float64)) for x in jax.tree_util.tree_leaves(tree)]
+    )
+
+
 @pytest.mark.parametrize("case,index", EDGE, ids=[f"{c.name}-{i}" for c, i in EDGE])
-def test_finite_values_and_gradients_at_edge_cases(case: Case, index: int):
+def test_values_gradients_and_hessians_at_edge_cases(case: Case, index: int):
+    """At every registered singular point: finite and *right*.
+
+    Values, gradients and Hessian-vector products are finite at the input precision
+    (float64 inputs run in float32). The float32 gradient and Hessian-vector product match
+    the float64 ones, and where the function is smooth (``Case.smooth_at``) the float64
+    gradient matches central differences and the float32 Hessian-vector product the float64
+    one, so a derivative that is finite but wrong (a subgradient convention leaking into a
+    smooth function) fails.
+    """
     call = case.edge_cases[index]()
-    fn = jax.jit(_bind(case, call))
-    value = fn(*call.args)
-    assert _tree_finite(value), f"{case.name}: non-finite value {value}"
-    grads = _grad_of_sum(fn, call.args, case.grad_argnums)
-    assert _tree_finite(grads), f"{case.name}: non-finite gradient {grads}"
+    # Functions without float32 support (optax re-exports whose `dtypes` are empty) run in
+    # float64 only.
+    low = _low if jnp.float32 in case.dtypes else (lambda d: d)
+    low_call = Call(_cast_floats(call.args, low), _cast_floats(call.kwargs, low))
+    high_call = Call(
+        _cast_floats(call.args, lambda _: jnp.float64),
+        _cast_floats(call.kwargs, lambda _: jnp.float64),
+    )
+    rng = np.random.default_rng(index)
+    diff_high = [high_call.args[i] for i in case.grad_argnums]
+    directions = [
+        jax.tree_util.tree_map(lambda x: jnp.asarray(rng.standard_normal(x.shape), x.dtype), a)
+        for a in diff_high
+    ]
+    low_directions = [
+        jax.tree_util.tree_map(lambda d, a: d.astype(a.dtype), d, low_call.args[i])
+        for d, i in zip(directions, case.grad_argnums, strict=True)
+    ]
+    low_program, _ = _edge_program(case, low_call, low_directions)
+    value, grads, hvp = low_program(*low_call.args)
+    name = f"{case.name} edge case {index}"
+    assert _tree_finite(value), f"{name}: non-finite value {value}"
+    assert _tree_finite(grads), f"{name}: non-finite gradient {grads}"
+    assert _tree_finite(hvp), f"{name}: non-finite Hessian-vector product {hvp}"
+
+    high_program, high_total = _edge_program(case, high_call, directions)
+    value64, grads64, hvp64 = high_program(*high_call.args)
+    low_is_single = all(
+        x.dtype != jnp.float16 and x.dtype != jnp.bfloat16
+        for x in jax.tree_util.tree_leaves(low_call.args)
+        if jnp.issubdtype(x.dtype, jnp.floating)
+    )
+    if low_is_single:
+        g, g64 = _flat(grads), _flat(grads64)
+        scale = max(1.0, float(np.max(np.abs(g64), initial=0.0)))
+        np.testing.assert_allclose(g, g64, rtol=1e-3, atol=1e-4 * scale, err_msg=name)
+        if index in case.smooth_at:
+            h, h64 = _flat(hvp), _flat(hvp64)
+            hscale = max(1.0, float(np.max(np.abs(h64), initial=0.0)))
+            np.testing.assert_allclose(h, h64, rtol=1e-2, atol=1e-3 * hscale, err_msg=name)
+    if index not in case.smooth_at:
+        return
+    # Central differences of the float64 function along the same directions.
+    step = 1e-6
+
+    def shifted(sign):
+        args = list(high_call.args)
+        for i, d in zip(case.grad_argnums, directions, strict=True):
+            args[i] = jax.tree_util.tree_map(lambda a, v: a + sign * step * v, args[i], d)
+        return float(high_total(*args))
+
+    numeric = (shifted(1.0) - shifted(-1.0)) / (2 * step)
+    analytic = float(np.dot(_flat(grads64), _flat(directions)))
+    tol = 1e-5 * (abs(analytic) + abs(numeric)) + 1e-7 * (1.0 + abs(float(value64)))
+    assert abs(numeric - analytic) <= tol, (
+        f"{name}: directional derivative {analytic} but central differences give {numeric}"
+    )
 
 
 def test_every_case_has_an_edge_case_and_a_bad_call():

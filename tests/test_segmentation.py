@@ -517,11 +517,11 @@ def test_dice_focal_sigmoid_matches_monai(rng, ignore_background):
 def test_dice_focal_softmax_matches_monai(rng, ignore_background):
     logits, labels, onehot = _inputs(rng, (3, 4, 5, 3))
     dice = monai_dice(_cf(_softmax(logits)), _cf(onehot), include_background=not ignore_background)
-    focal = monai_softmax_focal(np.asarray(logits), np.asarray(onehot), 2.0)
-    if ignore_background:
-        focal = focal[..., 1:]
-    # MONAI averages over the class axis too; ours sums the classes per pixel.
-    expected = dice.mean(-1) + _mean_over(focal.sum(-1), 1)
+    # MONAI FocalLoss(use_softmax=True): class 0 is dropped before the softmax, and the mean
+    # runs over pixels and the kept classes.
+    kept = slice(1, None) if ignore_background else slice(None)
+    focal = monai_softmax_focal(np.asarray(logits)[..., kept], np.asarray(onehot)[..., kept], 2.0)
+    expected = dice.mean(-1) + _mean_over(focal, 1)
     ours = _j(jl.dice_focal_loss)(logits, labels, ignore_background=ignore_background)
     np.testing.assert_allclose(ours, expected, **TOL)
 

@@ -59,6 +59,14 @@ class Case:
       fn: the function (default ``getattr(jaxloss, name)``).
       shared_args: positions in ``Call.args`` that have no batch axis (parameters such as a
         weight matrix); the vmap test maps over the other arguments only.
+      smooth_at: indices into ``edge_cases`` where the function is smooth (twice
+        differentiable in a neighbourhood of the point, inside the domain): there the float64
+        gradient must match central differences and the float32 Hessian-vector product the
+        float64 one. Elsewhere (zero vectors, hinges at their margin, probabilities at the
+        boundary of the simplex, ties) the derivative is a documented convention, checked only
+        to be finite and equal in float32 and float64.
+      check_hessian: Hessian-vector products are checked at the edge cases (finite, and
+        equal in float32 and float64 where smooth). False only with a reason beside it.
     """
 
     name: str
@@ -72,6 +80,8 @@ class Case:
     bad_calls: tuple[Bad, ...] = ()
     fn: Callable | None = None
     shared_args: tuple[int, ...] = ()
+    smooth_at: tuple[int, ...] = ()
+    check_hessian: bool = True
 
     @property
     def function(self) -> Callable:

@@ -165,7 +165,11 @@ CASES = [
                 (jnp.array([[1e4, -1e4]]), jnp.array([[1.0, 1.0]])),
                 {"pos_weight": jnp.array([2.0, 3.0])},
             ),
+            # Logit 0, the usual initialisation of a classifier head (issue: wrong gradient).
+            lambda: Call((jnp.zeros(3), jnp.array([1.0, 0.0, 0.3]))),
+            lambda: Call((jnp.zeros(3), jnp.array([1.0, 0.0, 0.3])), {"pos_weight": 2.0}),
         ),
+        smooth_at=(0, 1, 2, 3, 4),
         bad_calls=(
             Bad(lambda: Call((jnp.ones(3), jnp.ones(4))), "Shapes must be equal"),
             Bad(lambda: Call((jnp.ones(3, jnp.int32), jnp.ones(3))), "`logits`"),
@@ -195,7 +199,18 @@ CASES = [
             lambda: Call((jnp.array([1e4, -1e4, 0.0]), jnp.array([1.0, 0.0, 1.0])), {"gamma": 0.5}),
             lambda: Call((jnp.array([1e4, -1e4]), jnp.array([0.0, 1.0])), {"gamma": 0.5}),
             lambda: Call((jnp.array([6e4, -6e4], jnp.float16), jnp.array([1.0, 0.0], jnp.float16))),
+            lambda: Call((jnp.zeros(3), jnp.array([1.0, 0.0, 0.3])), {"gamma": 0.0}),
+            lambda: Call((jnp.zeros(3), jnp.array([1.0, 0.0, 0.3])), {"gamma": 2.0}),
+            # optax's test_extreme_logits_finite_gradients (issue: NaN Hessian at gamma < 1).
+            lambda: Call(
+                (
+                    jnp.array([100.0, -100.0, 75.0, -75.0, 50.0, -50.0]),
+                    jnp.array([0.9, 0.1, 0.8, 0.2, 1.0, 0.0]),
+                ),
+                {"gamma": 0.5},
+            ),
         ),
+        smooth_at=(0, 1, 2, 3, 4, 5),
         bad_calls=(
             Bad(lambda: Call((jnp.ones(3), jnp.ones(2))), "Shapes must be equal"),
             Bad(lambda: Call((jnp.ones(3), jnp.ones(3)), {"gamma": -1.0}), "`gamma`"),
@@ -211,6 +226,7 @@ CASES = [
             lambda: Call((_masked_logits, _masked_labels), {"gamma": 2.0}),
             lambda: Call((_half, jnp.array([1]))),
         ),
+        smooth_at=(0, 1, 3),
         bad_calls=(
             Bad(lambda: Call((jnp.ones((2, K)), jnp.ones((3,), jnp.int32))), "`labels`"),
             Bad(lambda: Call((jnp.ones((2, K)), jnp.ones((2, K + 1)))), "Shapes must be equal"),

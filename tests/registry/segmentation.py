@@ -66,6 +66,14 @@ def _perfect(**kwargs):
     return lambda: Call((onehot, onehot), {"apply_softmax": False, **kwargs})
 
 
+def _confident(**kwargs):
+    """A confident pixel, classes 1 and 2 absent: class sums of e^-60 (issue: NaN at smooth=0)."""
+    return lambda: Call(
+        (jnp.array([[[[60.0, 0.0, 0.0]]]]), jnp.array([[[[1.0, 0.0, 0.0]]]])),
+        {"axis": (1, 2), **kwargs},
+    )
+
+
 EDGES = (
     _empty(),
     _empty(smooth=0.0),
@@ -73,7 +81,10 @@ EDGES = (
     _single_pixel(),
     _bfloat16(),
     _perfect(),
+    _confident(smooth=0.0),
 )
+# Indices of EDGES where the losses are smooth (central differences apply).
+SMOOTH_EDGES = (2, 3, 6)
 
 
 def _bad(pred="predictions", target="targets", extra=()):
@@ -115,13 +126,18 @@ COMBINED_EDGES = (
     _bfloat16(),
     lambda: Call((jnp.full((2, H, W, C), 50.0), jnp.zeros((2, H, W), int))),
     lambda: Call((jnp.zeros((1, H, W, 1)), jnp.zeros((1, H, W)))),
+    # One channel at logit 0 with both labels (issue: the sigmoid gradient there was wrong).
+    lambda: Call((jnp.zeros((1, H, W, 1)), jnp.asarray(np.eye(H, W)[None]))),
+    _confident(smooth=0.0),
 )
+SMOOTH_COMBINED = (0, 1, 3, 4, 5, 6)
 
 CASES = [
     Case(
         "dice_coefficient",
         _maps,
         edge_cases=EDGES,
+        smooth_at=SMOOTH_EDGES,
         bad_calls=_bad(extra=ALPHA_BETA + CLASS_WEIGHTS + SMOOTH),
     ),
     Case(
@@ -130,6 +146,7 @@ CASES = [
         # optax parity: `reduction` reduces the class axis ("mean" gives per-example values).
         reduces=False,
         edge_cases=(*EDGES, _empty(squared=True, batch_dice=True)),
+        smooth_at=SMOOTH_EDGES,
         bad_calls=_bad(
             extra=(
                 *ALPHA_BETA,
@@ -158,6 +175,7 @@ CASES = [
         # the class weights are counted over the whole batch
         batched=False,
         edge_cases=EDGES,
+        smooth_at=SMOOTH_EDGES,
         bad_calls=_bad(extra=SMOOTH),
     ),
     Case(
@@ -169,18 +187,21 @@ CASES = [
             _background(weight_type="simple"),
             _background(batch_dice=True),
         ),
+        smooth_at=(*SMOOTH_EDGES, len(EDGES) + 1, len(EDGES) + 2),
         bad_calls=_bad(extra=(Bad(lambda: Call(_MAPS, {"weight_type": "x"}), "`weight_type`"),)),
     ),
     Case(
         "tversky_loss",
         lambda rng, batch, dtype: _maps(rng, batch, dtype, alpha=0.3, beta=0.7),
         edge_cases=EDGES,
+        smooth_at=SMOOTH_EDGES,
         bad_calls=_bad(extra=ALPHA_BETA + CLASS_WEIGHTS),
     ),
     Case(
         "focal_tversky_loss",
         _labels,
         edge_cases=(*EDGES, _perfect(gamma=0.5)),
+        smooth_at=SMOOTH_EDGES,
         bad_calls=_bad(
             extra=(*ALPHA_BETA, Bad(lambda: Call(_MAPS, {"gamma": 0.0}), "`gamma`")),
         ),
@@ -189,12 +210,14 @@ CASES = [
         "iou_loss",
         lambda rng, batch, dtype: _maps(rng, batch, dtype, squared=True),
         edge_cases=EDGES,
+        smooth_at=SMOOTH_EDGES,
         bad_calls=_bad(extra=SMOOTH + CLASS_WEIGHTS),
     ),
     Case(
         "dice_bce_loss",
         lambda rng, batch, dtype: _maps(rng, batch, dtype, lambda_bce=0.5),
         edge_cases=COMBINED_EDGES,
+        smooth_at=SMOOTH_COMBINED,
         bad_calls=_bad(
             "logits",
             "labels",
@@ -216,6 +239,7 @@ CASES = [
                 {"class_weights": jnp.array([0.0, 1.0, 1.0])},
             ),
         ),
+        smooth_at=(*SMOOTH_COMBINED, len(COMBINED_EDGES)),
         bad_calls=_bad(
             "logits",
             "labels",
@@ -234,6 +258,17 @@ CASES = [
                 (jnp.full((2, H, W, C), 40.0), jnp.ones((2, H, W, C))),
                 {"sigmoid": True, "gamma": 0.5},
             ),
+            # MONAI's softmax focal term without the background class (issue: it disagreed).
+            _confident(ignore_background=True, gamma=0.5, smooth=0.0),
+            lambda: Call(
+                (jnp.zeros((1, H, W, 1)), jnp.asarray(np.eye(H, W)[None])), {"gamma": 2.0}
+            ),
+        ),
+        smooth_at=(
+            *SMOOTH_COMBINED,
+            len(COMBINED_EDGES),
+            len(COMBINED_EDGES) + 1,
+            len(COMBINED_EDGES) + 2,
         ),
         bad_calls=_bad(
             "logits",
