@@ -67,5 +67,14 @@ def match_varying(x: jax.Array, *like: jax.Array) -> jax.Array:
     A loop's initial carry built from constants must vary like the values the loop body
     computes from its varying inputs (``shard_map`` checks that carries keep their type).
     """
-    axes = frozenset().union(*(varying_axes(a) for a in like)) - varying_axes(x)
-    return jax.lax.pcast(x, tuple(axes), to="varying") if axes else x
+    return vary_over(x, frozenset().union(*(varying_axes(a) for a in like)))
+
+
+def vary_over(x: jax.Array, axes) -> jax.Array:
+    """`x` marked device-varying over the mesh `axes` (those it does not vary over yet).
+
+    ``pcast(..., to="varying")`` transposes to a ``psum``: the cotangent of a replicated value
+    used with device-varying ones comes back summed over the axes it is replicated across.
+    """
+    missing = tuple(a for a in axes if a not in varying_axes(x))
+    return jax.lax.pcast(x, missing, to="varying") if missing else x

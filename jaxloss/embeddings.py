@@ -997,32 +997,16 @@ def _reduce_anchors(total, count, valid, reduction, axis_name, dtype):
         values = jnp.where(valid, total / jnp.where(valid, count, 1), 0.0)
     if reduction == "none":
         return weighted_reduce(values, None, valid, "none").astype(dtype)
-    if axis_name is None:
-        if reduction == "sum":
-            return weighted_reduce(values, None, valid, "sum").astype(dtype)
-        return weighted_reduce(total, count, valid, "mean").astype(dtype)
-    # Across devices: psum the local numerators and denominators (an invariant result whose
-    # transpose broadcasts the cotangent back), then divide once with the shared helper.
+    # Across devices the shared helper psums the local numerators and denominators (an
+    # invariant result whose transpose broadcasts the cotangent back) and divides once.
     if reduction == "sum":
-        return _psum_reduce(values, None, valid, "sum", axis_name).astype(dtype)
-    return _psum_reduce(total, count, valid, "mean", axis_name).astype(dtype)
+        return weighted_reduce(values, None, valid, "sum", axis_name).astype(dtype)
+    return weighted_reduce(total, count, valid, "mean", axis_name).astype(dtype)
 
 
 def _reduce_examples(loss, weights, mask, reduction, axis_name, dtype):
     """`weighted_reduce`, over the global batch when ``axis_name`` is given."""
-    if reduction == "none" or axis_name is None:
-        return weighted_reduce(loss, weights, mask, reduction).astype(dtype)
-    return _psum_reduce(loss, weights, mask, reduction, axis_name).astype(dtype)
-
-
-def _psum_reduce(numerator, denominator, mask, reduction, axis_name):
-    total = jax.lax.psum(weighted_reduce(numerator, None, mask, "sum"), axis_name)
-    if reduction == "sum":
-        return total
-    if denominator is None:
-        denominator = jnp.ones_like(numerator)
-    count = jax.lax.psum(weighted_reduce(denominator, None, mask, "sum"), axis_name)
-    return weighted_reduce(total[None], count[None], None, "mean")
+    return weighted_reduce(loss, weights, mask, reduction, axis_name).astype(dtype)
 
 
 def _unit_rows(x, eps):
