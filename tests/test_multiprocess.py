@@ -5,7 +5,8 @@ The test starts this file twice as a script (process ids 0 and 1). Each process 
 CPU collectives over gloo, also on 127.0.0.1), builds the 4-device global mesh, places its
 part of a global batch with ``jax.make_array_from_process_local_data``, and checks against
 the one-device computation on the whole batch, run in the same process on one of its own
-devices, values and gradients to 1e-5:
+devices, values and gradients to 1e-5 (joining and placing with the README's recipes,
+``jaxloss.scaling.start_process`` and ``place_process_data``):
 
 - ``semihard_triplet_loss`` and ``ntxent`` inside ``jax.shard_map`` with ``axis_name``;
 - ``fused_linear_cross_entropy`` data-parallel (tokens split, weight replicated,
@@ -91,11 +92,13 @@ def _child(pid: int, port: int) -> None:
 
     jax.config.update("jax_num_cpu_devices", DEVICES_PER_PROCESS)
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.distributed.initialize(
-        coordinator_address=f"127.0.0.1:{port}",
+    from jaxloss.scaling import start_process
+
+    start_process(
+        f"127.0.0.1:{port}",
+        NUM_PROCESSES,
+        pid,
         coordinator_bind_address=f"127.0.0.1:{port}",
-        num_processes=NUM_PROCESSES,
-        process_id=pid,
         initialization_timeout=60,
         heartbeat_timeout_seconds=30,
         shutdown_timeout_seconds=30,
@@ -130,11 +133,12 @@ def _checks(pid: int) -> None:
     import numpy as np
     import optax
     from jax.experimental import multihost_utils
-    from jax.sharding import Mesh, NamedSharding
+    from jax.sharding import Mesh
     from jax.sharding import PartitionSpec as P
 
     import jaxloss
     from jaxloss import demo
+    from jaxloss.scaling import place_process_data
 
     assert jax.process_count() == NUM_PROCESSES and jax.process_index() == pid
     assert jax.device_count() == NUM_PROCESSES * DEVICES_PER_PROCESS, jax.devices()
@@ -147,12 +151,11 @@ def _checks(pid: int) -> None:
     def place(mesh, spec, value):
         """The global array `value`, from this process's part of it only."""
         value = np.asarray(value)
-        sharding = NamedSharding(mesh, spec)
         part = value
         if spec and spec[0] is not None:
             size = value.shape[0] // NUM_PROCESSES
             part = value[pid * size : (pid + 1) * size]
-        return jax.make_array_from_process_local_data(sharding, part, value.shape)
+        return place_process_data(mesh, spec, part, value.shape)
 
     def gather(tree):
         return multihost_utils.process_allgather(tree, tiled=True)
