@@ -1,7 +1,7 @@
 """jaxloss: loss functions, divergences and distances for JAX.
 
 Every public function is pure, traceable (jit, vmap, grad) and returns per-example values by
-default; see README.md for the API table and CONVENTIONS for the contract.
+default; see README.md for the API table and CONTRIBUTING.md for the contract.
 """
 
 from jaxloss.classification import (
