@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _collectives, _embedding
+from jaxloss import _checks, _collectives, _embedding, _numerics
 from jaxloss.pairwise import pairwise_distances
 from jaxloss.reductions import weighted_reduce
 from jaxloss.similarity import cosine_similarity
@@ -268,7 +268,8 @@ def ntxent(
     cand, cand_labels, offset = _collectives.candidates(x, labels, axis_name)
     _, pos, neg = _embedding.pair_masks(labels, cand_labels, offset)
     eps = float(jnp.finfo(dtype).eps)
-    u, v = _unit_rows(x, eps), _unit_rows(cand, eps)
+    u = _numerics.unit_normalize(x, floor=eps)
+    v = _numerics.unit_normalize(cand, floor=eps)
     similarity = pairwise_distances(u, v, metric="inner_product").astype(x.dtype)
     logits = similarity / jnp.asarray(temperature, x.dtype)
     has_neg = jnp.any(neg, axis=-1, keepdims=True)
@@ -294,8 +295,3 @@ def _pair_labels(labels: ArrayLike, shape: tuple[int, ...]) -> jax.Array:
             f"last axis); got shape {labels.shape}."
         )
     return labels
-
-
-def _unit_rows(x, eps):
-    """Rows scaled to unit norm, squared norms clipped at ``eps`` (optax's cosine)."""
-    return x / jnp.sqrt(jnp.maximum(jnp.sum(jnp.square(x), axis=-1, keepdims=True), eps))
