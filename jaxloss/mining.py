@@ -50,6 +50,7 @@ usual recipe ``grads = jax.lax.pmean(grads, "batch")``.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -128,23 +129,17 @@ def batch_all_triplet_loss(
     _checks.check_nonnegative("margin", margin)
     _checks.check_choice("mean_over", mean_over, ("positive", "valid"))
     _checks.check_reduction(reduction)
-    d, pos, neg, dtype = _mining_setup(embeddings, labels, distance, axis_name)
-    sorted_neg, n_neg = _sorted_negatives(d, neg)
-    finite = jnp.where(_first(n_neg, sorted_neg.shape[-1]), sorted_neg, 0.0)
-    prefix = jnp.concatenate(
-        [jnp.zeros((*finite.shape[:-1], 1), finite.dtype), jnp.cumsum(finite, axis=-1)], -1
+    _embedding.check_distance(distance)
+    embeddings, labels = jnp.asarray(embeddings), jnp.asarray(labels)
+    return _batch_all_kernel(
+        embeddings,
+        labels,
+        margin,
+        distance=distance,
+        mean_over=mean_over,
+        reduction=reduction,
+        axis_name=axis_name,
     )
-    # k = number of negatives with d_an < d_ap + m: the triplets with a positive hinge.
-    k = _row_searchsorted(sorted_neg, d + margin, side="left")
-    hinge = k.astype(d.dtype) * (d + margin) - jnp.take_along_axis(prefix, k, axis=-1)
-    hinge = jnp.where(pos & (k > 0), hinge, 0.0)
-    if mean_over == "positive":
-        counts = jnp.where(pos, k, 0)
-    else:
-        counts = jnp.where(pos, jnp.broadcast_to(n_neg[..., None], k.shape), 0)
-    total = jnp.sum(hinge, axis=-1)
-    count = jnp.sum(counts, axis=-1).astype(d.dtype)
-    return _collectives.reduce_anchors(total, count, count > 0, reduction, axis_name, dtype)
 
 
 def batch_hard_triplet_loss(
@@ -191,12 +186,17 @@ def batch_hard_triplet_loss(
     """
     _checks.check_nonnegative("margin", margin)
     _checks.check_reduction(reduction)
-    d, pos, neg, dtype = _mining_setup(embeddings, labels, distance, axis_name)
-    hard_pos, hard_neg, valid = _hardest(d, pos, neg)
-    gap = hard_pos - hard_neg
-    loss = jax.nn.softplus(gap) if soft else jax.nn.relu(gap + margin)
-    loss = jnp.where(valid, loss, 0.0)
-    return _collectives.reduce_anchors(loss, None, valid, reduction, axis_name, dtype)
+    _embedding.check_distance(distance)
+    embeddings, labels = jnp.asarray(embeddings), jnp.asarray(labels)
+    return _batch_hard_kernel(
+        embeddings,
+        labels,
+        margin,
+        soft=soft,
+        distance=distance,
+        reduction=reduction,
+        axis_name=axis_name,
+    )
 
 
 def semihard_triplet_loss(
@@ -247,15 +247,17 @@ def semihard_triplet_loss(
     """
     _checks.check_nonnegative("margin", margin)
     _checks.check_reduction(reduction)
-    d, pos, neg, dtype = _mining_setup(embeddings, labels, distance, axis_name)
-    lead, size = d.shape[:-1], d.shape[-1]
-    margin = jnp.asarray(margin, d.dtype)
-    total = _semihard_totals(
-        d.reshape(-1, size), pos.reshape(-1, size), neg.reshape(-1, size), margin
+    _embedding.check_distance(distance)
+    embeddings, labels = jnp.asarray(embeddings), jnp.asarray(labels)
+    return _semihard_kernel(
+        embeddings,
+        labels,
+        margin,
+        distance=distance,
+        reduction=reduction,
+        axis_name=axis_name,
+        max_turns=_SEMIHARD_MAX_TURNS,
     )
-    total = total.reshape(lead)
-    count = jnp.sum(pos & jnp.any(neg, axis=-1, keepdims=True), axis=-1).astype(d.dtype)
-    return _collectives.reduce_anchors(total, count, count > 0, reduction, axis_name, dtype)
 
 
 def batch_hard_quadruplet_loss(
@@ -307,6 +309,84 @@ def batch_hard_quadruplet_loss(
     _checks.check_nonnegative("margin", margin)
     _checks.check_nonnegative("margin2", margin2)
     _checks.check_reduction(reduction)
+    _embedding.check_distance(distance)
+    embeddings, labels = jnp.asarray(embeddings), jnp.asarray(labels)
+    return _batch_hard_quadruplet_kernel(
+        embeddings,
+        labels,
+        margin,
+        margin2,
+        distance=distance,
+        reduction=reduction,
+        axis_name=axis_name,
+    )
+
+
+for _fn in (
+    batch_all_triplet_loss,
+    batch_hard_triplet_loss,
+    semihard_triplet_loss,
+    batch_hard_quadruplet_loss,
+):
+    _fn.__doc__ = _fn.__doc__.replace("{head}", _MINING_HEAD).replace("{args}", _MINING_TAIL)
+del _fn
+
+
+# Private helpers ----------------------------------------------------------------------------
+
+
+@functools.partial(jax.jit, static_argnames=("distance", "mean_over", "reduction", "axis_name"))
+def _batch_all_kernel(embeddings, labels, margin, *, distance, mean_over, reduction, axis_name):
+    """`batch_all_triplet_loss` past its checks, as one kernel."""
+    d, pos, neg, dtype = _mining_setup(embeddings, labels, distance, axis_name)
+    sorted_neg, n_neg = _sorted_negatives(d, neg)
+    finite = jnp.where(_first(n_neg, sorted_neg.shape[-1]), sorted_neg, 0.0)
+    prefix = jnp.concatenate(
+        [jnp.zeros((*finite.shape[:-1], 1), finite.dtype), jnp.cumsum(finite, axis=-1)], -1
+    )
+    # k = number of negatives with d_an < d_ap + m: the triplets with a positive hinge.
+    k = _row_searchsorted(sorted_neg, d + margin, side="left")
+    hinge = k.astype(d.dtype) * (d + margin) - jnp.take_along_axis(prefix, k, axis=-1)
+    hinge = jnp.where(pos & (k > 0), hinge, 0.0)
+    if mean_over == "positive":
+        counts = jnp.where(pos, k, 0)
+    else:
+        counts = jnp.where(pos, jnp.broadcast_to(n_neg[..., None], k.shape), 0)
+    total = jnp.sum(hinge, axis=-1)
+    count = jnp.sum(counts, axis=-1).astype(d.dtype)
+    return _collectives.reduce_anchors(total, count, count > 0, reduction, axis_name, dtype)
+
+
+@functools.partial(jax.jit, static_argnames=("soft", "distance", "reduction", "axis_name"))
+def _batch_hard_kernel(embeddings, labels, margin, *, soft, distance, reduction, axis_name):
+    """`batch_hard_triplet_loss` past its checks, as one kernel."""
+    d, pos, neg, dtype = _mining_setup(embeddings, labels, distance, axis_name)
+    hard_pos, hard_neg, valid = _hardest(d, pos, neg)
+    gap = hard_pos - hard_neg
+    loss = jax.nn.softplus(gap) if soft else jax.nn.relu(gap + margin)
+    loss = jnp.where(valid, loss, 0.0)
+    return _collectives.reduce_anchors(loss, None, valid, reduction, axis_name, dtype)
+
+
+@functools.partial(jax.jit, static_argnames=("distance", "reduction", "axis_name", "max_turns"))
+def _semihard_kernel(embeddings, labels, margin, *, distance, reduction, axis_name, max_turns):
+    """`semihard_triplet_loss` past its checks, as one kernel."""
+    d, pos, neg, dtype = _mining_setup(embeddings, labels, distance, axis_name)
+    lead, size = d.shape[:-1], d.shape[-1]
+    margin = jnp.asarray(margin, d.dtype)
+    total = _semihard_totals(
+        d.reshape(-1, size), pos.reshape(-1, size), neg.reshape(-1, size), margin, max_turns
+    )
+    total = total.reshape(lead)
+    count = jnp.sum(pos & jnp.any(neg, axis=-1, keepdims=True), axis=-1).astype(d.dtype)
+    return _collectives.reduce_anchors(total, count, count > 0, reduction, axis_name, dtype)
+
+
+@functools.partial(jax.jit, static_argnames=("distance", "reduction", "axis_name"))
+def _batch_hard_quadruplet_kernel(
+    embeddings, labels, margin, margin2, *, distance, reduction, axis_name
+):
+    """`batch_hard_quadruplet_loss` past its checks, as one kernel."""
     d, pos, neg, dtype, labels, cand_labels = _mining_setup(
         embeddings, labels, distance, axis_name, with_labels=True
     )
@@ -337,19 +417,6 @@ def batch_hard_quadruplet_loss(
     term2 = jnp.where(has_pair, jax.nn.relu(hard_pos - hard_pair + margin2), 0.0)
     loss = jnp.where(valid, term1 + term2, 0.0)
     return _collectives.reduce_anchors(loss, None, valid, reduction, axis_name, dtype)
-
-
-for _fn in (
-    batch_all_triplet_loss,
-    batch_hard_triplet_loss,
-    semihard_triplet_loss,
-    batch_hard_quadruplet_loss,
-):
-    _fn.__doc__ = _fn.__doc__.replace("{head}", _MINING_HEAD).replace("{args}", _MINING_TAIL)
-del _fn
-
-
-# Private helpers ----------------------------------------------------------------------------
 
 
 def _mining_setup(embeddings, labels, distance, axis_name, *, with_labels=False):
@@ -387,27 +454,27 @@ def _sorted_negatives(d, neg):
 _SEMIHARD_MAX_TURNS = 32
 
 
-@jax.custom_jvp
-def _semihard_totals(d, pos, neg, margin):
+@functools.partial(jax.custom_jvp, nondiff_argnums=(4,))
+def _semihard_totals(d, pos, neg, margin, max_turns):
     """Per row of ``d`` ``[R, M]``: the sum of the semi-hard hinges of its positives.
 
     The mining (which negative each positive meets) is piecewise constant in ``d``, so the
     derivative is linear with integer coefficients: the JVP rule below gives it without
     differentiating through the sort or the gathers.
     """
-    return _semihard_mine(d, pos, neg, margin)[0]
+    return _semihard_mine(d, pos, neg, margin, max_turns)[0]
 
 
 @_semihard_totals.defjvp
-def _semihard_totals_jvp(primals, tangents):
+def _semihard_totals_jvp(max_turns, primals, tangents):
     d, pos, neg, margin = primals
     d_dot, _, _, margin_dot = tangents
-    total, coef, active = _semihard_mine(d, pos, neg, margin)
+    total, coef, active = _semihard_mine(d, pos, neg, margin, max_turns)
     total_dot = jnp.sum(coef * d_dot, axis=-1) + active * margin_dot
     return total, total_dot
 
 
-def _semihard_mine(d, pos, neg, margin):
+def _semihard_mine(d, pos, neg, margin, max_turns):
     """Totals ``[R]``, ``d(total)/d(d)`` ``[R, M]`` and ``d(total)/d(margin)`` ``[R]``."""
     size = d.shape[-1]
     iota = jnp.arange(size, dtype=jnp.int32)[None, :]
@@ -418,9 +485,7 @@ def _semihard_mine(d, pos, neg, margin):
     inside = jnp.max(jnp.where(neg & (d == largest), iota, 0), axis=-1)
     turns = jnp.max(jnp.sum(pos, axis=-1), initial=0)
     operands = (d, pos, neg, margin, n_neg, inside)
-    return jax.lax.cond(
-        turns <= _SEMIHARD_MAX_TURNS, _semihard_by_turns, _semihard_by_sorting, *operands
-    )
+    return jax.lax.cond(turns <= max_turns, _semihard_by_turns, _semihard_by_sorting, *operands)
 
 
 def _semihard_by_turns(d, pos, neg, margin, n_neg, inside):

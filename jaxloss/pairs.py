@@ -22,6 +22,7 @@ data-parallel Flax step.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -264,6 +265,16 @@ def ntxent(
     """
     _checks.check_positive("temperature", temperature)
     _checks.check_reduction(reduction)
+    embeddings, labels = jnp.asarray(embeddings), jnp.asarray(labels)
+    return _ntxent_kernel(embeddings, labels, temperature, reduction=reduction, axis_name=axis_name)
+
+
+# Private helpers ----------------------------------------------------------------------------
+
+
+@functools.partial(jax.jit, static_argnames=("reduction", "axis_name"))
+def _ntxent_kernel(embeddings, labels, temperature, *, reduction, axis_name):
+    """`ntxent` past its checks, as one kernel."""
     x, labels, dtype = _embedding.embeddings_and_labels(embeddings, labels)
     cand, cand_labels, offset = _collectives.candidates(x, labels, axis_name)
     _, pos, neg = _embedding.pair_masks(labels, cand_labels, offset)
@@ -282,9 +293,6 @@ def ntxent(
     total = jnp.sum(jnp.where(pos, pair, 0.0), axis=-1)
     count = jnp.sum(pos, axis=-1).astype(x.dtype)
     return _collectives.reduce_anchors(total, count, count > 0, reduction, axis_name, dtype)
-
-
-# Private helpers ----------------------------------------------------------------------------
 
 
 def _pair_labels(labels: ArrayLike, shape: tuple[int, ...]) -> jax.Array:
