@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
@@ -50,6 +52,56 @@ def _sigmoid_pair_jvp(primals, tangents):
     pos, neg = sigmoid_pair(x)
     slope = pos * neg * t
     return (pos, neg), (slope, -slope)
+
+
+def vector_norm(
+    v: jax.Array, axis: Any = -1, *, floor: Any = 0.0, where: Any = None, keepdims: bool = False
+) -> jax.Array:
+    """``sqrt(max(sum(v**2 over axis), floor))``, 0 with a zero gradient where that is 0.
+
+    `floor` bounds the *squared* norm below (optax's cosine ``epsilon``; torch's
+    ``max(|v|, eps)`` is ``floor=eps**2``). `where` masks entries out of the sum.
+    """
+    squared = jnp.sum(jnp.square(v), axis=axis, where=where, keepdims=keepdims)
+    return safe_sqrt(jnp.maximum(squared, floor))
+
+
+def unit_normalize(
+    v: jax.Array, axis: Any = -1, *, floor: Any = 0.0, offset: Any = 0.0, where: Any = None
+) -> jax.Array:
+    """``v / (vector_norm(v, floor=floor) + offset)`` along `axis`: the one unit-vector helper.
+
+    The two places a small constant can enter are both here: `floor` on the squared norm
+    (optax, torch) and `offset` added to the norm (LPIPS's ``v / (|v| + eps)``). A zero
+    denominator (a zero vector with ``floor == offset == 0``) gives 0 with a finite gradient.
+    """
+    norm = vector_norm(v, axis, floor=floor, where=where, keepdims=True) + offset
+    positive = norm > 0
+    return v / jnp.where(positive, norm, 1)
+
+
+def inverse_norm(v: jax.Array, axis: Any = -1, *, floor: Any = 0.0) -> jax.Array:
+    """``1 / sqrt(max(sum(v**2 over axis), floor))`` (an ``rsqrt``), 0 where that is 0."""
+    squared = jnp.maximum(jnp.sum(jnp.square(v), axis=axis), floor)
+    positive = squared > 0
+    return jnp.where(positive, jax.lax.rsqrt(jnp.where(positive, squared, 1)), 0)
+
+
+def centered(v: jax.Array, axes: Any) -> jax.Array:
+    """``v`` minus its mean over `axes`; a constant vector is centred to exact zeros.
+
+    The computed mean may differ from equal entries by an ulp, which would otherwise give a
+    correlation of +-1 from rounding alone.
+    """
+    constant = jnp.max(v, axis=axes, keepdims=True) == jnp.min(v, axis=axes, keepdims=True)
+    return jnp.where(constant, 0, v - jnp.mean(v, axis=axes, keepdims=True))
+
+
+def ratio_or(numerator: jax.Array, denominator: jax.Array, default: Any) -> jax.Array:
+    """``numerator / denominator`` where the denominator is positive, else `default` (double
+    where: the gradient is finite everywhere)."""
+    positive = denominator > 0
+    return jnp.where(positive, numerator / jnp.where(positive, denominator, 1), default)
 
 
 def varying_axes(x: jax.Array) -> frozenset:
