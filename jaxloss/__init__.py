@@ -1,7 +1,7 @@
 """jaxloss: loss functions, divergences and distances for JAX.
 
 Every public function is pure, traceable (jit, vmap, grad) and returns per-example values by
-default; see README.md for the API table and CONVENTIONS for the contract.
+default; see README.md for the API table and CONTRIBUTING.md for the contract.
 """
 
 from jaxloss.classification import (
@@ -40,18 +40,6 @@ from jaxloss.divergences import (
     kl_divergence,
     kl_divergence_with_log_targets,
 )
-from jaxloss.embeddings import (
-    batch_all_triplet_loss,
-    batch_hard_quadruplet_loss,
-    batch_hard_triplet_loss,
-    contrastive_loss,
-    cosine_embedding_loss,
-    cosine_similarity_loss,
-    ntxent,
-    quadruplet_loss,
-    semihard_triplet_loss,
-    triplet_margin_loss,
-)
 from jaxloss.fused import (
     fused_linear_cross_entropy,
 )
@@ -67,6 +55,12 @@ from jaxloss.information import (
     mutual_information_from_joint,
     normalized_mutual_information,
     soft_mutual_information,
+)
+from jaxloss.mining import (
+    batch_all_triplet_loss,
+    batch_hard_quadruplet_loss,
+    batch_hard_triplet_loss,
+    semihard_triplet_loss,
 )
 from jaxloss.objectives import (
     elastic_net_penalty,
@@ -86,6 +80,12 @@ from jaxloss.optax_reexports import (
     poly_loss_cross_entropy,
     ranking_softmax_loss,
     sparsemax_loss,
+)
+from jaxloss.pairs import (
+    contrastive_loss,
+    cosine_embedding_loss,
+    cosine_similarity_loss,
+    ntxent,
 )
 from jaxloss.pairwise import (
     pairwise_distances,
@@ -126,6 +126,10 @@ from jaxloss.similarity import (
     jaccard_distance,
     jaccard_index,
     pearson_correlation,
+)
+from jaxloss.triplets import (
+    quadruplet_loss,
+    triplet_margin_loss,
 )
 
 __version__ = "0.1.0"
@@ -211,17 +215,19 @@ __all__ = [
     "iou_loss",
     "multiclass_generalized_dice_loss",
     "tversky_loss",
-    # embeddings
-    "batch_all_triplet_loss",
-    "batch_hard_quadruplet_loss",
-    "batch_hard_triplet_loss",
+    # pairs
     "contrastive_loss",
     "cosine_embedding_loss",
     "cosine_similarity_loss",
     "ntxent",
+    # triplets
     "quadruplet_loss",
-    "semihard_triplet_loss",
     "triplet_margin_loss",
+    # mining
+    "batch_all_triplet_loss",
+    "batch_hard_quadruplet_loss",
+    "batch_hard_triplet_loss",
+    "semihard_triplet_loss",
     # fused
     "fused_linear_cross_entropy",
     # composite

@@ -16,6 +16,10 @@ import numpy as np
 
 REDUCTIONS = ("none", "mean", "sum")
 
+# The type of every ``axis`` argument: one axis, several, or None (all, or the function's
+# documented default set).
+Axis = int | Sequence[int] | None
+
 
 def check_reduction(reduction: Any) -> None:
     """Raises unless `reduction` is one of "none", "mean", "sum"."""
@@ -167,14 +171,93 @@ def compute_dtype(dtype: Any) -> jnp.dtype:
 
 
 def normalize_axes(name: str, axis: Any, ndim: int) -> tuple[int, ...]:
-    """Static `axis` (int, tuple of ints, or None for all) as sorted distinct axes in [0, ndim)."""
+    """Static `axis` (an int, a sequence of ints, or None for all) as sorted distinct axes.
+
+    Every function that reduces over one or more axes normalises them here, so the errors
+    read the same everywhere: a non-int, an axis out of range, an empty or repeated list.
+    """
     if axis is None:
         return tuple(range(ndim))
-    axes = tuple(axis) if isinstance(axis, tuple | list) else (axis,)
-    normalized = tuple(normalize_axis(name, a, ndim) for a in axes)
-    if len(set(normalized)) != len(normalized):
-        raise ValueError(f"`{name}` repeats an axis; got {axis!r}.")
-    return tuple(sorted(normalized))
+    if isinstance(axis, Sequence) and not isinstance(axis, str):
+        normalized = tuple(normalize_axis(name, a, ndim) for a in axis)
+        if not normalized:
+            raise ValueError(f"`{name}` must name at least one axis; got {axis!r}.")
+        if len(set(normalized)) != len(normalized):
+            raise ValueError(f"`{name}` must name distinct axes; got {axis!r}.")
+        return tuple(sorted(normalized))
+    return (normalize_axis(name, axis, ndim),)
+
+
+def broadcast_pair(
+    x: Any, y: Any, axis: Any, names: tuple[str, str] = ("x", "y")
+) -> tuple[jax.Array, jax.Array, tuple[int, ...]]:
+    """Two arrays of equal rank broadcast explicitly to one shape, and their vector axes.
+
+    The vector axes (`axis`, see `normalize_axes`) must have equal sizes; the other
+    dimensions broadcast.
+    """
+    nx, ny = names
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    check_min_rank(nx, x, 1)
+    if x.ndim != y.ndim:
+        raise ValueError(
+            f"`{ny}` must have the same rank as `{nx}` (add size-1 axes to broadcast); got "
+            f"`{nx}` {x.shape} and `{ny}` {y.shape}."
+        )
+    axes = normalize_axes("axis", axis, x.ndim)
+    if any(x.shape[a] != y.shape[a] for a in axes):
+        raise ValueError(
+            f"`{ny}` must have the same size as `{nx}` along `axis`={axis!r}; got "
+            f"`{nx}` {x.shape} and `{ny}` {y.shape}."
+        )
+    try:
+        shape = np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        raise ValueError(
+            f"The leading dimensions of `{nx}` {x.shape} and `{ny}` {y.shape} do not broadcast."
+        ) from None
+    return jnp.broadcast_to(x, shape), jnp.broadcast_to(y, shape), axes
+
+
+def float_pair(
+    x: Any, y: Any, axis: Any, names: tuple[str, str] = ("x", "y")
+) -> tuple[jax.Array, jax.Array, tuple[int, ...], jnp.dtype]:
+    """`broadcast_pair` of two floating arrays, in the compute dtype, and the result dtype."""
+    x = as_float(names[0], x)
+    y = as_float(names[1], y)
+    x, y, axes = broadcast_pair(x, y, axis, names)
+    dtype = result_dtype(x, y)
+    acc = compute_dtype(dtype)
+    return x.astype(acc), y.astype(acc), axes, dtype
+
+
+def mahalanobis_matrix(
+    precision: Any | None, covariance: Any | None, size: int, acc: Any
+) -> tuple[jax.Array, str]:
+    """Validates the metric matrix; returns the (symmetrised) precision or the Cholesky
+    factor of the covariance, and which of the two it is."""
+    if (precision is None) == (covariance is None):
+        raise ValueError(
+            "Give exactly one of `precision` and `covariance`; got "
+            f"{'both' if precision is not None else 'neither'}."
+        )
+    name, value = ("precision", precision) if precision is not None else ("covariance", covariance)
+    matrix = as_float(name, value)
+    if matrix.shape != (size, size):
+        raise ValueError(
+            f"`{name}` must be a square matrix of shape ({size}, {size}) matching the vector "
+            f"size; got shape {matrix.shape}."
+        )
+    matrix = matrix.astype(acc)
+    if name == "precision":
+        return 0.5 * (matrix + matrix.T), name
+    known = concrete(covariance)
+    if known is not None:
+        try:
+            np.linalg.cholesky(known.astype(np.float64))
+        except np.linalg.LinAlgError:
+            raise ValueError("`covariance` must be symmetric positive definite.") from None
+    return jnp.linalg.cholesky(matrix), name
 
 
 def is_concrete_zero(value: Any) -> bool:

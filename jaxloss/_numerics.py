@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
@@ -92,6 +94,56 @@ def safe_divide(numerator: jax.Array, denominator: jax.Array) -> jax.Array:
     return jnp.where(zero, 1, n / d)
 
 
+def vector_norm(
+    v: jax.Array, axis: Any = -1, *, floor: Any = 0.0, where: Any = None, keepdims: bool = False
+) -> jax.Array:
+    """``sqrt(max(sum(v**2 over axis), floor))``, 0 with a zero gradient where that is 0.
+
+    `floor` bounds the *squared* norm below (optax's cosine ``epsilon``; torch's
+    ``max(|v|, eps)`` is ``floor=eps**2``). `where` masks entries out of the sum.
+    """
+    squared = jnp.sum(jnp.square(v), axis=axis, where=where, keepdims=keepdims)
+    return safe_sqrt(jnp.maximum(squared, floor))
+
+
+def unit_normalize(
+    v: jax.Array, axis: Any = -1, *, floor: Any = 0.0, offset: Any = 0.0, where: Any = None
+) -> jax.Array:
+    """``v / (vector_norm(v, floor=floor) + offset)`` along `axis`: the one unit-vector helper.
+
+    The two places a small constant can enter are both here: `floor` on the squared norm
+    (optax, torch) and `offset` added to the norm (LPIPS's ``v / (|v| + eps)``). A zero
+    denominator (a zero vector with ``floor == offset == 0``) gives 0 with a finite gradient.
+    """
+    norm = vector_norm(v, axis, floor=floor, where=where, keepdims=True) + offset
+    positive = norm > 0
+    return v / jnp.where(positive, norm, 1)
+
+
+def inverse_norm(v: jax.Array, axis: Any = -1, *, floor: Any = 0.0) -> jax.Array:
+    """``1 / sqrt(max(sum(v**2 over axis), floor))`` (an ``rsqrt``), 0 where that is 0."""
+    squared = jnp.maximum(jnp.sum(jnp.square(v), axis=axis), floor)
+    positive = squared > 0
+    return jnp.where(positive, jax.lax.rsqrt(jnp.where(positive, squared, 1)), 0)
+
+
+def centered(v: jax.Array, axes: Any) -> jax.Array:
+    """``v`` minus its mean over `axes`; a constant vector is centred to exact zeros.
+
+    The computed mean may differ from equal entries by an ulp, which would otherwise give a
+    correlation of +-1 from rounding alone.
+    """
+    constant = jnp.max(v, axis=axes, keepdims=True) == jnp.min(v, axis=axes, keepdims=True)
+    return jnp.where(constant, 0, v - jnp.mean(v, axis=axes, keepdims=True))
+
+
+def ratio_or(numerator: jax.Array, denominator: jax.Array, default: Any) -> jax.Array:
+    """``numerator / denominator`` where the denominator is positive, else `default` (double
+    where: the gradient is finite everywhere)."""
+    positive = denominator > 0
+    return jnp.where(positive, numerator / jnp.where(positive, denominator, 1), default)
+
+
 def varying_axes(x: jax.Array) -> frozenset:
     """The ``shard_map`` mesh axes over which `x` varies (empty outside ``shard_map``)."""
     aval = jax.typeof(x)
@@ -107,5 +159,14 @@ def match_varying(x: jax.Array, *like: jax.Array) -> jax.Array:
     A loop's initial carry built from constants must vary like the values the loop body
     computes from its varying inputs (``shard_map`` checks that carries keep their type).
     """
-    axes = frozenset().union(*(varying_axes(a) for a in like)) - varying_axes(x)
-    return jax.lax.pcast(x, tuple(axes), to="varying") if axes else x
+    return vary_over(x, frozenset().union(*(varying_axes(a) for a in like)))
+
+
+def vary_over(x: jax.Array, axes) -> jax.Array:
+    """`x` marked device-varying over the mesh `axes` (those it does not vary over yet).
+
+    ``pcast(..., to="varying")`` transposes to a ``psum``: the cotangent of a replicated value
+    used with device-varying ones comes back summed over the axes it is replicated across.
+    """
+    missing = tuple(a for a in axes if a not in varying_axes(x))
+    return jax.lax.pcast(x, missing, to="varying") if missing else x

@@ -13,9 +13,6 @@ all-pairs distance matrices see `jaxloss.pairwise_distances`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -23,6 +20,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _numerics
+from jaxloss._checks import Axis
 
 __all__ = [
     "chebyshev_distance",
@@ -32,8 +30,6 @@ __all__ = [
     "minkowski_distance",
     "squared_euclidean_distance",
 ]
-
-Axis = int | Sequence[int] | None
 
 
 def euclidean_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
@@ -59,7 +55,7 @@ def euclidean_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Ar
       >>> euclidean_distance(jnp.array([0.0, 0.0]), jnp.array([3.0, 4.0]))
       Array(5., dtype=float32)
     """
-    x, y, axes, dtype = _float_pair(x, y, axis)
+    x, y, axes, dtype = _checks.float_pair(x, y, axis)
     return _numerics.safe_sqrt(jnp.sum(jnp.square(x - y), axis=axes)).astype(dtype)
 
 
@@ -83,7 +79,7 @@ def squared_euclidean_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -
       >>> squared_euclidean_distance(jnp.array([0.0, 0.0]), jnp.array([3.0, 4.0]))
       Array(25., dtype=float32)
     """
-    x, y, axes, dtype = _float_pair(x, y, axis)
+    x, y, axes, dtype = _checks.float_pair(x, y, axis)
     return jnp.sum(jnp.square(x - y), axis=axes).astype(dtype)
 
 
@@ -120,7 +116,7 @@ def minkowski_distance(
       4.0000
     """
     _checks.check_scalar_range("p", p, low=1.0)
-    x, y, axes, dtype = _float_pair(x, y, axis)
+    x, y, axes, dtype = _checks.float_pair(x, y, axis)
     concrete_p = _checks.concrete(p)
     if concrete_p is not None and concrete_p.ndim == 0 and np.isinf(concrete_p):
         return jnp.max(_numerics.abs_zero_grad(x - y), axis=axes).astype(dtype)
@@ -149,7 +145,7 @@ def manhattan_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Ar
       >>> manhattan_distance(jnp.array([0.0, 0.0]), jnp.array([3.0, -4.0]))
       Array(7., dtype=float32)
     """
-    x, y, axes, dtype = _float_pair(x, y, axis)
+    x, y, axes, dtype = _checks.float_pair(x, y, axis)
     return jnp.sum(_numerics.abs_zero_grad(x - y), axis=axes).astype(dtype)
 
 
@@ -176,7 +172,7 @@ def chebyshev_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Ar
       >>> chebyshev_distance(jnp.array([0.0, 0.0]), jnp.array([3.0, -4.0]))
       Array(4., dtype=float32)
     """
-    x, y, axes, dtype = _float_pair(x, y, axis)
+    x, y, axes, dtype = _checks.float_pair(x, y, axis)
     return jnp.max(_numerics.abs_zero_grad(x - y), axis=axes).astype(dtype)
 
 
@@ -223,11 +219,11 @@ def mahalanobis_distance(
     """
     if not isinstance(axis, int | np.integer) or isinstance(axis, bool):
         raise TypeError(f"`axis` must be a static int; got {axis!r}.")
-    x, y, axes, dtype = _float_pair(x, y, axis)
+    x, y, axes, dtype = _checks.float_pair(x, y, axis)
     dtype = jnp.promote_types(dtype, _checks.result_dtype(precision, covariance))
     acc = _checks.compute_dtype(dtype)
     diff = jnp.moveaxis(x.astype(acc) - y.astype(acc), axes[0], -1)
-    matrix, kind = _mahalanobis_matrix(precision, covariance, diff.shape[-1], acc)
+    matrix, kind = _checks.mahalanobis_matrix(precision, covariance, diff.shape[-1], acc)
     if kind == "precision":
         quad = jnp.einsum(
             "...i,ij,...j->...", diff, matrix, diff, precision=jax.lax.Precision.HIGHEST
@@ -239,83 +235,7 @@ def mahalanobis_distance(
     return _numerics.safe_sqrt(jnp.where(quad > 0, quad, 0)).astype(dtype)
 
 
-# Private helpers (shared with the similarity, pairwise and information modules) ------------
-
-
-def _vector_axes(axis: Any, ndim: int) -> tuple[int, ...]:
-    """Static `axis` (int, sequence of ints or None) as a sorted tuple of axes in range."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, Sequence) and not isinstance(axis, str):
-        axes = tuple(_checks.normalize_axis("axis", a, ndim) for a in axis)
-        if len(set(axes)) != len(axes) or not axes:
-            raise ValueError(f"`axis` must name distinct axes; got {axis!r}.")
-        return tuple(sorted(axes))
-    return (_checks.normalize_axis("axis", axis, ndim),)
-
-
-def _broadcast_pair(
-    x: ArrayLike, y: ArrayLike, axis: Any, names: tuple[str, str] = ("x", "y")
-) -> tuple[jax.Array, jax.Array, tuple[int, ...]]:
-    """Both arrays broadcast explicitly to one shape; the reduced axes must match exactly."""
-    nx, ny = names
-    x, y = jnp.asarray(x), jnp.asarray(y)
-    _checks.check_min_rank(nx, x, 1)
-    if x.ndim != y.ndim:
-        raise ValueError(
-            f"`{ny}` must have the same rank as `{nx}` (add size-1 axes to broadcast); got "
-            f"`{nx}` {x.shape} and `{ny}` {y.shape}."
-        )
-    axes = _vector_axes(axis, x.ndim)
-    if any(x.shape[a] != y.shape[a] for a in axes):
-        raise ValueError(
-            f"`{ny}` must have the same size as `{nx}` along `axis`={axis!r}; got "
-            f"`{nx}` {x.shape} and `{ny}` {y.shape}."
-        )
-    try:
-        shape = np.broadcast_shapes(x.shape, y.shape)
-    except ValueError:
-        raise ValueError(
-            f"The leading dimensions of `{nx}` {x.shape} and `{ny}` {y.shape} do not broadcast."
-        ) from None
-    return jnp.broadcast_to(x, shape), jnp.broadcast_to(y, shape), axes
-
-
-def _mahalanobis_matrix(
-    precision: ArrayLike | None, covariance: ArrayLike | None, size: int, acc: Any
-) -> tuple[jax.Array, str]:
-    """Validates the metric matrix; returns the precision or the Cholesky factor of C."""
-    if (precision is None) == (covariance is None):
-        raise ValueError(
-            "Give exactly one of `precision` and `covariance`; got "
-            f"{'both' if precision is not None else 'neither'}."
-        )
-    name, value = ("precision", precision) if precision is not None else ("covariance", covariance)
-    matrix = _checks.as_float(name, value)
-    if matrix.shape != (size, size):
-        raise ValueError(
-            f"`{name}` must be a square matrix of shape ({size}, {size}) matching the vector "
-            f"size; got shape {matrix.shape}."
-        )
-    matrix = matrix.astype(acc)
-    if name == "precision":
-        return 0.5 * (matrix + matrix.T), name
-    known = _checks.concrete(covariance)
-    if known is not None:
-        try:
-            np.linalg.cholesky(known.astype(np.float64))
-        except np.linalg.LinAlgError:
-            raise ValueError("`covariance` must be symmetric positive definite.") from None
-    return jnp.linalg.cholesky(matrix), name
-
-
-def _float_pair(x, y, axis, names=("x", "y")):
-    x = _checks.as_float(names[0], x)
-    y = _checks.as_float(names[1], y)
-    x, y, axes = _broadcast_pair(x, y, axis, names)
-    dtype = _checks.result_dtype(x, y)
-    acc = _checks.compute_dtype(dtype)
-    return x.astype(acc), y.astype(acc), axes, dtype
+# Private helpers ----------------------------------------------------------------------------
 
 
 def _scaled_minkowski(magnitude, p, axes):

@@ -21,9 +21,8 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxloss import _checks
+from jaxloss._checks import Axis
 from jaxloss.reductions import weighted_reduce
-
-Axis = int | tuple[int, ...] | None
 
 
 def entropy(

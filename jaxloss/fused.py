@@ -60,6 +60,7 @@ def fused_linear_cross_entropy(
     chunk_size: int | None = None,
     token_chunk_size: int | None = None,
     axis_name: Hashable | None = None,
+    vocab_axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Cross-entropy of a linear layer's logits, without materializing the logits.
 
@@ -84,11 +85,22 @@ def fused_linear_cross_entropy(
     backward pass recomputes the logits block by block (four matmuls). Hyperparameters
     (``label_smoothing``, ``z_loss``, ``logit_softcap``) are constants for differentiation.
 
+    Across devices (inside ``jax.shard_map``): tokens split over ``axis_name`` (data
+    parallelism) make ``"mean"``/``"sum"`` global, the local sums of the losses and of the
+    counted tokens being ``psum``-ed before the one division; the weight split by rows over
+    ``vocab_axis_name`` (tensor parallelism) combines the per-shard log-sum-exps. The two
+    compose (a 2-D ``data x vocab`` mesh). Every differentiable input is marked
+    device-varying (``lax.pcast``) over every mesh axis any input varies over, so the
+    gradient of a replicated ``weight`` or ``bias`` comes back ``psum``-ed over the token
+    axes it is replicated across, and that of ``embeddings`` over the vocabulary axis:
+    ``jax.grad`` inside ``shard_map`` gives the gradients of the global loss with no extra
+    collective. Under plain ``jax.jit`` with sharded inputs (GSPMD) no axis name is needed.
+
     Args:
       embeddings: ``[..., D]`` hidden states (flattened to ``[N, D]``), floating.
       weight: ``[V, D]`` unembedding matrix whose rows are classes (the layout of
-        ``torch.nn.Linear`` and ``flax.nnx.Embed``), floating. Under ``axis_name``, this
-        device's shard ``[V / num_devices, D]`` of consecutive rows.
+        ``torch.nn.Linear`` and ``flax.nnx.Embed``), floating. Under ``vocab_axis_name``,
+        this device's shard ``[V / num_devices, D]`` of consecutive rows.
       labels: ``[...]`` integer classes in ``[0, V)`` (global indices when sharded).
       bias: optional ``[V]`` (this device's shard when sharded).
       where: optional boolean mask broadcastable to ``labels.shape``; ``False`` tokens give 0
@@ -106,12 +118,17 @@ def fused_linear_cross_entropy(
         the logits and at most 2^22 elements (for whole rows 1/32, at least 8 tokens and at
         most 2^25 elements).
         Neither size needs to divide its axis: the remainder is one smaller block.
-      axis_name: inside ``jax.shard_map``, the mesh axis over which ``weight`` (and ``bias``)
-        are sharded by rows, ``embeddings`` and ``labels`` being the same on every device of
-        that axis. The per-shard log-sum-exps are combined with ``lax.pmax``/``lax.psum``,
-        and the label logit is a ``psum`` in which only the owning shard is nonzero. The
-        result is the same on every device of the axis. Tokens sharded over another axis are
-        reduced locally (average the means across that axis yourself).
+      axis_name: inside ``jax.shard_map``/``pmap``, the mesh axis (or tuple of axes) the
+        tokens are split over (data parallelism): ``"mean"`` is then the mean over the
+        counted tokens of the global batch and ``"sum"`` the global sum, the same on every
+        device; ``"none"`` returns this device's tokens. Without it a shard's reduction is
+        over its own tokens only.
+      vocab_axis_name: inside ``jax.shard_map``, the mesh axis over which ``weight`` (and
+        ``bias``) are sharded by rows, ``embeddings`` and ``labels`` being the same on every
+        device of that axis. The per-shard log-sum-exps are combined with
+        ``lax.pmax``/``lax.psum``, and the label logit is a ``psum`` in which only the owning
+        shard is nonzero; the result is the same on every device of the axis. It must differ
+        from ``axis_name``.
 
     Returns:
       Per-token losses ``[...]`` for ``reduction="none"``, else a scalar, in the promoted dtype
@@ -171,6 +188,7 @@ def fused_linear_cross_entropy(
     if logit_softcap is not None:
         _checks.check_positive("logit_softcap", logit_softcap)
     _checks.check_reduction(reduction)
+    _check_axes(axis_name, vocab_axis_name)
 
     num_tokens = int(np.prod(batch_shape, dtype=np.int64))
     out_dtype = _checks.result_dtype(x, w, b)
@@ -182,6 +200,11 @@ def fused_linear_cross_entropy(
     counted = None if mask is None else mask.reshape(num_tokens)
     if ignore_index is not None:
         counted = _checks.combine_masks(counted, y != ignore_index)
+    # One device-varying type for every differentiable input (see the docstring): pcast's
+    # transpose is the psum that each input's cotangent needs, and loop carries built like
+    # the inputs keep their type.
+    vocab_axes = () if vocab_axis_name is None else _names(vocab_axis_name)
+    xf, wm, b = _vary_alike((xf, wm, b), (xf, wm, b, y, counted), vocab_axes)
     alpha = lax.stop_gradient(jnp.asarray(label_smoothing, acc))
     zl = lax.stop_gradient(jnp.asarray(z_loss, acc))
     cap = None if logit_softcap is None else lax.stop_gradient(jnp.asarray(logit_softcap, acc))
@@ -190,7 +213,7 @@ def fused_linear_cross_entropy(
         z_loss=not _checks.is_concrete_zero(z_loss),
     )
 
-    in_place = axis_name is None and reduction != "none" and jnp.finfo(wm.dtype).bits >= 32
+    in_place = vocab_axis_name is None and reduction != "none" and jnp.finfo(wm.dtype).bits >= 32
     if in_place:
         # Whole logit rows per token block: the block budget sets the number of tokens.
         # Pieces of at most 1/16 of the vocabulary keep the weight-gradient piece small next
@@ -199,27 +222,29 @@ def fused_linear_cross_entropy(
         vocab_chunk = _chunk("chunk_size", chunk_size, num_local, row_vocab)
         rows = max(min(num_tokens, 8), min(num_tokens // 32, _MAX_ROW_BLOCK // num_local))
         token_chunk = _chunk("token_chunk_size", token_chunk_size, num_tokens, rows)
-        blocks = _Blocks(token_chunk, vocab_chunk, terms, reduction, jnp.dtype(out_dtype))
-        value = _reduced_loss(blocks, xf, wm, b, y, counted, cap, alpha, zl)
-        return value
+        blocks = _Blocks(token_chunk, vocab_chunk, terms, jnp.dtype(out_dtype))
+        # The custom VJP sums this device's counted tokens; the shared reduction divides by
+        # the (global) count, and its gradient scales the one formed in the forward pass.
+        total = _reduced_loss(blocks, xf, wm, b, y, counted, cap, alpha, zl)
+        count = weighted_reduce(jnp.ones((num_tokens,), acc), None, counted, "sum")
+        return weighted_reduce(total[None], count[None], None, reduction, axis_name)
 
     budget = min(num_tokens * num_local // 64, _MAX_BLOCK)
     # The float32 accumulator of a weight block, [chunk_size, D], stays within the budget too.
     vocab_default = min(_STREAM_VOCAB_CHUNK, max(128, budget // dim))
     vocab_chunk = _chunk("chunk_size", chunk_size, num_local, vocab_default)
     token_chunk = _chunk("token_chunk_size", token_chunk_size, num_tokens, budget // vocab_chunk)
-    blocks = _Blocks(token_chunk, vocab_chunk, terms, reduction, jnp.dtype(out_dtype))
+    blocks = _Blocks(token_chunk, vocab_chunk, terms, jnp.dtype(out_dtype))
     num_classes = num_local
-    if axis_name is None:
+    if vocab_axis_name is None:
         lse, label_logit, total = _row_stats(blocks, xf, wm, b, y, cap)
     else:
-        num_classes = num_local * lax.axis_size(axis_name)
-        offset = lax.axis_index(axis_name) * num_local
-        xf = _varying(xf, axis_name)
+        num_classes = num_local * lax.axis_size(vocab_axis_name)
+        offset = lax.axis_index(vocab_axis_name) * num_local
         lse, label_logit, total = _row_stats(blocks, xf, wm, b, y - offset, cap)
-        lse, label_logit, total = _combine_shards(lse, label_logit, total, axis_name)
+        lse, label_logit, total = _combine_shards(lse, label_logit, total, vocab_axis_name)
     loss = _token_losses(lse, label_logit, total, y, num_classes, alpha, zl, terms)
-    loss = weighted_reduce(loss.astype(out_dtype), None, counted, reduction)
+    loss = weighted_reduce(loss.astype(out_dtype), None, counted, reduction, axis_name)
     return loss.reshape(batch_shape) if reduction == "none" else loss
 
 
@@ -237,8 +262,22 @@ class _Blocks:
     tokens: int
     vocab: int
     terms: _Terms
-    reduction: str
     out_dtype: jnp.dtype
+
+
+def _names(axes) -> tuple:
+    return axes if isinstance(axes, tuple) else (axes,)
+
+
+def _check_axes(axis_name, vocab_axis_name) -> None:
+    if axis_name is None or vocab_axis_name is None:
+        return
+    shared = set(_names(axis_name)) & set(_names(vocab_axis_name))
+    if shared:
+        raise ValueError(
+            f"`axis_name` (the token axes) and `vocab_axis_name` (the vocabulary axes) must be "
+            f"different mesh axes; both name {sorted(shared, key=str)}."
+        )
 
 
 def _chunk(name: str, value, total: int, default: int) -> int:
@@ -271,11 +310,15 @@ def _combine_shards(lse, label_logit, total, axis_name):
     return lse, lax.psum(label_logit, axis_name), lax.psum(total, axis_name)
 
 
-def _varying(x: jax.Array, axis_name) -> jax.Array:
-    """Marks a replicated input as device-varying, so its cotangent is summed over shards."""
-    names = axis_name if isinstance(axis_name, tuple) else (axis_name,)
-    missing = tuple(n for n in names if n not in _numerics.varying_axes(x))
-    return lax.pcast(x, missing, to="varying") if missing else x
+def _vary_alike(arrays, like, extra_axes: tuple) -> tuple:
+    """`arrays` (None kept) device-varying over every axis of `like` and of `extra_axes`.
+
+    Inside ``shard_map`` a replicated input used with token-sharded ones would otherwise get
+    back a cotangent that varies over the token axes (a custom VJP rule may not return that
+    for an invariant input): pcast to varying transposes to the psum over those axes.
+    """
+    axes = frozenset(extra_axes).union(*(_numerics.varying_axes(a) for a in like if a is not None))
+    return tuple(None if a is None else _numerics.vary_over(a, axes) for a in arrays)
 
 
 def _full(shape, value, dtype, *like: jax.Array) -> jax.Array:
@@ -423,7 +466,7 @@ _row_stats.defvjp(_row_stats_fwd, _row_stats_bwd)
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
 def _reduced_loss(blocks: _Blocks, x, w, b, labels, counted, cap, alpha, zl):
-    """The "mean"/"sum" loss; the forward pass also forms its gradient (no recomputation)."""
+    """The sum of the counted tokens' losses; the forward pass also forms its gradient."""
     return _reduced_loss_fwd(blocks, x, w, b, labels, counted, cap, alpha, zl)[0]
 
 
@@ -432,11 +475,10 @@ def _reduced_loss_fwd(blocks: _Blocks, x, w, b, labels, counted, cap, alpha, zl)
     n, v = x.shape[0], w.shape[0]
     terms = blocks.terms
     bad = (labels < 0) | (labels >= v)
-    # d(reduced loss)/d(per-token loss), from the shared reduction itself (it is linear).
-    coefficients = jax.grad(lambda t: weighted_reduce(t, None, counted, blocks.reduction))(
-        jnp.zeros((n,), acc)
-    )
-    coefficients = jnp.where(bad, 0.0, coefficients)
+    # d(sum of the counted losses)/d(per-token loss): 1 for a counted token with a label in
+    # range, 0 otherwise (a NaN loss has no gradient).
+    keep = ~bad if counted is None else counted & ~bad
+    coefficients = keep.astype(acc)
 
     def token_block(carry, t0, nt):
         stats, dx, dw, db = carry
@@ -478,14 +520,14 @@ def _reduced_loss_fwd(blocks: _Blocks, x, w, b, labels, counted, cap, alpha, zl)
         return stats, dx, dw, db
 
     init = (
-        (jnp.zeros((n,), acc),) * 3,
-        jnp.zeros_like(x),
-        jnp.zeros_like(w),
-        None if b is None else jnp.zeros((v,), acc),
+        (_full((n,), 0.0, acc, x, w),) * 3,
+        _full(x.shape, 0.0, x.dtype, x, w),
+        _full(w.shape, 0.0, w.dtype, x, w),
+        None if b is None else _full((v,), 0.0, acc, x, w),
     )
     (lse, label_logit, total), dx, dw, db = _for_chunks(n, blocks.tokens, token_block, init)
     loss = _token_losses(lse, label_logit, total, labels, v, alpha, zl, terms)
-    value = weighted_reduce(loss.astype(blocks.out_dtype), None, counted, blocks.reduction)
+    value = weighted_reduce(loss.astype(blocks.out_dtype), None, counted, "sum")
     db = None if db is None else db.astype(b.dtype)
     return value, (dx, dw, db)
 

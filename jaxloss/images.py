@@ -279,8 +279,8 @@ def perceptual_loss(
                 f"layer {name!r} has shapes {a.shape} and {b.shape} for N={np.prod(batch)}."
             )
         if normalize_features:
-            a = _unit_normalize(a, eps)
-            b = _unit_normalize(b, eps)
+            a = _numerics.unit_normalize(a, -1, offset=eps)
+            b = _numerics.unit_normalize(b, -1, offset=eps)
         diff = a - b
         per = jnp.square(diff) if distance == "mse" else _numerics.abs_zero_grad(diff)
         per = jnp.mean(per, axis=tuple(range(1, per.ndim)))
@@ -498,17 +498,6 @@ def _call_feature_fn(feature_fn: Callable, images: jax.Array) -> Mapping[str, ja
             f"got {type(out).__name__}."
         )
     return out
-
-
-def _unit_normalize(features: jax.Array, eps: float) -> jax.Array:
-    """LPIPS ``normalize_tensor`` over the last (channel) axis, finite gradient at 0."""
-    squared = jnp.sum(jnp.square(features), axis=-1, keepdims=True)
-    positive = squared > 0
-    safe = jnp.where(positive, squared, jnp.ones((), squared.dtype))
-    norm = jnp.where(positive, jnp.sqrt(safe), jnp.zeros((), squared.dtype))
-    # With eps == 0 a zero vector would be 0 / 0: it is divided by 1 instead (stays zero).
-    scale = norm + eps
-    return features / jnp.where(scale > 0, scale, jnp.ones((), scale.dtype))
 
 
 def _forward_differences(x: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -11,7 +11,6 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _numerics
-from jaxloss.distances import _float_pair
 
 __all__ = [
     "mutual_information",
@@ -235,7 +234,7 @@ def soft_mutual_information(
     if bandwidth is None:
         bandwidth = 0.5 * spacing
     _checks.check_positive("bandwidth", bandwidth)
-    x, y, axes, dtype = _float_pair(x, y, axis)
+    x, y, axes, dtype = _checks.float_pair(x, y, axis)
     keep = tuple(a for a in range(x.ndim) if a not in axes)
     lead = tuple(x.shape[a] for a in keep)
     x = jnp.transpose(x, keep + axes).reshape((*lead, -1))

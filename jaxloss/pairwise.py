@@ -12,8 +12,8 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _numerics
-from jaxloss.distances import _mahalanobis_matrix, minkowski_distance
-from jaxloss.similarity import _centered, _ratio_or, hamming_distance
+from jaxloss.distances import minkowski_distance
+from jaxloss.similarity import hamming_distance
 
 __all__ = ["pairwise_distances"]
 
@@ -115,7 +115,7 @@ def pairwise_distances(
     if name in ("manhattan", "chebyshev", "minkowski", "hamming"):
         out = _chunked(name, x, y, options)
     elif name == "mahalanobis":
-        matrix, kind = _mahalanobis_matrix(
+        matrix, kind = _checks.mahalanobis_matrix(
             options.get("precision"), options.get("covariance"), x.shape[-1], acc
         )
         out = _gram_metric(name, x, y, acc, matrix=matrix, kind=kind)
@@ -208,11 +208,7 @@ def _sqrt_of_clamped_jvp(primals, tangents):
 
 
 def _cosine_from_gram(x, y, acc):
-    inverse = []
-    for v in (x, y):
-        norm2 = _squared_norms(v, acc)
-        positive = norm2 > 0
-        inverse.append(jnp.where(positive, jax.lax.rsqrt(jnp.where(positive, norm2, 1)), 0))
+    inverse = [_numerics.inverse_norm(v.astype(acc)) for v in (x, y)]
     similarity = _gram(x, y, acc) * inverse[0][..., :, None] * inverse[1][..., None, :]
     return jnp.clip(1 - similarity, 0, 2)
 
@@ -225,7 +221,9 @@ def _gram_metric(name, x, y, acc, *, soft=None, matrix=None, kind=None):
     if name == "cosine":
         return _cosine_from_gram(x, y, acc)
     if name == "correlation":
-        return _cosine_from_gram(_centered(x.astype(acc), -1), _centered(y.astype(acc), -1), acc)
+        return _cosine_from_gram(
+            _numerics.centered(x.astype(acc), -1), _numerics.centered(y.astype(acc), -1), acc
+        )
     if name == "inner_product":
         return _gram(x, y, acc)
     if name == "mahalanobis":
@@ -250,7 +248,7 @@ def _gram_metric(name, x, y, acc, *, soft=None, matrix=None, kind=None):
     a, b = ((v.astype(acc) if soft else (v != 0).astype(acc)) for v in (x, y))
     inter = _gram(a, b, acc)
     sa, sb = jnp.sum(a, axis=-1)[..., :, None], jnp.sum(b, axis=-1)[..., None, :]
-    return _ratio_or(sa + sb - 2 * inter, sa + sb - inter, 0)
+    return _numerics.ratio_or(sa + sb - 2 * inter, sa + sb - inter, 0)
 
 
 def _whiten(v, cholesky):

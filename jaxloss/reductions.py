@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
@@ -72,6 +74,7 @@ def weighted_reduce(
     denominator: jax.Array | None,
     mask: jax.Array | None,
     reduction: str,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     """Core of `reduce` for losses that weight inside their own formula.
 
@@ -79,6 +82,11 @@ def weighted_reduce(
     sum by the masked sum of `denominator` (the per-example weights; None means a count).
     Used directly by losses whose weighted value is not `w * l` (e.g. cross-entropy with class
     weights and label smoothing, which follows torch).
+
+    With `axis_name` (inside ``shard_map``/``pmap``, the mesh axis or axes the examples are
+    split over), ``"sum"`` and ``"mean"`` run over the global batch: the local sums of the
+    numerator and of the denominator are ``psum``-ed before the one division, so the mean is
+    the global weighted mean, the same on every device. ``"none"`` stays local.
     """
     _checks.check_reduction(reduction)
     out_dtype = numerator.dtype
@@ -88,6 +96,8 @@ def weighted_reduce(
         return numerator
     acc = _checks.compute_dtype(out_dtype)
     total = jnp.sum(numerator, dtype=acc)
+    if axis_name is not None:
+        total = jax.lax.psum(total, axis_name)
     if reduction == "sum":
         return total.astype(out_dtype)
     if denominator is None:
@@ -95,5 +105,7 @@ def weighted_reduce(
     if mask is not None:
         denominator = jnp.where(mask, denominator, jnp.zeros((), denominator.dtype))
     count = jnp.sum(denominator, dtype=acc)
+    if axis_name is not None:
+        count = jax.lax.psum(count, axis_name)
     safe_count = jnp.where(count == 0, jnp.ones((), acc), count)
     return jnp.where(count == 0, jnp.zeros((), acc), total / safe_count).astype(out_dtype)

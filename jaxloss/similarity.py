@@ -13,8 +13,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks
-from jaxloss.distances import Axis, _broadcast_pair, _float_pair
+from jaxloss import _checks, _numerics
+from jaxloss._checks import Axis
 
 __all__ = [
     "correlation_distance",
@@ -65,12 +65,14 @@ def cosine_similarity(
       Array(0., dtype=float32)
     """
     _checks.check_nonnegative("epsilon", epsilon)
-    a, b, axes, dtype = _float_pair(predictions, targets, axis, names=("predictions", "targets"))
+    a, b, axes, dtype = _checks.float_pair(
+        predictions, targets, axis, names=("predictions", "targets")
+    )
     mask = None
     if where is not None:
         mask = _checks.broadcast_to("where", _checks.as_bool("where", where), a.shape)
-    ua = _unit(a, axes, mask, epsilon)
-    ub = _unit(b, axes, mask, epsilon)
+    ua = _numerics.unit_normalize(a, axes, floor=epsilon, where=mask)
+    ub = _numerics.unit_normalize(b, axes, floor=epsilon, where=mask)
     return jnp.sum(ua * ub, axis=axes, where=mask).astype(dtype)
 
 
@@ -139,9 +141,9 @@ def pearson_correlation(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.A
       >>> pearson_correlation(jnp.array([1.0, 1.0, 1.0]), jnp.array([2.0, 4.0, 6.5]))
       Array(0., dtype=float32)
     """
-    x, y, axes, dtype = _float_pair(x, y, axis)
-    ux = _unit(_centered(x, axes), axes, None, 0.0)
-    uy = _unit(_centered(y, axes), axes, None, 0.0)
+    x, y, axes, dtype = _checks.float_pair(x, y, axis)
+    ux = _numerics.unit_normalize(_numerics.centered(x, axes), axes)
+    uy = _numerics.unit_normalize(_numerics.centered(y, axes), axes)
     return jnp.sum(ux * uy, axis=axes).astype(dtype)
 
 
@@ -206,7 +208,7 @@ def jaccard_index(
       Array(0.25, dtype=float32)
     """
     inter, union, _ = _jaccard_terms(x, y, soft, axis)
-    return _ratio_or(inter, union, 1).astype(_checks.result_dtype(x, y))
+    return _numerics.ratio_or(inter, union, 1).astype(_checks.result_dtype(x, y))
 
 
 def jaccard_distance(
@@ -239,7 +241,7 @@ def jaccard_distance(
       Array(0., dtype=float32)
     """
     _, union, differ = _jaccard_terms(x, y, soft, axis)
-    return _ratio_or(differ, union, 0).astype(_checks.result_dtype(x, y))
+    return _numerics.ratio_or(differ, union, 0).astype(_checks.result_dtype(x, y))
 
 
 def hamming_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
@@ -263,7 +265,7 @@ def hamming_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Arra
       >>> hamming_distance(jnp.array([1, 0, 0, 2]), jnp.array([1, 1, 0, 3]))
       Array(0.5, dtype=float32)
     """
-    x, y, axes = _broadcast_pair(x, y, axis)
+    x, y, axes = _checks.broadcast_pair(x, y, axis)
     acc = _checks.compute_dtype(_checks.result_dtype(x, y))
     return jnp.mean((x != y).astype(acc), axis=axes).astype(_checks.result_dtype(x, y))
 
@@ -271,23 +273,10 @@ def hamming_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Arra
 # Private helpers ------------------------------------------------------------------------
 
 
-def _unit(v, axes, mask, epsilon):
-    norm2 = jnp.maximum(jnp.sum(jnp.square(v), axis=axes, where=mask, keepdims=True), epsilon)
-    positive = norm2 > 0
-    return v / jnp.sqrt(jnp.where(positive, norm2, 1))
-
-
-def _centered(v, axes):
-    # A constant vector is centred to exact zeros: the computed mean may differ from the
-    # entries by an ulp, which would otherwise give a correlation of +-1 from rounding.
-    constant = jnp.max(v, axis=axes, keepdims=True) == jnp.min(v, axis=axes, keepdims=True)
-    return jnp.where(constant, 0, v - jnp.mean(v, axis=axes, keepdims=True))
-
-
 def _jaccard_terms(x, y, soft, axis):
     if soft is not None and not isinstance(soft, bool):
         raise TypeError(f"`soft` must be None, True or False; got {soft!r}.")
-    x, y, axes = _broadcast_pair(x, y, axis)
+    x, y, axes = _checks.broadcast_pair(x, y, axis)
     if soft is None:
         soft = jnp.issubdtype(x.dtype, jnp.floating) or jnp.issubdtype(y.dtype, jnp.floating)
     acc = _checks.compute_dtype(_checks.result_dtype(x, y))
@@ -298,8 +287,3 @@ def _jaccard_terms(x, y, soft, axis):
     union = jnp.sum(a + b - both, axis=axes)
     differ = jnp.sum(a + b - 2 * both, axis=axes)
     return inter, union, differ
-
-
-def _ratio_or(numerator, denominator, default):
-    positive = denominator > 0
-    return jnp.where(positive, numerator / jnp.where(positive, denominator, 1), default)

@@ -1,4 +1,4 @@
-"""Test-session configuration (CONVENTIONS section 4).
+"""Test-session configuration (CONTRIBUTING.md, section 9).
 
 float64 is enabled so gradient checks can run in double precision; every other test builds its
 inputs with an explicit dtype, so a float32 input that comes back float64 is a caught bug.

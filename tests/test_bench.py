@@ -25,6 +25,7 @@ def test_quick_benchmarks_run(capsys):
     assert "jaxloss/euclidean vs torch" in out and "jaxloss/gram_matrix vs torch" in out
     for name in compile_time.QUICK_NAMES:
         assert f"jaxloss/{name} " in out
+        assert f"jaxloss/{name}/eager " in out
 
 
 # On XLA:CPU a select (jnp.where) or comparison in the elementwise part forces the per-element

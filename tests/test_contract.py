@@ -1,4 +1,4 @@
-"""The contract every public function keeps (CONVENTIONS section 4), run over the registry."""
+"""The contract every public function keeps (CONTRIBUTING.md, section 9), run over the registry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Mining losses across 8 simulated devices equal the single-device loss on the whole batch.
+"""Mining, NT-Xent and contrastive losses across 8 simulated devices equal the single-device
+loss on the whole batch (jaxloss.mining, jaxloss.pairs).
 
 The check runs in a subprocess with ``XLA_FLAGS=--xla_force_host_platform_device_count=8``
 so that the rest of the suite keeps one CPU device.
@@ -96,7 +97,7 @@ SCRIPT = textwrap.dedent(
         close(f"contrastive {reduction}", v1, v2)
         close(f"contrastive {reduction} grad", g1, g2)
 
-    # The data-parallel Flax step of the module docstring: gradients w.r.t. replicated
+    # The data-parallel Flax step of jaxloss.mining's docstring: gradients w.r.t. replicated
     # parameters, taken inside shard_map, are the full-batch gradients as they are.
     model = nn.Dense(4)
     params = model.init(jax.random.key(0), emb)

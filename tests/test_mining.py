@@ -1,68 +1,29 @@
-"""Reference tests for jaxloss.embeddings.
+"""Reference tests for jaxloss.mining (online triplet and quadruplet mining).
 
-Oracles: torch CPU (``cosine_embedding_loss``, ``cosine_similarity``,
-``triplet_margin_loss``, ``triplet_margin_with_distance_loss``), optax (``ntxent``,
-``cosine_distance``, ``triplet_margin_loss`` at even degree without eps), and numpy loops
-written from the published definitions (TF-Addons' semi-hard and hard mining, batch-all,
-Hadsell's contrastive loss, Chen et al.'s quadruplet loss), with scipy's ``cdist`` distances.
+Oracles: numpy loops written from the published definitions (TF-Addons' semi-hard and hard
+mining, batch-all, Chen et al.'s quadruplet loss), with scipy's ``cdist`` distances. The
+empty-set, duplicate, collapse, memory and property tests also cover ``ntxent`` (jaxloss.pairs),
+which scores a batch the same way.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
-import torch
-import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
 import jaxloss
-from jaxloss import embeddings as emb
-from jaxloss.embeddings import _pairwise
-
-TOL = {"rtol": 1e-5, "atol": 1e-6}
-CDIST = {"euclidean": "euclidean", "squared_euclidean": "sqeuclidean", "cosine": "cosine"}
-
-_COMPILED: dict = {}
-_STATIC_NUMBERS = ("norm_degree", "axis")
-
-
-def _jit(fn):
-    """``fn`` under ``jax.jit``: string, bool and callable options (and ``norm_degree``) are
-    static, numbers are traced, so each test compiles once per shape instead of running
-    op by op."""
-
-    def call(*args, **kw):
-        static = {
-            k: v
-            for k, v in kw.items()
-            if isinstance(v, str | bool) or callable(v) or k in _STATIC_NUMBERS
-        }
-        dynamic = {k: v for k, v in kw.items() if k not in static}
-        key = (fn, tuple(sorted(static.items(), key=lambda item: item[0])))
-        if key not in _COMPILED:
-            _COMPILED[key] = jax.jit(functools.partial(fn, **static))
-        return _COMPILED[key](*args, **dynamic)
-
-    return call
-
-
-def _t(x):
-    return torch.from_numpy(np.array(x, np.float64))
-
-
-def _grad_finite(fn, *args):
-    grad = jax.grad(lambda *a: jnp.sum(fn(*a)), argnums=tuple(range(len(args))))
-    grads = jax.jit(grad)(*args)
-    return all(bool(jnp.all(jnp.isfinite(g))) for g in grads), grads
-
+from jaxloss import mining
+from jaxloss.mining import _pairwise
+from tests.embedding_helpers import CDIST, TOL
+from tests.embedding_helpers import grad_finite as _grad_finite
+from tests.embedding_helpers import jit as _jit
 
 # numpy oracles ---------------------------------------------------------------------------
 
@@ -153,227 +114,6 @@ def _batch(rng, b, d, classes):
     return x, y
 
 
-# pair losses -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("shape", [(5, 3), (2, 4, 6)])
-@pytest.mark.parametrize("margin", [0.0, 0.3, -0.2])
-def test_cosine_embedding_loss_matches_torch(rng, shape, margin):
-    x1, x2 = rng.standard_normal(shape), rng.standard_normal(shape)
-    x1[0] = 0.0  # a zero vector: torch's 1e-12 makes its cosine 0
-    labels = rng.choice([-1, 1], shape[:-1])
-    expected = F.cosine_embedding_loss(
-        _t(x1).reshape(-1, shape[-1]),
-        _t(x2).reshape(-1, shape[-1]),
-        torch.from_numpy(labels.reshape(-1)),
-        margin=margin,
-        reduction="none",
-    ).numpy()
-    actual = _jit(jaxloss.cosine_embedding_loss)(x1, x2, labels, margin=margin)
-    np.testing.assert_allclose(actual.reshape(-1), expected, **TOL)
-    mean = _jit(jaxloss.cosine_embedding_loss)(x1, x2, labels, margin=margin, reduction="mean")
-    np.testing.assert_allclose(mean, expected.mean(), **TOL)
-
-
-def test_cosine_embedding_loss_zero_vectors_have_finite_gradients():
-    zeros = jnp.zeros((2, 3))
-    ok, _ = _grad_finite(
-        functools.partial(jaxloss.cosine_embedding_loss, labels=jnp.array([1, -1])), zeros, zeros
-    )
-    assert ok
-    np.testing.assert_allclose(
-        _jit(jaxloss.cosine_embedding_loss)(zeros, zeros, jnp.array([1, -1])), [1.0, 0.0]
-    )
-
-
-@pytest.mark.parametrize("eps", [1e-8, 0.5])
-def test_cosine_similarity_loss_matches_torch_and_optax(rng, eps):
-    p, t = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
-    p[1] = 0.0
-    p[2] *= 0.1
-    torch_value = 1 - F.cosine_similarity(_t(p), _t(t), dim=-1, eps=eps).numpy()
-    optax_value = optax.losses.cosine_distance(p, t, epsilon=eps**2)
-    actual = _jit(jaxloss.cosine_similarity_loss)(p, t, eps=eps)
-    np.testing.assert_allclose(actual, torch_value, **TOL)
-    np.testing.assert_allclose(actual, optax_value, **TOL)
-    along0 = _jit(jaxloss.cosine_similarity_loss)(p.T, t.T, axis=0, eps=eps)
-    np.testing.assert_allclose(along0, torch_value, **TOL)
-
-
-@pytest.mark.parametrize("distance", ["euclidean", "squared_euclidean", "cosine"])
-@pytest.mark.parametrize("margin", [0.5, 2.0])
-def test_contrastive_loss_matches_hadsell_formula(rng, distance, margin):
-    x1, x2 = rng.standard_normal((6, 4)), rng.standard_normal((6, 4))
-    labels = rng.integers(0, 2, 6)
-    # Hadsell et al. 2006, eq. (4) without the 1/2 factors, y = 1 for similar pairs.
-    d = np.array(
-        [cdist(a[None], b[None], CDIST[distance])[0, 0] for a, b in zip(x1, x2, strict=True)]
-    )
-    expected = labels * d**2 + (1 - labels) * np.maximum(margin - d, 0) ** 2
-    actual = _jit(jaxloss.contrastive_loss)(x1, x2, labels, margin=margin, distance=distance)
-    np.testing.assert_allclose(actual, expected, **TOL)
-
-
-def test_contrastive_loss_identical_points():
-    x = jnp.ones((2, 3))
-    value = _jit(jaxloss.contrastive_loss)(x, x, jnp.array([1, 0]), margin=1.5)
-    np.testing.assert_array_equal(value, [0.0, 2.25])
-    ok, _ = _grad_finite(
-        functools.partial(jaxloss.contrastive_loss, labels=jnp.array([1, 0])), x, x
-    )
-    assert ok
-
-
-def test_contrastive_loss_callable_distance(rng):
-    x1, x2 = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
-    labels = rng.integers(0, 2, 5)
-
-    def l1(a, b):
-        return jnp.sum(jnp.abs(a - b), axis=-1)
-
-    d = np.abs(x1 - x2).sum(-1)
-    expected = labels * d**2 + (1 - labels) * np.maximum(1 - d, 0) ** 2
-    np.testing.assert_allclose(
-        _jit(jaxloss.contrastive_loss)(x1, x2, labels, distance=l1), expected, **TOL
-    )
-    with pytest.raises(ValueError, match="`distance`"):
-        _jit(jaxloss.contrastive_loss)(x1, x2, labels, distance=lambda a, b: a - b)
-
-
-# NT-Xent ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("b,d,classes", [(4, 2, 2), (9, 5, 3), (16, 8, 5)])
-@pytest.mark.parametrize("temperature", [0.07, 0.5, 2.0])
-def test_ntxent_matches_optax(rng, b, d, classes, temperature):
-    x = rng.standard_normal((b, d)).astype(np.float32)
-    y = rng.integers(0, classes, b)
-    y[:2] = 0  # at least one positive pair (optax is NaN otherwise)
-    expected = jax.jit(optax.losses.ntxent)(jnp.asarray(x), jnp.asarray(y), temperature)
-    actual = _jit(jaxloss.ntxent)(x, y, temperature)
-    np.testing.assert_allclose(actual, expected, rtol=2e-5, atol=1e-5)
-
-
-def test_ntxent_per_anchor_and_leading_dims(rng):
-    x = rng.standard_normal((3, 6, 4))
-    y = rng.integers(0, 2, (3, 6))
-    none = _jit(jaxloss.ntxent)(x, y, 0.3, reduction="none")
-    assert none.shape == (3, 6)
-    for i in range(3):
-        np.testing.assert_allclose(none[i], _jit(jaxloss.ntxent)(x[i], y[i], 0.3, reduction="none"))
-    # "mean" weights each anchor by its number of positives: the mean over positive pairs.
-    positives = np.array([[(y[i] == y[i, a]).sum() - 1 for a in range(6)] for i in range(3)])
-    expected = (none * positives).sum() / positives.sum()
-    np.testing.assert_allclose(_jit(jaxloss.ntxent)(x, y, 0.3), expected, **TOL)
-
-
-def test_ntxent_without_positive_pairs_is_zero_not_nan():
-    x = jnp.asarray(np.random.default_rng(0).standard_normal((4, 3)))
-    labels = jnp.arange(4)
-    assert bool(jnp.isnan(optax.losses.ntxent(x, labels)))
-    value, grad = jax.jit(jax.value_and_grad(jaxloss.ntxent))(x, labels)
-    assert float(value) == 0.0
-    np.testing.assert_array_equal(grad, 0.0)
-
-
-# triplet and quadruplet on given tuples ------------------------------------------------------
-
-
-@pytest.mark.parametrize("norm_degree", [1, 2, 3, np.inf])
-@pytest.mark.parametrize("swap", [False, True])
-@pytest.mark.parametrize("eps", [1e-6, 0.1])
-def test_triplet_margin_loss_matches_torch(rng, norm_degree, swap, eps):
-    a, p, n = (rng.standard_normal((7, 4)) for _ in range(3))
-    expected = F.triplet_margin_loss(
-        _t(a), _t(p), _t(n), margin=0.7, p=norm_degree, eps=eps, swap=swap, reduction="none"
-    ).numpy()
-    actual = _jit(jaxloss.triplet_margin_loss)(
-        a, p, n, norm_degree=norm_degree, margin=0.7, eps=eps, swap=swap
-    )
-    np.testing.assert_allclose(actual, expected, **TOL)
-
-
-def test_triplet_margin_loss_other_axis_and_reductions(rng):
-    a, p, n = (rng.standard_normal((2, 4, 3)) for _ in range(3))
-    flat = [np.moveaxis(v, 1, -1).reshape(-1, 4) for v in (a, p, n)]
-    expected = F.triplet_margin_loss(*map(_t, flat), reduction="none").numpy()
-    actual = _jit(jaxloss.triplet_margin_loss)(a, p, n, axis=1)
-    np.testing.assert_allclose(actual.reshape(-1), expected, **TOL)
-    np.testing.assert_allclose(
-        _jit(jaxloss.triplet_margin_loss)(a, p, n, axis=1, reduction="mean"), expected.mean(), **TOL
-    )
-
-
-def test_triplet_margin_loss_odd_degree_where_optax_is_wrong():
-    a, p, n = jnp.array([[0.0, 0.0]]), jnp.array([[1.0, -1.0]]), jnp.array([[3.0, 0.0]])
-    torch_value = F.triplet_margin_loss(_t(a), _t(p), _t(n), margin=0.5, p=1).item()
-    optax_value = optax.losses.triplet_margin_loss(a, p, n, norm_degree=1, margin=0.5)
-    ours = _jit(jaxloss.triplet_margin_loss)(a, p, n, norm_degree=1, margin=0.5)
-    np.testing.assert_allclose(optax_value, [3.5], atol=1e-5)
-    np.testing.assert_allclose(ours, [torch_value], atol=1e-6)
-    np.testing.assert_allclose(ours, [0.0], atol=1e-6)
-
-
-def test_triplet_margin_loss_agrees_with_optax_at_even_degree_without_eps(rng):
-    a, p, n = (rng.standard_normal((6, 5)) for _ in range(3))
-    for q in (2, 4):
-        expected = optax.losses.triplet_margin_loss(a, p, n, norm_degree=q, margin=2.0, eps=0.0)
-        actual = _jit(jaxloss.triplet_margin_loss)(a, p, n, norm_degree=q, margin=2.0, eps=0.0)
-        np.testing.assert_allclose(actual, expected, **TOL)
-
-
-@pytest.mark.parametrize("distance", ["euclidean", "cosine", "callable"])
-@pytest.mark.parametrize("swap", [False, True])
-def test_triplet_margin_loss_with_distance_matches_torch(rng, distance, swap):
-    a, p, n = (rng.standard_normal((6, 3)) for _ in range(3))
-    if distance == "callable":
-        ours = lambda x, y: jnp.sum(jnp.abs(x - y), -1)  # noqa: E731
-        theirs = lambda x, y: (x - y).abs().sum(-1)  # noqa: E731
-    elif distance == "cosine":
-        ours, theirs = "cosine", lambda x, y: 1 - F.cosine_similarity(x, y)
-    else:
-        ours, theirs = "euclidean", lambda x, y: (x - y).pow(2).sum(-1).sqrt()
-    expected = F.triplet_margin_with_distance_loss(
-        _t(a), _t(p), _t(n), distance_function=theirs, margin=0.4, swap=swap, reduction="none"
-    ).numpy()
-    actual = _jit(jaxloss.triplet_margin_loss)(a, p, n, margin=0.4, swap=swap, distance=ours)
-    np.testing.assert_allclose(actual, expected, **TOL)
-
-
-def test_triplet_margin_loss_soft_margin(rng):
-    a, p, n = (rng.standard_normal((5, 3)) for _ in range(3))
-    gap = np.linalg.norm(a - p + 1e-6, axis=-1) - np.linalg.norm(a - n + 1e-6, axis=-1)
-    np.testing.assert_allclose(
-        _jit(jaxloss.triplet_margin_loss)(a, p, n, soft=True), np.log1p(np.exp(gap)), **TOL
-    )
-
-
-def test_triplet_margin_loss_identical_points_exact_zero_and_finite_grads():
-    x = jnp.ones((3, 4))
-    for q in (1, 2, 3, jnp.inf):
-        fn = functools.partial(jaxloss.triplet_margin_loss, norm_degree=q, eps=0.0, margin=0.5)
-        np.testing.assert_array_equal(fn(x, x, x), 0.5)
-        ok, _ = _grad_finite(fn, x, x, x)
-        assert ok, q
-
-
-@pytest.mark.parametrize("distance", ["squared_euclidean", "euclidean", "cosine"])
-def test_quadruplet_loss_matches_paper_formula(rng, distance):
-    a, p, n, n2 = (rng.standard_normal((8, 3)) for _ in range(4))
-
-    def dist(x, y):
-        return np.array(
-            [cdist(u[None], v[None], CDIST[distance])[0, 0] for u, v in zip(x, y, strict=True)]
-        )
-
-    # Chen et al. 2017, eq. (5): [D(a,p) - D(a,n) + m1]_+ + [D(a,p) - D(n,n2) + m2]_+.
-    expected = np.maximum(dist(a, p) - dist(a, n) + 1.0, 0) + np.maximum(
-        dist(a, p) - dist(n, n2) + 0.5, 0
-    )
-    actual = _jit(jaxloss.quadruplet_loss)(a, p, n, n2, distance=distance)
-    np.testing.assert_allclose(actual, expected, **TOL)
-
-
 # mining ----------------------------------------------------------------------------------
 
 
@@ -415,8 +155,8 @@ def test_semihard_paths_agree_on_values_gradients_and_ties(rng, ties, monkeypatc
     for labels in (rng.permutation(np.arange(40) % 10), rng.permutation(np.arange(40) % 2)):
         y = jnp.asarray(labels)
         results = []
-        for turns in (emb._SEMIHARD_MAX_TURNS, -1):  # -1: the sorting path for every batch
-            monkeypatch.setattr(emb, "_SEMIHARD_MAX_TURNS", turns)
+        for turns in (mining._SEMIHARD_MAX_TURNS, -1):  # -1: the sorting path for every batch
+            monkeypatch.setattr(mining, "_SEMIHARD_MAX_TURNS", turns)
             step = jax.value_and_grad(
                 lambda e, y: jaxloss.semihard_triplet_loss(e, y, margin=0.5, reduction="sum")
             )

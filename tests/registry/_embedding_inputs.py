@@ -1,0 +1,78 @@
+"""Inputs, edge cases and malformed calls shared by the embedding families' registries
+(pairs, triplets, mining). No ``CASES`` here."""
+
+import jax.numpy as jnp
+import numpy as np
+
+from tests.registry import Bad, Call, normal
+
+D = 3
+
+
+def vectors(rng, batch, dtype, count):
+    return tuple(normal(rng, (*batch, D), dtype) for _ in range(count))
+
+
+def signs(rng, batch):
+    return jnp.asarray(rng.choice([-1, 1], batch), jnp.int32)
+
+
+def binary(rng, batch):
+    return jnp.asarray(rng.integers(0, 2, batch), jnp.int32)
+
+
+def mining_labels(rng, batch):
+    """Each row a random permutation of 0, 1, 0, 1, ...: positives and negatives for most."""
+    size = batch[-1]
+    rows = int(np.prod(batch[:-1], dtype=int))
+    labels = np.stack([rng.permutation(np.arange(size) % 2) for _ in range(rows)])
+    return jnp.asarray(labels.reshape(batch), jnp.int32)
+
+
+def mining_call(rng, batch, dtype, **kwargs):
+    return Call((normal(rng, (*batch, D), dtype), mining_labels(rng, batch)), kwargs)
+
+
+# Singular configurations shared by the mining losses (values and gradients must be finite).
+COLLAPSED = jnp.ones((4, D))
+DUPLICATED = jnp.array([[1.0, 2.0, 0.0], [1.0, 2.0, 0.0], [3.0, 4.0, 0.0], [3.0, 4.0, 0.0]])
+ZEROS = jnp.zeros((4, D))
+TWO_CLASSES = jnp.array([0, 0, 1, 1])
+THREE_CLASSES = jnp.array([0, 0, 1, 2])
+
+MINING_EDGES = (
+    lambda: Call((COLLAPSED, TWO_CLASSES)),
+    lambda: Call((DUPLICATED, TWO_CLASSES)),
+    lambda: Call((DUPLICATED, jnp.array([0, 1, 0, 1]))),
+    lambda: Call((DUPLICATED, THREE_CLASSES)),
+    lambda: Call((COLLAPSED, jnp.arange(4)), {"reduction": "mean"}),  # no positive pair
+    lambda: Call((DUPLICATED, jnp.zeros(4, jnp.int32)), {"reduction": "mean"}),  # no negative
+    lambda: Call((jnp.ones((1, D)), jnp.zeros(1, jnp.int32)), {"reduction": "mean"}),  # B = 1
+    lambda: Call((ZEROS, TWO_CLASSES), {"distance": "cosine"}),
+    lambda: Call((DUPLICATED, TWO_CLASSES), {"distance": "squared_euclidean"}),
+)
+
+MINING_BAD = (
+    Bad(lambda: Call((jnp.ones((4, D)), jnp.zeros((4, 1), jnp.int32))), "`labels`"),
+    Bad(lambda: Call((jnp.ones((4, D)), jnp.zeros((3,), jnp.int32))), "`labels`"),
+    Bad(lambda: Call((jnp.ones((4, D)), jnp.zeros((4,)))), "`labels`"),
+    Bad(lambda: Call((jnp.ones((4,)), jnp.zeros((4,), jnp.int32))), "`embeddings`"),
+    Bad(lambda: Call((jnp.ones((4, D), jnp.int32), jnp.zeros((4,), jnp.int32))), "`embeddings`"),
+    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"distance": "manhattan"}), "`distance`"),
+    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"reduction": "avg"}), "`reduction`"),
+)
+
+
+def margin_bad(name="margin"):
+    return Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {name: -0.5}), f"`{name}`")
+
+
+def pair_bad(first, labels_ok):
+    return (
+        Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D + 1)), labels_ok)), "Shapes"),
+        Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D)), jnp.ones((3,)))), "`labels`"),
+        Bad(
+            lambda: Call((jnp.ones((2, D), jnp.int32), jnp.ones((2, D)), labels_ok)),
+            f"`{first}`",
+        ),
+    )
