@@ -20,40 +20,21 @@ jitted call (few compilations).
 
 from __future__ import annotations
 
-import os
-import pathlib
-import subprocess
-import sys
-
 import jax.numpy as jnp
 import pytest
 
 from jaxloss import fused_linear_cross_entropy
+from tests.multidevice import run_on_devices
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 NUM_OPTION_SETS = 4
 LAYOUTS = ("vocab", "data", "2d")
 REDUCTIONS = ("none", "mean", "sum")
 
 
 def test_sharded_equals_unsharded_on_8_devices():
-    # Backend optimization level 0 compiles ~2x faster with the same results (these checks are
-    # about semantics, not speed).
-    flags = "--xla_force_host_platform_device_count=8 --xla_backend_optimization_level=0"
-    env = {**os.environ, "XLA_FLAGS": flags}
-    env["JAX_PLATFORMS"] = "cpu"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    result = subprocess.run(
-        [sys.executable, __file__],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr[-8000:]
+    stdout = run_on_devices(__file__, timeout=300)
     expected = NUM_OPTION_SETS * len(LAYOUTS) * len(REDUCTIONS)
-    assert f"checked {expected} configurations" in result.stdout, result.stdout
+    assert f"checked {expected} configurations" in stdout, stdout
 
 
 def test_token_and_vocabulary_axes_must_differ():

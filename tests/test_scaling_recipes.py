@@ -11,12 +11,11 @@ GSPMD losses against the same function on one device.
 from __future__ import annotations
 
 import inspect
-import os
 import pathlib
 import re
-import subprocess
-import sys
 import textwrap
+
+from tests.multidevice import run_on_devices
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -38,19 +37,8 @@ def test_readme_quotes_the_module():
 
 
 def test_recipes_equal_one_device_on_8_devices():
-    flags = "--xla_force_host_platform_device_count=8 --xla_backend_optimization_level=0"
-    env = {**os.environ, "XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    result = subprocess.run(
-        [sys.executable, __file__],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr[-8000:]
-    assert "recipes checked: gspmd, data_parallel, data_tensor_parallel" in result.stdout
+    stdout = run_on_devices(__file__, timeout=300)
+    assert "recipes checked: gspmd, data_parallel, data_tensor_parallel" in stdout
 
 
 def _main() -> None:
