@@ -773,8 +773,10 @@ def _focal_factor(x: jax.Array, y: jax.Array, gamma) -> jax.Array:
     """
     v = _checks.concrete(gamma)
     if v is not None and v.size == 1 and float(v) in range(9):
+        if int(v) == 0:
+            return jnp.ones_like(x)
         sig_pos, sig_neg = _numerics.sigmoid_pair(x)
-        return _safe_power(y * sig_neg + (1.0 - y) * sig_pos, gamma)
+        return lax.integer_pow(y * sig_neg + (1.0 - y) * sig_pos, int(v))
     sp_pos, sp_neg = _numerics.softplus_pair(x)
     log_q = jnp.logaddexp(jnp.log1p(-y) - sp_neg, jnp.log(y) - sp_pos)
     return jnp.exp(gamma * log_q)
@@ -814,20 +816,3 @@ def _focal_complement_power(z, log_probs, class_mask, labels, gamma) -> jax.Arra
 def _clamped_log(p: jax.Array, eps, log_min) -> jax.Array:
     inside = p > eps
     return jnp.where(inside, jnp.log(jnp.where(inside, p, 1.0)), log_min)
-
-
-def _safe_power(base: jax.Array, exponent) -> jax.Array:
-    """base ** exponent for base >= 0 with finite gradients.
-
-    A concrete integer exponent 1..8 is an integer power (multiplies). Otherwise
-    ``sign(base) * exp(exponent * log(max(base, tiny)))``: 0 with a zero gradient at
-    ``base == 0``, and ``tiny ** exponent`` for subnormal bases. Arithmetic only (no select),
-    so a reduction over it stays one fused loop on XLA:CPU.
-    """
-    if _checks.is_concrete_zero(exponent):
-        return jnp.ones_like(base)
-    v = _checks.concrete(exponent)
-    if v is not None and v.size == 1 and float(v) in range(1, 9):
-        return lax.integer_pow(base, int(v))
-    tiny = jnp.finfo(base.dtype).tiny
-    return jnp.sign(base) * jnp.exp(exponent * jnp.log(jnp.maximum(base, tiny)))

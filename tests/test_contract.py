@@ -39,13 +39,6 @@ def _tree_finite(tree) -> bool:
     return all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(tree))
 
 
-def _grad_of_sum(fn, args, argnums):
-    def total(*a):
-        return jnp.sum(jnp.asarray(fn(*a), jnp.float32))
-
-    return jax.grad(total, argnums=argnums)(*args)
-
-
 # 1. jit and eager agree ------------------------------------------------------------------
 
 
