@@ -91,6 +91,7 @@ from jaxloss.pairwise import (
     pairwise_distances,
 )
 from jaxloss.reductions import (
+    mean_from_sum_and_count,
     reduce,
 )
 from jaxloss.regression import (
@@ -245,5 +246,6 @@ __all__ = [
     "ranking_softmax_loss",
     "sparsemax_loss",
     # reductions
+    "mean_from_sum_and_count",
     "reduce",
 ]

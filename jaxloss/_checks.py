@@ -1,8 +1,14 @@
 """Argument validation shared by every family.
 
-Every check runs at trace time on static information (shapes, dtypes, Python numbers).
+Static checks run at trace time on static information (shapes, dtypes, Python numbers).
 Traced hyperparameters are accepted unchecked: a value inside `jit` cannot raise.
 Messages name the argument, what was given and what was expected.
+
+Data checks (`check_class_ids`, `check_values_in`) look at array values (CONTRIBUTING.md,
+section 7). On a concrete array (an eager call) they raise at once. On a traced array they
+emit a `jax.experimental.checkify.debug_check`: a no-op that XLA removes entirely unless the
+caller wraps the computation in ``checkify.checkify(..., errors=checkify.user_checks)``, the
+opt-in checked mode, where it becomes an error naming the argument.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
 
-REDUCTIONS = ("none", "mean", "sum")
+REDUCTIONS = ("none", "mean", "sum", "sum_and_count")
 
 # The type of every ``axis`` argument: one axis, several, or None (all, or the function's
 # documented default set).
@@ -22,7 +29,7 @@ Axis = int | Sequence[int] | None
 
 
 def check_reduction(reduction: Any) -> None:
-    """Raises unless `reduction` is one of "none", "mean", "sum"."""
+    """Raises unless `reduction` is one of "none", "mean", "sum", "sum_and_count"."""
     if not isinstance(reduction, str) or reduction not in REDUCTIONS:
         raise ValueError(f"`reduction` must be one of {REDUCTIONS}; got {reduction!r}.")
 
@@ -273,3 +280,85 @@ def combine_masks(a: jax.Array | None, b: jax.Array | None) -> jax.Array | None:
     if b is None:
         return a
     return a & b
+
+
+def _first_bad(values: np.ndarray, bad: np.ndarray) -> str:
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    return f"{values[index].item()!r} at index {index}"
+
+
+def check_class_ids(
+    name: str,
+    labels: jax.Array,
+    num_classes: int,
+    *,
+    ignore_index: int | None = None,
+    where: jax.Array | None = None,
+) -> None:
+    """Class ids must lie in ``[0, num_classes)`` (or equal `ignore_index`; masked ones are free).
+
+    Raises a ValueError on concrete labels; emits a checked-mode check on traced ones.
+    """
+    ok_range = f"[0, {num_classes})" + (
+        "" if ignore_index is None else f" or equal `ignore_index`={ignore_index}"
+    )
+    known, known_mask = concrete(labels), concrete(where) if where is not None else None
+    if known is not None and (where is None or known_mask is not None):
+        bad = (known < 0) | (known >= num_classes)
+        if ignore_index is not None:
+            bad &= known != ignore_index
+        if known_mask is not None:
+            bad &= np.broadcast_to(known_mask, bad.shape)
+        if np.any(bad):
+            raise ValueError(
+                f"`{name}` must hold class ids in {ok_range}; got {_first_bad(known, bad)}."
+            )
+        return
+    bad = (labels < 0) | (labels >= num_classes)
+    if ignore_index is not None:
+        bad &= labels != ignore_index
+    if where is not None:
+        bad &= jnp.broadcast_to(where, bad.shape)
+    first = jnp.where(jnp.any(bad), labels.ravel()[jnp.argmax(bad.ravel())], 0)
+    checkify.debug_check(
+        ~jnp.any(bad), f"`{name}` must hold class ids in {ok_range}; got {{}}.", first
+    )
+
+
+def check_values_in(
+    name: str,
+    x: jax.Array,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    where: jax.Array | None = None,
+) -> None:
+    """Array values must lie in ``[low, high]`` (NaN counts as outside; masked ones are free).
+
+    For data conditions: non-negative weights, probabilities and binary targets in [0, 1].
+    Raises a ValueError on a concrete array; emits a checked-mode check on a traced one.
+    """
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    message = f"`{name}` must lie in [{lo}, {hi}]"
+    known, known_mask = concrete(x), concrete(where) if where is not None else None
+    if known is not None and (where is None or known_mask is not None):
+        bad = np.isnan(known)
+        if low is not None:
+            bad |= known < low
+        if high is not None:
+            bad |= known > high
+        if known_mask is not None:
+            bad &= np.broadcast_to(known_mask, bad.shape)
+        if np.any(bad):
+            raise ValueError(f"{message}; got {_first_bad(known, bad)}.")
+        return
+    bad = jnp.isnan(x)
+    if low is not None:
+        bad |= x < low
+    if high is not None:
+        bad |= x > high
+    if where is not None:
+        bad &= jnp.broadcast_to(where, bad.shape)
+    first = jnp.where(jnp.any(bad), x.ravel()[jnp.argmax(bad.ravel())], 0)
+    checkify.debug_check(~jnp.any(bad), message + "; got {}.", first)

@@ -47,9 +47,12 @@ def reduce_anchors(total, count, valid, reduction, axis_name, dtype):
     # invariant result whose transpose broadcasts the cotangent back) and divides once.
     if reduction == "sum":
         return weighted_reduce(values, None, valid, "sum", axis_name).astype(dtype)
+    if reduction == "sum_and_count":
+        return weighted_reduce(total, count, valid, reduction, axis_name)
     return weighted_reduce(total, count, valid, "mean", axis_name).astype(dtype)
 
 
 def reduce_examples(loss, weights, mask, reduction, axis_name, dtype):
     """`weighted_reduce`, over the global batch when ``axis_name`` is given."""
-    return weighted_reduce(loss, weights, mask, reduction, axis_name).astype(dtype)
+    out = weighted_reduce(loss, weights, mask, reduction, axis_name)
+    return out if reduction == "sum_and_count" else out.astype(dtype)

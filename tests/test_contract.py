@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import pathlib
 import re
 
@@ -247,19 +248,60 @@ def test_every_case_has_an_edge_case_and_a_bad_call():
 REDUCING = [c for c in CASES if c.reduces]
 
 
+def _takes(case: Case, *names: str) -> bool:
+    params = inspect.signature(case.function).parameters
+    return all(n in params for n in names)
+
+
 @pytest.mark.parametrize("case", REDUCING, ids=_ids(REDUCING))
 def test_output_shape_per_reduction(case: Case):
+    """Shapes of every reduction, and the one meaning of `where`, `weights`, "sum_and_count".
+
+    For every reducing loss (one compile for all of it): "sum" is the sum of the "none"
+    values; "sum_and_count" is ("sum", count) and its quotient is "mean"; with a mask and
+    weights, "none" is m * w * l and "sum" its sum (section 4).
+    """
     batch = (2, 3)
     call = case.make(np.random.default_rng(4), batch, jnp.float32)
     fn = _bind(case, call)
-    none = jax.jit(fn)(*call.args)
-    assert none.shape == case.expected_shape(batch)
-    assert jax.jit(functools.partial(fn, reduction="none"))(*call.args).shape == none.shape
-    total = jax.jit(functools.partial(fn, reduction="sum"))(*call.args)
-    mean = jax.jit(functools.partial(fn, reduction="mean"))(*call.args)
-    assert total.shape == () and mean.shape == ()
-    np.testing.assert_allclose(total, jnp.sum(none), rtol=1e-5, atol=1e-6)
-    assert bool(jnp.isfinite(mean))
+    shape = case.expected_shape(batch)
+    masked = _takes(case, "where", "weights")
+    rng = np.random.default_rng(7)
+    where = jnp.asarray(rng.random(shape) < 0.6)
+    weights = jnp.asarray(rng.uniform(0.5, 2.0, shape), jnp.float32)
+
+    def all_reductions(args, where, weights):
+        out = {r: fn(*args, reduction=r) for r in ("none", "sum", "mean", "sum_and_count")}
+        out["default"] = fn(*args)
+        if masked:
+            for r in ("none", "sum", "mean", "sum_and_count"):
+                out["masked_" + r] = fn(*args, reduction=r, where=where, weights=weights)
+        return out
+
+    out = jax.jit(all_reductions)(call.args, where, weights)
+    none = out["none"]
+    assert out["default"].shape == shape and none.shape == shape
+    assert out["sum"].shape == () and out["mean"].shape == ()
+    np.testing.assert_allclose(out["sum"], jnp.sum(none), rtol=1e-5, atol=1e-6)
+    assert bool(jnp.isfinite(out["mean"]))
+    total, count = out["sum_and_count"]
+    assert total.shape == () and count.shape == ()
+    np.testing.assert_allclose(total, out["sum"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        jaxloss.mean_from_sum_and_count((total, count)), out["mean"], rtol=1e-5, atol=1e-6
+    )
+    if masked:
+        expected = jnp.where(where, weights * none, 0.0)
+        np.testing.assert_allclose(out["masked_none"], expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out["masked_sum"], jnp.sum(expected), rtol=1e-5, atol=1e-6)
+        m_total, m_count = out["masked_sum_and_count"]
+        np.testing.assert_allclose(m_total, out["masked_sum"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            jaxloss.mean_from_sum_and_count((m_total, m_count)),
+            out["masked_mean"],
+            rtol=1e-5,
+            atol=1e-6,
+        )
 
 
 DTYPED = [(c, d) for c in CASES for d in c.dtypes]

@@ -25,3 +25,27 @@ CASES = [
         ),
     ),
 ]
+
+
+def _pair(rng, batch, dtype):
+    total = normal(rng, batch, dtype)
+    count = jnp.asarray(rng.integers(1, 5, batch), dtype)
+    return Call(((total, count),), {})
+
+
+CASES.append(
+    Case(
+        "mean_from_sum_and_count",
+        _pair,
+        reduces=False,
+        edge_cases=(
+            lambda: Call(((jnp.zeros((3,)), jnp.zeros((3,))),), {}),
+            lambda: Call(((jnp.ones((3,)), jnp.array([0.0, 1.0, 2.0])),), {}),
+        ),
+        smooth_at=(),
+        bad_calls=(
+            Bad(lambda: Call((jnp.ones((3,)),), {}), "`sum_and_count`", TypeError),
+            Bad(lambda: Call(((jnp.ones((3,)), jnp.ones((2,))),), {}), "equal shapes"),
+        ),
+    )
+)
