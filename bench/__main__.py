@@ -29,6 +29,7 @@ GROUPS = [
     "pairwise",
     "gram",
     "compile_time",
+    "checked_mode",
 ]
 HERE = pathlib.Path(__file__).resolve().parent
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
