@@ -113,7 +113,8 @@ def mean_from_sum_and_count(sum_and_count: tuple[ArrayLike, ArrayLike]) -> jax.A
     micro-batch sums divided by the total count (README, "Scaling out").
 
     Args:
-      sum_and_count: a pair ``(sum, count)`` of arrays of equal shape (usually scalars).
+      sum_and_count: a pair ``(sum, count)``; the count broadcasts to the shape of the sum
+        (a scalar count divides a whole gradient array).
 
     Returns:
       ``sum / count`` where ``count != 0`` and 0 elsewhere, in the dtype of ``sum``. The
@@ -140,10 +141,7 @@ def mean_from_sum_and_count(sum_and_count: tuple[ArrayLike, ArrayLike]) -> jax.A
         )
     total = _checks.as_float("sum_and_count[0]", sum_and_count[0])
     count = _checks.as_float("sum_and_count[1]", sum_and_count[1])
-    if total.shape != count.shape:
-        raise ValueError(
-            f"The sum and the count must have equal shapes; got {total.shape} and {count.shape}."
-        )
+    count = _checks.broadcast_to("sum_and_count[1]", count, total.shape)
     empty = count == 0
     safe = jnp.where(empty, jnp.ones((), count.dtype), count)
     return jnp.where(empty, jnp.zeros((), total.dtype), total / safe.astype(total.dtype))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding
@@ -26,8 +27,27 @@ def gspmd_losses(embeddings, groups, hidden, unembed, labels):
     return {
         "triplet": jaxloss.semihard_triplet_loss(embeddings, groups, reduction="mean"),
         "ntxent": jaxloss.ntxent(embeddings, groups),
-        "fused": jaxloss.fused_linear_cross_entropy(hidden, unembed, labels, ignore_index=-1),
+        "fused": jaxloss.fused_linear_cross_entropy(
+            hidden, unembed, labels, ignore_index=-1, reduction="mean"
+        ),
     }
+
+
+def accumulate(params, micro_batches):
+    """Full-batch mean loss and gradient from micro-batches of unequal masked counts."""
+
+    def summed(params, x, labels):
+        total, count = jaxloss.softmax_cross_entropy_with_integer_labels(
+            x @ params, labels, ignore_index=-100, reduction="sum_and_count"
+        )
+        return total, count
+
+    total, count, grads = 0.0, 0.0, jax.tree.map(jnp.zeros_like, params)
+    for x, labels in micro_batches:
+        (t, c), g = jax.value_and_grad(summed, has_aux=True)(params, x, labels)
+        total, count, grads = total + t, count + c, jax.tree.map(jnp.add, grads, g)
+    mean = jaxloss.mean_from_sum_and_count((total, count))
+    return mean, jax.tree.map(lambda g: jaxloss.mean_from_sum_and_count((g, count)), grads)
 
 
 def data_parallel_step(mesh: Mesh, tx: optax.GradientTransformation) -> Callable:

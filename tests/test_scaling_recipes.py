@@ -11,6 +11,7 @@ GSPMD losses against the same function on one device.
 from __future__ import annotations
 
 import inspect
+import itertools
 import pathlib
 import re
 import textwrap
@@ -34,6 +35,35 @@ def test_readme_quotes_the_module():
     assert len(blocks) >= 4, blocks
     for block in blocks:
         assert textwrap.dedent(block) in source, f"README block not in jaxloss/scaling.py:\n{block}"
+
+
+def test_accumulate_equals_the_full_batch():
+    """The accumulation recipe: four micro-batches of unequal ignored counts, one division."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import jaxloss
+    from jaxloss import scaling
+
+    rng = np.random.default_rng(2)
+    x = jnp.asarray(rng.normal(size=(20, 4)), jnp.float32)
+    labels = rng.integers(0, 3, 20)
+    labels[[0, 1, 2, 9, 10]] = -100
+    labels = jnp.asarray(labels, jnp.int32)
+    params = jnp.asarray(rng.normal(size=(4, 3)), jnp.float32)
+
+    def full(params):
+        return jaxloss.softmax_cross_entropy_with_integer_labels(
+            x @ params, labels, ignore_index=-100, reduction="mean"
+        )
+
+    value, grads = jax.value_and_grad(full)(params)
+    cuts = [0, 3, 11, 14, 20]  # the first micro-batch holds only ignored tokens
+    batches = [(x[a:b], labels[a:b]) for a, b in itertools.pairwise(cuts)]
+    mean, accumulated = jax.jit(scaling.accumulate)(params, batches)
+    np.testing.assert_allclose(mean, value, rtol=1e-6)
+    np.testing.assert_allclose(accumulated, grads, rtol=1e-5, atol=1e-7)
 
 
 def test_recipes_equal_one_device_on_8_devices():
