@@ -49,7 +49,9 @@ CASES = [
             lambda: Call((jnp.full((1, 1, 1), 30.0), jnp.ones((1, 1, 1)))),
             lambda: Call((jnp.zeros((2, H, W), jnp.bfloat16), jnp.ones((2, H, W), jnp.bfloat16))),
             # batch Dice: one value
-            lambda: Call((jnp.zeros((2, H, W)), jnp.eye(H, W)[None]), {"batch_dice": True}),
+            lambda: Call(
+                (jnp.zeros((2, H, W)), jnp.stack([jnp.eye(H, W)] * 2)), {"batch_dice": True}
+            ),
         ),
         smooth_at=(3,),
         bad_calls=(
