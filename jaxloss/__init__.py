@@ -21,6 +21,16 @@ from jaxloss.classification import (
 from jaxloss.composite import (
     composite_loss,
 )
+from jaxloss.compound import (
+    dice_bce_loss,
+    dice_cross_entropy_loss,
+    dice_focal_loss,
+)
+from jaxloss.dice import (
+    binary_dice_loss,
+    dice_loss,
+    multiclass_generalized_dice_loss,
+)
 from jaxloss.distances import (
     chebyshev_distance,
     euclidean_distance,
@@ -81,6 +91,13 @@ from jaxloss.optax_reexports import (
     ranking_softmax_loss,
     sparsemax_loss,
 )
+from jaxloss.overlap import (
+    dice_coefficient,
+    focal_tversky_loss,
+    generalized_dice_loss,
+    iou_loss,
+    tversky_loss,
+)
 from jaxloss.pairs import (
     contrastive_loss,
     cosine_embedding_loss,
@@ -105,19 +122,6 @@ from jaxloss.regression import (
     root_mean_squared_error,
     smooth_l1_loss,
     squared_error,
-)
-from jaxloss.segmentation import (
-    binary_dice_loss,
-    dice_bce_loss,
-    dice_coefficient,
-    dice_cross_entropy_loss,
-    dice_focal_loss,
-    dice_loss,
-    focal_tversky_loss,
-    generalized_dice_loss,
-    iou_loss,
-    multiclass_generalized_dice_loss,
-    tversky_loss,
 )
 from jaxloss.similarity import (
     correlation_distance,

@@ -105,7 +105,7 @@ def test_sigmoid_paths_of_the_segmentation_losses_at_logit_zero():
             monai_losses.DiceCELoss(sigmoid=True),
         ),
         (
-            lambda a: jl.dice_focal_loss(a, jnp.asarray(y, jnp.float32), sigmoid=True),
+            lambda a: jl.dice_focal_loss(a, jnp.asarray(y, jnp.float32), activation="sigmoid"),
             monai_losses.DiceFocalLoss(sigmoid=True),
         ),
     ]
@@ -213,7 +213,7 @@ def test_dice_focal_matches_monai(softmax, ignore_background, gamma, alpha):
             jl.dice_focal_loss(
                 a,
                 jnp.asarray(y),
-                sigmoid=not softmax,
+                activation="softmax" if softmax else "sigmoid",
                 ignore_background=ignore_background,
                 gamma=gamma,
                 alpha=None if alpha is None else jnp.asarray(alpha),

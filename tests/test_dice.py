@@ -1,0 +1,408 @@
+"""Reference tests for jaxloss.dice, optax's Dice names.
+
+Oracles: optax 0.2.8 (`optax.losses.dice_loss`, `binary_dice_loss`,
+`multiclass_generalized_dice_loss`); MONAI's `DiceLoss` written in numpy
+(tests/overlap_helpers.py), whose ``(2I + s') / (P + T + s')`` is optax's
+``(I + s) / ((P + T)/2 + s)`` at ``s' = 2s``; numpy formulas for masks and weights.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxloss as jl
+from tests.overlap_helpers import TOL, cf, checked, inputs, j, jgrad, masked_mean, monai_dice
+from tests.overlap_helpers import softmax as np_softmax
+
+OPTAX_NAMES = ("dice_loss", "binary_dice_loss", "multiclass_generalized_dice_loss")
+
+
+# --- optax parity ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", OPTAX_NAMES)
+def test_signature_starts_with_optax_exactly(name):
+    """optax's parameters first, in optax's order, kinds and defaults; then keyword-only."""
+    ours = list(inspect.signature(getattr(jl, name)).parameters.values())
+    theirs = list(inspect.signature(getattr(optax.losses, name)).parameters.values())
+    head = ours[: len(theirs)]
+    assert [(p.name, p.kind, p.default) for p in head] == [
+        (p.name, p.kind, p.default) for p in theirs
+    ]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in ours[len(theirs) :])
+    # optax's smoothing default and flags stay on optax's names
+    params = {p.name: p.default for p in ours}
+    assert params["smooth"] == 1.0
+    assert "activation" not in params
+
+
+OPTAX_OPTIONS = [
+    {},
+    {"reduction": "none"},
+    {"reduction": "sum"},
+    {"alpha": 0.3, "beta": 0.7},
+    {"smooth": 0.0},
+    {"ignore_background": True},
+    {"class_weights": jnp.array([0.5, 2.0, 1.0])},
+    {"class_weights": jnp.array([0.5, 2.0, 1.0]), "ignore_background": True},
+    {"axis": (1,)},
+]
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 4, 3), (3, 2, 3, 4, 3)])
+@pytest.mark.parametrize("kwargs", OPTAX_OPTIONS, ids=lambda k: ",".join(k) or "defaults")
+def test_dice_loss_matches_optax(rng, shape, kwargs):
+    logits, labels, onehot = inputs(rng, shape)
+    with jax.numpy_rank_promotion("allow"):  # optax multiplies [B, C] by [C]
+        expected = optax.losses.dice_loss(logits, onehot, **kwargs)
+    np.testing.assert_allclose(j(jl.dice_loss)(logits, onehot, **kwargs), expected, **TOL)
+    # integer labels are one-hot encoded
+    np.testing.assert_allclose(j(jl.dice_loss)(logits, labels, **kwargs), expected, **TOL)
+
+
+def test_dice_loss_matches_optax_on_probabilities_and_binary_maps(rng):
+    logits, _, onehot = inputs(rng, (3, 4, 5, 3))
+    probs = jax.nn.softmax(logits)
+    expected = optax.losses.dice_loss(probs, onehot, apply_softmax=False)
+    np.testing.assert_allclose(j(jl.dice_loss)(probs, onehot, apply_softmax=False), expected, **TOL)
+    # binary: a single channel goes through the sigmoid; optax accepts a missing channel axis
+    x = jnp.asarray(rng.standard_normal((2, 4, 5)))
+    t = jnp.asarray(rng.integers(0, 2, (2, 4, 5, 1)), jnp.float64)
+    np.testing.assert_allclose(j(jl.dice_loss)(x, t), optax.losses.dice_loss(x, t), **TOL)
+    np.testing.assert_allclose(
+        j(jl.dice_loss)(x[..., None], t[..., 0]),
+        optax.losses.dice_loss(x[..., None], t[..., 0]),
+        **TOL,
+    )
+
+
+def test_dice_loss_works_under_jit_with_probabilities_where_optax_fails(rng):
+    # optax 0.2.8 validates `sum(probs) == 1` with a Python `if` on a traced array.
+    logits, _, onehot = inputs(rng, (2, 4, 4, 3))
+    probs = jax.nn.softmax(logits)
+    eager = optax.losses.dice_loss(probs, onehot, apply_softmax=False)
+    ours = jax.jit(functools.partial(jl.dice_loss, apply_softmax=False))(probs, onehot)
+    np.testing.assert_allclose(ours, eager, **TOL)
+    with pytest.raises(jax.errors.TracerBoolConversionError):
+        jax.jit(functools.partial(optax.losses.dice_loss, apply_softmax=False))(probs, onehot)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5), (2, 3, 4, 1), (4, 6)])
+def test_binary_dice_loss_matches_optax(rng, shape):
+    x = jnp.asarray(rng.standard_normal(shape))
+    t = jnp.asarray(rng.integers(0, 2, shape), jnp.float64)
+    expected = optax.losses.binary_dice_loss(x, t, smooth=0.5)
+    np.testing.assert_allclose(j(jl.binary_dice_loss)(x, t, smooth=0.5), expected, **TOL)
+    np.testing.assert_allclose(
+        j(jl.binary_dice_loss)(x, t, reduction="mean"),
+        jnp.mean(optax.losses.binary_dice_loss(x, t)),
+        **TOL,
+    )
+    # integer and boolean masks are accepted as masks
+    for mask in (t.astype(jnp.int32), t.astype(bool)):
+        np.testing.assert_allclose(j(jl.binary_dice_loss)(x, mask, smooth=0.5), expected)
+
+
+def test_binary_dice_loss_on_probabilities(rng):
+    # optax rejects single-channel probabilities (they do not "sum to 1"); the value is the
+    # Dice loss of optax's formula, checked here against MONAI's with smooth 2 s.
+    p = jnp.asarray(rng.uniform(size=(3, 4, 5)))
+    t = jnp.asarray(rng.integers(0, 2, (3, 4, 5)), jnp.float64)
+    expected = monai_dice(np.asarray(p)[:, None], np.asarray(t)[:, None], smooth=2.0)[:, 0]
+    np.testing.assert_allclose(j(jl.binary_dice_loss)(p, t, apply_sigmoid=False), expected, **TOL)
+
+
+@pytest.mark.parametrize("ignore_background", [False, True])
+@pytest.mark.parametrize("shape", [(3, 4, 5, 3), (2, 3, 3, 2, 4)])
+def test_multiclass_generalized_dice_matches_optax(rng, shape, ignore_background):
+    logits, labels, onehot = inputs(rng, shape, absent=(1,))
+    kw = {"ignore_background": ignore_background, "smooth": 0.5}
+    with jax.numpy_rank_promotion("allow"):  # optax multiplies [B, C] by [C]
+        expected = optax.losses.multiclass_generalized_dice_loss(logits, onehot, **kw)
+    np.testing.assert_allclose(
+        j(jl.multiclass_generalized_dice_loss)(logits, onehot, **kw), expected
+    )
+    per_example = j(jl.multiclass_generalized_dice_loss)(logits, labels, reduction="none", **kw)
+    assert per_example.shape == shape[:1]
+    np.testing.assert_allclose(jnp.mean(per_example), expected, **TOL)
+
+
+# --- MONAI and the family's Dice ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"squared": True}, {"batch_dice": True}, {"ignore_background": True}],
+    ids=lambda o: ",".join(o) or "plain",
+)
+@pytest.mark.parametrize("shape", [(3, 4, 5, 3), (2, 3, 2, 4, 2)])
+def test_dice_loss_matches_monai_at_twice_the_smoothing(rng, shape, options):
+    # optax's form (I + s) / ((P + T)/2 + s) is MONAI's (2I + s') / (P + T + s') with s' = 2s,
+    # and that is dice_coefficient's form with smooth = s'.
+    logits, labels, _ = inputs(rng, shape)
+    onehot = np.eye(shape[-1])[np.asarray(labels)]
+    expected = monai_dice(
+        cf(np_softmax(logits)),
+        cf(onehot),
+        squared_pred=options.get("squared", False),
+        batch=options.get("batch_dice", False),
+        include_background=not options.get("ignore_background", False),
+        smooth=2 * 0.3,
+    )
+
+    @jax.jit
+    def both(x, y):
+        return (
+            jl.dice_loss(x, y, smooth=0.3, reduction="none", **options),
+            jl.dice_coefficient(x, y, smooth=0.6, **options),
+        )
+
+    loss, coefficient = both(logits, labels)
+    np.testing.assert_allclose(loss, expected, **TOL)
+    np.testing.assert_allclose(coefficient, 1.0 - expected.mean(-1), **TOL)
+
+
+def test_dice_loss_is_one_minus_dice_coefficient_at_twice_the_smoothing(rng):
+    """The optax relation: dice_loss(smooth=s) == 1 - dice_coefficient(smooth=2 s), also with
+    class weights that average to 1 (dice_loss weighs losses, dice_coefficient averages)."""
+    logits, labels, _ = inputs(rng, (3, 4, 5, 3))
+    w = jnp.array([0.2, 1.0, 3.0])
+    w1 = w / jnp.mean(w)
+
+    @jax.jit
+    def identities(x, y):
+        return {
+            "default": (jl.dice_loss(x, y), 1.0 - jl.dice_coefficient(x, y, smooth=2.0)),
+            "smooth0": (
+                jl.dice_loss(x, y, smooth=0.0),
+                1.0 - jl.dice_coefficient(x, y, smooth=0.0),
+            ),
+            "weights": (
+                jl.dice_loss(x, y, class_weights=w1),
+                1.0 - jl.dice_coefficient(x, y, class_weights=w1, smooth=2.0),
+            ),
+            # the issue's example: optax's dice_loss is the compound loss at smooth 2
+            "compound": (
+                jl.dice_loss(x, y),
+                jl.dice_cross_entropy_loss(x, y, lambda_ce=0.0, smooth=2.0),
+            ),
+        }
+
+    for name, (a, b) in identities(logits, labels).items():
+        np.testing.assert_allclose(a, b, **TOL, err_msg=name)
+    # zero weights everywhere: loss 0
+    np.testing.assert_allclose(j(jl.dice_loss)(logits, labels, class_weights=jnp.zeros(3)), 0.0)
+
+
+# --- masks, weights, reductions -------------------------------------------------------------
+
+
+def test_binary_dice_loss_where_and_weights_against_optax(rng):
+    x = jnp.asarray(rng.standard_normal((6, 4, 5)))
+    t = jnp.asarray(rng.integers(0, 2, (6, 4, 5)), jnp.float64)
+    where = np.array([True, False, True, True, False, True])
+    weights = rng.uniform(0.5, 2.0, 6)
+    per_example = np.asarray(optax.losses.binary_dice_loss(x, t))
+
+    @jax.jit
+    def reductions(x, t, where, weights):
+        kw = {"where": where, "weights": weights}
+        return {r: jl.binary_dice_loss(x, t, reduction=r, **kw) for r in ("none", "mean", "sum")}
+
+    out = reductions(x, t, jnp.asarray(where), jnp.asarray(weights))
+    np.testing.assert_allclose(out["none"], where * weights * per_example, **TOL)
+    np.testing.assert_allclose(out["sum"], np.sum(where * weights * per_example), **TOL)
+    np.testing.assert_allclose(out["mean"], masked_mean(per_example, where, weights), **TOL)
+
+
+def test_multiclass_generalized_dice_where_weights_and_sum_and_count(rng):
+    # optax's per-example values (numpy): the frequencies count the whole batch, masked or not
+    logits, labels, onehot = inputs(rng, (4, 3, 5, 3))
+    p, t = np_softmax(logits), np.asarray(onehot)
+    freq = t.sum((0, 1, 2))
+    inverse = 1.0 / (freq**2 + 1e-7)
+    cw = inverse / inverse.sum() * 3
+    inter, total = (p * t).sum((1, 2)), (p + t).sum((1, 2))
+    per_example = (cw * (1 - (inter + 1.0) / (total / 2 + 1.0))).mean(-1)
+    where = np.array([True, False, True, True])
+    weights = np.array([1.0, 3.0, 0.5, 2.0])
+
+    @jax.jit
+    def run(x, y):
+        kw = {"where": jnp.asarray(where), "weights": jnp.asarray(weights)}
+        return (
+            jl.multiclass_generalized_dice_loss(x, y, **kw),
+            jl.multiclass_generalized_dice_loss(x, y, reduction="sum_and_count", **kw),
+            jl.multiclass_generalized_dice_loss(x, y, reduction="none", **kw),
+        )
+
+    mean, (total_, count), none = run(logits, labels)
+    np.testing.assert_allclose(mean, masked_mean(per_example, where, weights), **TOL)
+    np.testing.assert_allclose(none, where * weights * per_example, **TOL)
+    np.testing.assert_allclose(total_, np.sum(where * weights * per_example), **TOL)
+    np.testing.assert_allclose(count, np.sum(where * weights), **TOL)
+
+
+def test_dice_loss_where_and_weights_multiply_per_example_values(rng):
+    # dice_loss reduces the class axis (optax); where/weights act per example.
+    logits, labels, _ = inputs(rng, (4, 3, 3, 3))
+    where = jnp.array([True, False, True, True])
+    weights = jnp.array([1.0, 2.0, 0.5, 3.0])
+
+    @jax.jit
+    def run(x, y):
+        kw = {"where": where, "weights": weights}
+        return (
+            jl.dice_loss(x, y),
+            jl.dice_loss(x, y, **kw),
+            jl.dice_loss(x, y, reduction="none"),
+            jl.dice_loss(x, y, reduction="none", ignore_background=True, **kw),
+        )
+
+    plain, masked, per_class, per_class_masked = run(logits, labels)
+    mw = np.asarray(where) * np.asarray(weights)
+    np.testing.assert_allclose(masked, mw * np.asarray(plain), **TOL)
+    np.testing.assert_allclose(per_class_masked, mw[:, None] * np.asarray(per_class)[:, 1:], **TOL)
+    assert per_class.shape == (4, 3)
+
+
+def test_reductions_and_shapes(rng):
+    logits, labels, _ = inputs(rng, (3, 4, 4, 3))
+    assert j(jl.dice_loss)(logits, labels, reduction="none").shape == (3, 3)
+    assert j(jl.dice_loss)(logits, labels, ignore_background=True, reduction="none").shape == (
+        3,
+        2,
+    )
+    assert j(jl.dice_loss)(logits, labels, batch_dice=True).shape == ()
+    assert j(jl.multiclass_generalized_dice_loss)(logits, labels).shape == ()
+    with pytest.raises(ValueError, match="`reduction`"):
+        j(jl.dice_loss)(logits, labels, reduction="sum_and_count")
+
+
+# --- data checks ----------------------------------------------------------------------------
+
+
+def test_checked_mode_class_ids_targets_and_probabilities(rng):
+    """Each data condition: an error naming the argument in checked mode under jit, the same
+    value and no error on good data, a ValueError on concrete bad data."""
+    logits, labels, onehot = inputs(rng, (2, 3, 3, 3))
+    probs = jax.nn.softmax(logits)
+    bad_labels = labels.at[1, 0, 0].set(3)
+    bad_onehot = onehot.at[0, 1, 1, 2].set(1.5)
+    bad_probs = probs.at[0, 0, 0, 0].set(-0.25)
+    mask = jnp.asarray(rng.integers(0, 2, (2, 3, 3)), jnp.float64)
+    bad_mask = mask.astype(jnp.int32).at[1, 2, 2].set(2)
+
+    cases = [
+        (jl.dice_loss, {}, (logits, labels), (logits, bad_labels), "`targets`"),
+        (jl.dice_loss, {}, (logits, onehot), (logits, bad_onehot), "`targets`"),
+        (
+            jl.dice_loss,
+            {"apply_softmax": False},
+            (probs, onehot),
+            (bad_probs, onehot),
+            "`predictions`",
+        ),
+        (
+            jl.multiclass_generalized_dice_loss,
+            {},
+            (logits, labels),
+            (logits, bad_labels),
+            "`targets`",
+        ),
+        (jl.binary_dice_loss, {}, (logits[..., 0], mask), (logits[..., 0], bad_mask), "`targets`"),
+    ]
+    for fn, kw, good, bad, name in cases:
+        f = functools.partial(fn, **kw)
+        err, value = checked(f)(*good)
+        assert err is None, err
+        np.testing.assert_allclose(value, jax.jit(f)(*good), **TOL)
+        err, _ = checked(f)(*bad)
+        assert err is not None and name in err, (fn.__name__, err)
+        with pytest.raises(ValueError, match=name):
+            f(*bad)
+
+
+def test_masked_examples_are_not_checked_and_out_of_range_labels_have_no_class(rng):
+    logits, labels, onehot = inputs(rng, (2, 3, 3, 3))
+    bad_labels = labels.at[1, 0, 0].set(7)
+    where = jnp.array([True, False])
+    f = functools.partial(jl.dice_loss, where=where)
+    err, value = checked(f)(logits, bad_labels)
+    assert err is None, err
+    np.testing.assert_allclose(value, jax.jit(f)(logits, labels), **TOL)
+    f(logits, bad_labels)  # eager: the masked example is not checked either
+    # By default an out-of-range label is a pixel of no class: a zero one-hot row.
+    zero_row = onehot.at[1, 0, 0].set(0.0)
+    np.testing.assert_allclose(
+        j(jl.dice_loss)(logits, bad_labels), j(jl.dice_loss)(logits, zero_row), **TOL
+    )
+
+
+# --- edge cases and bad input ---------------------------------------------------------------
+
+PROBS = {
+    "dice_loss": (jl.dice_loss, {"apply_softmax": False}),
+    "binary_dice_loss": (jl.binary_dice_loss, {"apply_sigmoid": False}),
+    "multiclass_generalized_dice_loss": (
+        jl.multiclass_generalized_dice_loss,
+        {"apply_softmax": False, "reduction": "none"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROBS))
+@pytest.mark.parametrize("smooth", [None, 0.0])
+def test_empty_prediction_and_target_give_zero(name, smooth):
+    fn, kwargs = PROBS[name]
+    kwargs = {**kwargs, **({} if smooth is None else {"smooth": smooth})}
+    shape = (2, 3, 3) if name == "binary_dice_loss" else (2, 3, 3, 2)
+    zeros = jnp.zeros(shape)
+    np.testing.assert_array_equal(j(fn)(zeros, zeros, **kwargs), 0.0)
+    grad = jgrad(lambda p: jnp.sum(fn(p, zeros, **kwargs)))(zeros)
+    assert bool(jnp.all(jnp.isfinite(grad)))
+
+
+@pytest.mark.parametrize("name", sorted(PROBS))
+def test_perfect_prediction_gives_zero(name):
+    fn, kwargs = PROBS[name]
+    if name == "binary_dice_loss":
+        t = jnp.asarray([[[1.0, 0.0], [0.0, 1.0]]])
+    else:
+        t = jax.nn.one_hot(jnp.array([[[0, 1], [1, 2]]]), 3)
+    np.testing.assert_allclose(j(fn)(t, t, smooth=0.0, **kwargs), 0.0, atol=1e-15)
+    grad = jgrad(lambda p: jnp.sum(fn(p, t, smooth=0.0, **kwargs)))(t)
+    assert bool(jnp.all(jnp.isfinite(grad)))
+
+
+BAD = [
+    (jl.dice_loss, (jnp.ones((2, 3, 3, 3)), jnp.ones((2, 3, 3, 2))), {}, "channel mismatch"),
+    (jl.dice_loss, (jnp.ones((3,)), jnp.ones((3,))), {}, "`predictions` must have rank"),
+    (
+        jl.dice_loss,
+        (jnp.ones((2, 3, 3)), jnp.ones((2, 3, 3))),
+        {"class_weights": jnp.ones(2)},
+        "`class_weights`",
+    ),
+    (jl.dice_loss, (jnp.ones((2, 3, 3)), jnp.ones((2, 3, 3))), {"activation": None}, "activation"),
+    (jl.binary_dice_loss, (jnp.ones((2, 3)), jnp.ones((2, 3))), {"apply_sigmoid": None}, "sigmoid"),
+    (
+        jl.multiclass_generalized_dice_loss,
+        (jnp.ones((2, 3, 3)), jnp.ones((2, 3, 3))),
+        {"weights": -jnp.ones(2)},
+        "`weights`",
+    ),
+]
+
+
+@pytest.mark.parametrize("fn,args,kwargs,match", BAD, ids=[b[3] for b in BAD])
+def test_bad_input_raises_clearly(fn, args, kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        fn(*args, **kwargs)
