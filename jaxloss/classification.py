@@ -407,6 +407,9 @@ def softmax_focal_loss(
         loss = -_focal_complement_power(z, log_probs, class_mask, labels, gamma) * lp
         if alphas is not None:
             loss = alphas.astype(ct)[labels] * loss
+        # Gathers wrap negative ids and fill (or clamp) large ones: say NaN explicitly.
+        out_of_range = (labels < 0) | (labels >= z.shape[-1])
+        loss = jnp.where(out_of_range, jnp.asarray(jnp.nan, loss.dtype), loss)
     else:
         y = _classes_last(labels, axes).astype(ct)
         keep = (y != 0) | jnp.isfinite(log_probs)
