@@ -225,7 +225,7 @@ def fused_linear_cross_entropy(
     # transpose is the psum that each input's cotangent needs, and loop carries built like
     # the inputs keep their type.
     vocab_axes = () if vocab_axis_name is None else _names(vocab_axis_name)
-    xf, wm, b, tw = _vary_alike((xf, wm, b, tw), (xf, wm, b, y, counted, tw), vocab_axes)
+    xf, wm, b = _vary_alike((xf, wm, b), (xf, wm, b, y, counted, tw), vocab_axes)
     alpha = lax.stop_gradient(jnp.asarray(label_smoothing, acc))
     zl = lax.stop_gradient(jnp.asarray(z_loss, acc))
     cap = None if logit_softcap is None else lax.stop_gradient(jnp.asarray(logit_softcap, acc))
@@ -246,6 +246,8 @@ def fused_linear_cross_entropy(
         blocks = _Blocks(token_chunk, vocab_chunk, terms, jnp.dtype(out_dtype))
         if tw is not None:
             _checks.check_values_in("weights", tw, low=0.0, where=counted)
+            # An input of the custom VJP, whose cotangent varies like the tokens' losses.
+            (tw,) = _vary_alike((tw,), (xf, wm, b, y, counted), ())
         # The custom VJP sums this device's counted (weighted) tokens; the shared reduction
         # divides by the (global) count, and its gradient scales the one formed in the
         # forward pass.
