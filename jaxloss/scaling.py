@@ -26,7 +26,9 @@ def gspmd_losses(embeddings, groups, hidden, unembed, labels):
     return {
         "triplet": jaxloss.semihard_triplet_loss(embeddings, groups, reduction="mean"),
         "ntxent": jaxloss.ntxent(embeddings, groups),
-        "fused": jaxloss.fused_linear_cross_entropy(hidden, unembed, labels, ignore_index=-1),
+        "fused": jaxloss.fused_linear_cross_entropy(
+            hidden, unembed, labels, ignore_index=-1, reduction="mean"
+        ),
     }
 
 
@@ -43,6 +45,7 @@ def data_parallel_step(mesh: Mesh, tx: optax.GradientTransformation) -> Callable
                 params["unembed"],
                 labels,
                 ignore_index=-1,
+                reduction="mean",
                 axis_name="data",  # the mean over the global batch
             )
 
@@ -75,6 +78,7 @@ def data_tensor_parallel_step(mesh: Mesh, tx: optax.GradientTransformation) -> C
                 params["unembed"],  # this device's [V / n_vocab, D] rows
                 labels,  # global class ids
                 ignore_index=-1,
+                reduction="mean",
                 axis_name="data",
                 vocab_axis_name="vocab",
             )
