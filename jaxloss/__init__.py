@@ -4,16 +4,13 @@ Every public function is pure, traceable (jit, vmap, grad) and returns per-examp
 default; see README.md for the API table and CONTRIBUTING.md for the contract.
 """
 
-from jaxloss.classification import (
+from jaxloss.binary import (
     binary_cross_entropy,
-    log_sigmoid,
-    log_softmax,
-    safe_softmax_cross_entropy,
-    sigmoid,
     sigmoid_binary_cross_entropy,
     sigmoid_focal_loss,
-    smooth_labels,
-    softmax,
+)
+from jaxloss.classification import (
+    safe_softmax_cross_entropy,
     softmax_cross_entropy,
     softmax_cross_entropy_with_integer_labels,
     softmax_focal_loss,
@@ -106,6 +103,13 @@ from jaxloss.pairs import (
 )
 from jaxloss.pairwise import (
     pairwise_distances,
+)
+from jaxloss.probabilities import (
+    log_sigmoid,
+    log_softmax,
+    sigmoid,
+    smooth_labels,
+    softmax,
 )
 from jaxloss.reductions import (
     mean_from_sum_and_count,

@@ -66,9 +66,7 @@ def _examples() -> dict[str, tuple[str, Callable[[], jax.Array]]]:
         ),
         "fused_linear_cross_entropy": (
             f"embeddings [{B},{D}], weight [{K},{D}], labels [{B}]",
-            lambda: jaxloss.fused_linear_cross_entropy(
-                embeddings, unembedding, labels, reduction="none"
-            ),
+            lambda: jaxloss.fused_linear_cross_entropy(embeddings, unembedding, labels),
         ),
         "softmax_focal_loss": (
             cls + ", gamma 2",

@@ -1,13 +1,28 @@
-"""Probability maps and classification losses: softmax, cross-entropy, BCE, focal.
+"""Softmax (categorical) losses: cross-entropy with soft or integer labels, focal loss.
 
-Class axes may be any axis (or, for cross-entropy, a tuple of axes as in optax); internally the
-class axes are moved last and flattened, so every formula below reads along the last axis.
+Class axes may be any axis (or, for cross-entropy, a tuple of axes as in optax): internally they
+are moved last, in the order given, and flattened, so every formula reads along the last axis
+and a class id indexes the flattened class axes (optax's convention).
+
+The per-example shape is that of ``logits`` without its class axes; ``reduction``, ``weights``
+and the example mask refer to it (CONTRIBUTING.md, section 4): ``"none"`` gives ``m * w * l``,
+``"mean"`` ``sum(m * w * l) / sum(m * w)`` (0 when nothing is counted), ``"sum_and_count"``
+the pair, and ``axis_name`` makes the reductions global over a data-parallel batch axis.
+``where`` keeps optax's meaning: a mask of the per-example shape selects examples, one of the
+shape of ``logits`` selects classes (excluded classes leave the normalization and the sum; an
+example with no included class gives 0 and does not count).
+
+Integer class ids must lie in ``[0, K)``, equal ``ignore_index`` or be masked out. Concrete
+ids out of range raise a ValueError naming ``labels``; traced ones raise in the checked mode
+(``checkify.checkify(f, errors=checkify.user_checks)``) and otherwise give NaN for their
+example (a value that cannot pass for a loss; no out-of-bounds read).
+
+The probability maps are in `jaxloss.probabilities`, the sigmoid losses in `jaxloss.binary`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -15,131 +30,32 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _numerics
-from jaxloss.reductions import weighted_reduce
+from jaxloss import _checks
+
+# `jaxloss.segmentation` imports these two from here; they live in `jaxloss.binary`.
+from jaxloss.binary import sigmoid_binary_cross_entropy, sigmoid_focal_loss  # noqa: F401
+from jaxloss.reductions import reduce_loss, weighted_reduce
 
 __all__ = [
-    "binary_cross_entropy",
-    "log_sigmoid",
-    "log_softmax",
     "safe_softmax_cross_entropy",
-    "sigmoid",
-    "sigmoid_binary_cross_entropy",
-    "sigmoid_focal_loss",
-    "smooth_labels",
-    "softmax",
     "softmax_cross_entropy",
     "softmax_cross_entropy_with_integer_labels",
     "softmax_focal_loss",
 ]
 
-Axis = int | Sequence[int]
-
-
-def softmax(x: ArrayLike, axis: Axis = -1, *, temperature: ArrayLike = 1.0) -> jax.Array:
-    r"""Softmax with temperature: :math:`\exp(x_i/T) / \sum_j \exp(x_j/T)`.
-
-    Args:
-      x: logits ``[..., num_classes, ...]``, floating.
-      axis: class axis or axes.
-      temperature: :math:`T > 0`; higher is flatter.
-
-    Returns:
-      Probabilities of the shape and dtype of ``x``.
-
-    References:
-      Wraps ``jax.nn.softmax`` (Bridle, 1990).
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> from jaxloss import softmax
-      >>> softmax(jnp.array([0.0, 0.0, 0.0, 0.0]))
-      Array([0.25, 0.25, 0.25, 0.25], dtype=float32)
-    """
-    xt, dtype = _tempered("x", x, temperature)
-    return jax.nn.softmax(xt, axis=_axis_arg(axis)).astype(dtype)
-
-
-def log_softmax(x: ArrayLike, axis: Axis = -1, *, temperature: ArrayLike = 1.0) -> jax.Array:
-    r"""Log-softmax with temperature: :math:`x_i/T - \log\sum_j \exp(x_j/T)`.
-
-    Args:
-      x: logits ``[..., num_classes, ...]``, floating.
-      axis: class axis or axes.
-      temperature: :math:`T > 0`.
-
-    Returns:
-      Log-probabilities of the shape and dtype of ``x``; ``-inf`` logits give ``-inf``.
-
-    References:
-      Wraps ``jax.nn.log_softmax``.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> from jaxloss import log_softmax
-      >>> log_softmax(jnp.array([0.0, 0.0]))
-      Array([-0.6931472, -0.6931472], dtype=float32)
-    """
-    xt, dtype = _tempered("x", x, temperature)
-    return jax.nn.log_softmax(xt, axis=_axis_arg(axis)).astype(dtype)
-
-
-def sigmoid(x: ArrayLike, *, temperature: ArrayLike = 1.0) -> jax.Array:
-    r"""Logistic sigmoid with temperature: :math:`1 / (1 + \exp(-x/T))`.
-
-    Args:
-      x: logits ``[...]``, floating.
-      temperature: :math:`T > 0`.
-
-    Returns:
-      Probabilities of the shape and dtype of ``x``.
-
-    References:
-      Wraps ``jax.nn.sigmoid``.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> from jaxloss import sigmoid
-      >>> sigmoid(jnp.array([0.0]))
-      Array([0.5], dtype=float32)
-    """
-    xt, dtype = _tempered("x", x, temperature)
-    return jax.nn.sigmoid(xt).astype(dtype)
-
-
-def log_sigmoid(x: ArrayLike, *, temperature: ArrayLike = 1.0) -> jax.Array:
-    r"""Log of the sigmoid, stable for large :math:`|x|`: :math:`-\mathrm{softplus}(-x/T)`.
-
-    Args:
-      x: logits ``[...]``, floating.
-      temperature: :math:`T > 0`.
-
-    Returns:
-      Log-probabilities of the shape and dtype of ``x``.
-
-    References:
-      Wraps ``jax.nn.log_sigmoid``.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> from jaxloss import log_sigmoid
-      >>> log_sigmoid(jnp.array([-1e4]))
-      Array([-10000.], dtype=float32)
-    """
-    xt, dtype = _tempered("x", x, temperature)
-    return jax.nn.log_sigmoid(xt).astype(dtype)
-
 
 def softmax_cross_entropy(
     logits: ArrayLike,
     labels: ArrayLike,
-    axis: Axis = -1,
+    axis: _checks.Axis = -1,
     where: ArrayLike | None = None,
     *,
     label_smoothing: float = 0.0,
     class_weights: ArrayLike | None = None,
     reduction: str = "none",
-) -> jax.Array:
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Cross-entropy between soft (or one-hot) labels and softmax(logits).
 
     .. math::
@@ -151,21 +67,27 @@ def softmax_cross_entropy(
 
     Args:
       logits: ``[..., num_classes]`` (class axes given by ``axis``), floating.
-      labels: same shape as ``logits``; probabilities along the class axes.
-      axis: class axis or tuple of axes (optax semantics).
-      where: boolean mask, either the shape of ``logits`` (classes to include: excluded
-        classes leave the normalization and the sum, as in optax) or the per-example shape
-        (examples to include). An example with no included class has loss 0 and does not
-        count in the mean.
+      labels: same shape as ``logits``; probabilities along the class axes, floating, or
+        integer/bool one-hot arrays (as optax accepts).
+      axis: class axis or tuple of axes (optax semantics; ``None`` for all axes).
+      where: optax's mask, either the shape of ``logits`` (classes to include: excluded
+        classes leave the normalization and the sum) or the per-example shape (examples to
+        include). An example with no included class gives 0 and does not count.
       label_smoothing: :math:`\alpha \in [0, 1]`; :math:`K` counts the included classes.
       class_weights: optional ``[num_classes]`` (the shape of the class axes) weights
-        :math:`w_c`, as torch's ``weight`` for probability targets.
-      reduction: ``"none"`` (per-example, class axes removed), ``"mean"`` over counted
-        examples (unweighted, torch's convention for probability targets) or ``"sum"``.
+        :math:`w_c`, as torch's ``weight`` for probability targets (they do not enter the
+        mean's denominator, torch's convention for probability targets).
+      reduction: ``"none"`` (default: per-example, class axes removed), ``"mean"`` over the
+        counted examples, ``"sum"`` or ``"sum_and_count"`` (static).
+      weights: optional non-negative per-example weights (broadcastable to the per-example
+        shape); ``"mean"`` divides by their sum over the counted examples.
+      axis_name: the data-parallel batch axis inside ``shard_map``/``pmap``: reductions are
+        then global over it (CONTRIBUTING.md, section 5).
 
     Returns:
-      Per-example losses ``[...]``, or a scalar; dtype of ``logits``/``labels`` promoted.
-      A positive label on a ``-inf`` logit gives ``inf``.
+      Per-example losses ``[...]`` for ``"none"``, else a scalar (the pair ``(sum, count)``
+      for ``"sum_and_count"``); dtype of ``logits`` promoted with floating ``labels``. A
+      positive label on a ``-inf`` logit gives ``inf``.
 
     References:
       optax ``softmax_cross_entropy`` (same signature and values where finite);
@@ -174,12 +96,15 @@ def softmax_cross_entropy(
     Examples:
       >>> import jax.numpy as jnp
       >>> from jaxloss import softmax_cross_entropy
-      >>> logits = jnp.array([[0.0, -jnp.inf, 0.0]])
-      >>> softmax_cross_entropy(logits, jnp.array([[1.0, 0.0, 0.0]]))
-      Array([0.6931472], dtype=float32)
+      >>> logits = jnp.array([[0.0, -jnp.inf, 0.0], [0.0, 0.0, 0.0]])
+      >>> labels = jnp.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+      >>> softmax_cross_entropy(logits, labels)
+      Array([0.6931472, 1.0986123], dtype=float32)
+      >>> softmax_cross_entropy(logits, labels, reduction="mean", weights=jnp.array([3.0, 1.0]))
+      Array(0.7945135, dtype=float32)
     """
     logits = _checks.as_float("logits", logits)
-    labels = _checks.as_float("labels", labels)
+    labels = _class_labels(labels)
     _checks.check_same_shape(logits=logits, labels=labels)
     _checks.check_scalar_range("label_smoothing", label_smoothing, low=0.0, high=1.0)
     _checks.check_reduction(reduction)
@@ -188,7 +113,7 @@ def softmax_cross_entropy(
     x = _classes_last(logits, axes)
     y = _classes_last(labels, axes)
     class_mask, example_mask = _split_where(where, logits.shape, axes)
-    weights = _class_weight_vector(class_weights, logits.shape, axes)
+    class_w = _class_weight_vector(class_weights, logits.shape, axes)
 
     ct = _checks.compute_dtype(out_dtype)
     x, y = x.astype(ct), y.astype(ct)
@@ -199,51 +124,94 @@ def softmax_cross_entropy(
     if class_mask is not None:
         keep = keep & class_mask
     terms = jnp.where(keep, y * jnp.where(keep, log_probs, 0.0), 0.0)
-    if weights is not None:
-        terms = terms * jnp.broadcast_to(weights.astype(ct), terms.shape)
+    if class_w is not None:
+        terms = terms * jnp.broadcast_to(class_w.astype(ct), terms.shape)
     loss = -jnp.sum(terms, axis=-1)
-    mask = _example_mask(class_mask, example_mask)
-    return weighted_reduce(loss.astype(out_dtype), None, mask, reduction)
+    return reduce_loss(
+        loss.astype(out_dtype),
+        out_dtype,
+        reduction=reduction,
+        where=_example_mask(class_mask, example_mask),
+        weights=weights,
+        axis_name=axis_name,
+    )
 
 
-def safe_softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> jax.Array:
-    r"""Softmax cross-entropy with :math:`0 \cdot \log 0 = 0` (optax parity alias).
+def safe_softmax_cross_entropy(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: _checks.Axis = -1,
+    where: ArrayLike | None = None,
+    label_smoothing: float = 0.0,
+    class_weights: ArrayLike | None = None,
+    reduction: str = "none",
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
+    r"""Softmax cross-entropy with :math:`0 \cdot \log 0 = 0` (optax parity name).
 
-    .. math:: \ell = -\sum_c y_c \log \mathrm{softmax}(x)_c
+    .. math:: \ell = -\sum_c w_c\, y_c \log \mathrm{softmax}(x)_c
 
-    Identical to :func:`softmax_cross_entropy` with its defaults: terms with a zero label are
-    0 even for ``-inf`` logits, in value and gradient.
+    The same loss as :func:`softmax_cross_entropy`, with the same options and defaults:
+    terms with a zero label are 0 even for ``-inf`` logits, in value and gradient. optax's
+    positional signature ``(logits, labels)`` is kept; every option is keyword-only.
 
     Args:
-      logits: ``[..., num_classes]``, floating.
-      labels: ``[..., num_classes]``, probabilities.
+      logits: ``[..., num_classes]`` (class axes given by ``axis``), floating.
+      labels: same shape as ``logits``; probabilities along the class axes, floating, or
+        integer/bool one-hot arrays.
+      axis: class axis or tuple of axes (``None`` for all axes).
+      where: optional boolean mask, the shape of ``logits`` (classes to include) or the
+        per-example shape (examples to include), as in :func:`softmax_cross_entropy`.
+      label_smoothing: :math:`\alpha \in [0, 1]`; :math:`K` counts the included classes.
+      class_weights: optional weights :math:`w_c` of the shape of the class axes.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"`` (static).
+      weights: optional non-negative per-example weights.
+      axis_name: the data-parallel batch axis inside ``shard_map``/``pmap`` (section 5).
 
     Returns:
-      Per-example losses ``[...]``.
+      Per-example losses ``[...]`` for ``"none"``, else a scalar (the pair ``(sum, count)``
+      for ``"sum_and_count"``).
 
     References:
-      optax ``safe_softmax_cross_entropy``.
+      optax ``safe_softmax_cross_entropy``; ``torch.nn.functional.cross_entropy`` with
+      probability targets.
 
     Examples:
       >>> import jax.numpy as jnp
       >>> from jaxloss import safe_softmax_cross_entropy
       >>> safe_softmax_cross_entropy(jnp.array([[-jnp.inf, 0.0]]), jnp.array([[0.0, 1.0]]))
       Array([0.], dtype=float32)
+      >>> safe_softmax_cross_entropy(jnp.zeros((1, 2)), jnp.array([[0, 1]]), label_smoothing=0.5)
+      Array([0.6931472], dtype=float32)
     """
-    return softmax_cross_entropy(logits, labels)
+    return softmax_cross_entropy(
+        logits,
+        labels,
+        axis,
+        where,
+        label_smoothing=label_smoothing,
+        class_weights=class_weights,
+        reduction=reduction,
+        weights=weights,
+        axis_name=axis_name,
+    )
 
 
 def softmax_cross_entropy_with_integer_labels(
     logits: ArrayLike,
     labels: ArrayLike,
-    axis: Axis = -1,
+    axis: _checks.Axis = -1,
     where: ArrayLike | None = None,
     *,
     label_smoothing: float = 0.0,
     class_weights: ArrayLike | None = None,
     ignore_index: int | None = None,
     reduction: str = "none",
-) -> jax.Array:
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Cross-entropy with integer labels, without building a one-hot array.
 
     .. math::
@@ -251,7 +219,8 @@ def softmax_cross_entropy_with_integer_labels(
                  + \frac{\alpha}{K} \sum_c w_c \big(\mathrm{lse}(x_n) - x_{n,c}\big)
 
     with :math:`\mathrm{lse}` the log-sum-exp over the included classes. ``"mean"`` divides by
-    :math:`\sum_n w_{y_n}` over the counted examples, exactly torch's
+    :math:`\sum_n v_n w_{y_n}` over the counted examples (:math:`v_n` the per-example
+    ``weights``, default 1), exactly torch's
     ``cross_entropy(weight=..., ignore_index=..., label_smoothing=...)``; a batch in which every
     example is ignored gives 0 (torch gives NaN).
 
@@ -263,20 +232,27 @@ def softmax_cross_entropy_with_integer_labels(
 
     Args:
       logits: ``[..., num_classes]`` (class axes given by ``axis``), floating.
-      labels: integer class indices ``[...]`` (for a tuple ``axis``, indices into the
-        flattened class axes, as in optax).
+      labels: integer class ids ``[...]`` in ``[0, num_classes)`` (for a tuple ``axis``,
+        indices into the flattened class axes, as in optax). An id out of range that is
+        neither ``ignore_index`` nor masked out raises when the labels are concrete and in
+        the checked mode; otherwise its example gives NaN.
       axis: class axis or tuple of axes.
-      where: boolean mask, the shape of ``logits`` (classes to include, optax semantics) or
-        the per-example shape (examples to include).
+      where: optax's mask, the shape of ``logits`` (classes to include) or the per-example
+        shape (examples to include).
       label_smoothing: :math:`\alpha \in [0, 1]`, computed from the log-sum-exp and the sum of
         logits (no one-hot).
       class_weights: optional ``[num_classes]`` weights :math:`w_c`.
-      ignore_index: a label value whose examples give 0 and do not count in the mean.
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      ignore_index: a label value whose examples give 0 and do not count.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"`` (static);
+        the count is :math:`\sum_n v_n w_{y_n}` over the counted examples.
+      weights: optional non-negative per-example weights :math:`v_n` (broadcastable to the
+        per-example shape).
+      axis_name: the data-parallel batch axis inside ``shard_map``/``pmap``: reductions are
+        then global over it (CONTRIBUTING.md, section 5).
 
     Returns:
-      Per-example losses ``[...]`` or a scalar, in the dtype of ``logits``. A label outside
-      ``[0, num_classes)`` that is not ``ignore_index`` gives NaN (it cannot raise under jit).
+      Per-example losses ``[...]`` for ``"none"``, else a scalar (the pair ``(sum, count)``
+      for ``"sum_and_count"``), in the dtype of ``logits``.
 
     References:
       optax ``softmax_cross_entropy_with_integer_labels``;
@@ -303,19 +279,24 @@ def softmax_cross_entropy_with_integer_labels(
         )
     out_dtype = logits.dtype
     class_mask, example_mask = _split_where(where, logits.shape, axes)
-    weights = _class_weight_vector(class_weights, logits.shape, axes)
+    examples = _example_mask(class_mask, example_mask)
+    class_w = _class_weight_vector(class_weights, logits.shape, axes)
     raw = _classes_last(logits, axes)
+    num_classes = raw.shape[-1]
+    _checks.check_class_ids(
+        "labels", labels, num_classes, ignore_index=ignore_index, where=examples
+    )
     acc = _checks.compute_dtype(out_dtype)
 
     valid = None if ignore_index is None else labels != ignore_index
     safe_labels = labels if valid is None else jnp.where(valid, labels, 0)
     lse, label_logit = _lse_and_label_logit(raw, safe_labels, acc, class_mask)
     x = raw.astype(acc)
-    label_weight = None if weights is None else weights.astype(x.dtype)[safe_labels]
+    label_weight = None if class_w is None else class_w.astype(x.dtype)[safe_labels]
     nll = lse - label_logit
     loss = nll if label_weight is None else label_weight * nll
     if not _checks.is_concrete_zero(label_smoothing):
-        w = jnp.ones(x.shape[-1:], x.dtype) if weights is None else weights.astype(x.dtype)
+        w = jnp.ones(x.shape[-1:], x.dtype) if class_w is None else class_w.astype(x.dtype)
         wb = jnp.broadcast_to(w, x.shape)
         if class_mask is not None:
             wb = jnp.where(class_mask, wb, 0.0)
@@ -324,186 +305,13 @@ def softmax_cross_entropy_with_integer_labels(
         k = _num_classes(x, class_mask)
         k = k if k.ndim == 0 else k[..., 0]
         loss = (1.0 - label_smoothing) * loss + label_smoothing * smooth / k
-    mask = _checks.combine_masks(_example_mask(class_mask, example_mask), valid)
-    return weighted_reduce(loss.astype(out_dtype), label_weight, mask, reduction)
-
-
-def smooth_labels(
-    labels: ArrayLike,
-    alpha: ArrayLike,
-    *,
-    axis: Axis = -1,
-    where: ArrayLike | None = None,
-) -> jax.Array:
-    r"""Label smoothing: :math:`(1-\alpha)\, y + \alpha / K`.
-
-    Args:
-      labels: one-hot or soft labels ``[..., num_classes]``, floating.
-      alpha: smoothing in ``[0, 1]``.
-      axis: class axis or axes; :math:`K` is their size.
-      where: optional boolean mask of ``labels``'s shape; :math:`K` counts the included
-        classes (optax semantics).
-
-    Returns:
-      Smoothed labels, the shape and dtype of ``labels``.
-
-    References:
-      optax ``smooth_labels``; Müller et al., "When does label smoothing help?", 2019.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> from jaxloss import smooth_labels
-      >>> smooth_labels(jnp.array([1.0, 0.0, 0.0, 0.0]), 0.2)
-      Array([0.85, 0.05, 0.05, 0.05], dtype=float32)
-    """
-    labels = _checks.as_float("labels", labels)
-    _checks.check_scalar_range("alpha", alpha, low=0.0, high=1.0)
-    axes = _class_axes(axis, labels.ndim)
-    if where is None:
-        k = float(np.prod([labels.shape[a] for a in axes]))
-    else:
-        where = _checks.broadcast_to("where", _checks.as_bool("where", where), labels.shape)
-        k = jnp.sum(where, axis=axes, keepdims=True).astype(labels.dtype)
-    return ((1.0 - alpha) * labels + alpha / k).astype(labels.dtype)
-
-
-def sigmoid_binary_cross_entropy(
-    logits: ArrayLike,
-    labels: ArrayLike,
-    *,
-    pos_weight: ArrayLike | None = None,
-    reduction: str = "none",
-) -> jax.Array:
-    r"""Binary cross-entropy on logits (log loss), elementwise.
-
-    .. math::
-        \ell = -\big(p\, y \log\sigma(x) + (1-y) \log(1-\sigma(x))\big)
-             = p\,y\,\mathrm{sp}(-x) + (1-y)\,\mathrm{sp}(x)
-
-    with :math:`\mathrm{sp}(\pm x) = \max(\pm x, 0) + \log(1 + e^{-|x|})`, so one ``exp`` and
-    one ``log1p`` per element and no cancellation for large :math:`|x|`.
-
-    Args:
-      logits: ``[...]``, floating.
-      labels: ``[...]`` (same shape), targets in ``[0, 1]`` (soft labels allowed).
-      pos_weight: optional weight :math:`p` of the positive term, broadcastable to
-        ``logits`` (torch's ``pos_weight``, e.g. ``[num_classes]`` for multi-label).
-      reduction: ``"none"``, ``"mean"`` or ``"sum"`` over all elements.
-
-    Returns:
-      Elementwise losses ``[...]`` or a scalar.
-
-    References:
-      optax ``sigmoid_binary_cross_entropy``;
-      ``torch.nn.functional.binary_cross_entropy_with_logits``.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> from jaxloss import sigmoid_binary_cross_entropy
-      >>> sigmoid_binary_cross_entropy(jnp.array([0.0, 1e4]), jnp.array([1.0, 1.0]))
-      Array([0.6931472, 0.       ], dtype=float32)
-    """
-    x, y, out_dtype = _binary_inputs("logits", logits, labels)
-    _checks.check_reduction(reduction)
-    pw = _pos_weight(pos_weight, x)
-    loss = _sigmoid_bce(x, y, pw)
-    return weighted_reduce(loss.astype(out_dtype), None, None, reduction)
-
-
-def binary_cross_entropy(
-    probabilities: ArrayLike,
-    labels: ArrayLike,
-    *,
-    eps: float = math.exp(-100.0),
-    reduction: str = "none",
-) -> jax.Array:
-    r"""Binary cross-entropy (log loss) on probabilities, with clamped logs.
-
-    .. math::
-        \ell = -\big(y \max(\log p, \log\epsilon) + (1-y) \max(\log(1-p), \log\epsilon)\big)
-
-    The default :math:`\epsilon = e^{-100}` clamps each log at -100, exactly as
-    ``torch.nn.functional.binary_cross_entropy`` does, so probabilities of exactly 0 and 1
-    give finite values. Inside the clamp the gradient is 0 (torch returns a large finite
-    gradient there instead). Prefer :func:`sigmoid_binary_cross_entropy` on logits.
-
-    Args:
-      probabilities: ``[...]`` in ``[0, 1]``, floating.
-      labels: ``[...]`` (same shape), targets in ``[0, 1]``.
-      eps: the smallest probability whose log is taken (``> 0``).
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-
-    Returns:
-      Elementwise losses ``[...]`` or a scalar.
-
-    References:
-      ``torch.nn.functional.binary_cross_entropy``; scikit-learn ``log_loss``.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> from jaxloss import binary_cross_entropy
-      >>> binary_cross_entropy(jnp.array([0.5, 0.0]), jnp.array([1.0, 1.0]))
-      Array([  0.6931472, 100.       ], dtype=float32)
-    """
-    p, y, out_dtype = _binary_inputs("probabilities", probabilities, labels)
-    _checks.check_positive("eps", eps)
-    _checks.check_reduction(reduction)
-    log_min = math.log(eps) if _checks.concrete(eps) is not None else jnp.log(eps)
-    loss = -(y * _clamped_log(p, eps, log_min) + (1.0 - y) * _clamped_log(1.0 - p, eps, log_min))
-    return weighted_reduce(loss.astype(out_dtype), None, None, reduction)
-
-
-def sigmoid_focal_loss(
-    logits: ArrayLike,
-    labels: ArrayLike,
-    *,
-    alpha: ArrayLike | None = None,
-    gamma: ArrayLike = 2.0,
-    reduction: str = "none",
-) -> jax.Array:
-    r"""Sigmoid focal loss (Lin et al., 2017), elementwise.
-
-    .. math::
-        \ell = \alpha_t\, (1 - p_t)^\gamma\, \mathrm{BCE}(x, y),\quad
-        1 - p_t = y\,\sigma(-x) + (1-y)\,\sigma(x),\quad \alpha_t = \alpha y + (1-\alpha)(1-y)
-
-    :math:`1 - p_t` is formed from the two sigmoids without cancellation (both from one
-    ``exp``), and :math:`(1-p_t)^\gamma` is an integer power for integer :math:`\gamma \le 8`;
-    any other :math:`\gamma` is :math:`\exp(\gamma \log(1 - p_t))` with the log taken as a
-    ``logaddexp`` of log-sigmoids, so values, gradients and Hessians stay finite and exact
-    for :math:`0 < \gamma < 1` at large logits (where :math:`1 - p_t` underflows). Gradients
-    with respect to ``labels`` are exact for labels inside :math:`(0, 1)`. The computation has no
-    select, so ``reduction="mean"`` is one fused loop without per-element temporaries.
-    :math:`\gamma = 0`, ``alpha=None`` is :func:`sigmoid_binary_cross_entropy`.
-
-    Args:
-      logits: ``[...]``, floating.
-      labels: ``[...]`` (same shape), targets in ``[0, 1]``.
-      alpha: optional weight of the positive class in ``[0, 1]``.
-      gamma: focusing exponent :math:`\gamma \ge 0`.
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
-
-    Returns:
-      Elementwise losses ``[...]`` or a scalar.
-
-    References:
-      Lin et al., "Focal Loss for Dense Object Detection", 2017; optax ``sigmoid_focal_loss``
-      (same signature and values); torchvision ``sigmoid_focal_loss``.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> from jaxloss import sigmoid_focal_loss
-      >>> sigmoid_focal_loss(jnp.array([0.0]), jnp.array([1.0]), gamma=2.0)
-      Array([0.1732868], dtype=float32)
-    """
-    x, y, out_dtype = _binary_inputs("logits", logits, labels)
-    _checks.check_nonnegative("gamma", gamma)
-    _checks.check_scalar_range("alpha", alpha, low=0.0, high=1.0)
-    _checks.check_reduction(reduction)
-    loss = _focal_factor(x, y, gamma) * _sigmoid_bce(x, y, None)
-    if alpha is not None:
-        loss = (alpha * y + (1.0 - alpha) * (1.0 - y)) * loss
-    return weighted_reduce(loss.astype(out_dtype), None, None, reduction)
+    out_of_range = (safe_labels < 0) | (safe_labels >= num_classes)
+    loss = jnp.where(out_of_range, jnp.asarray(jnp.nan, loss.dtype), loss)
+    mask = _checks.combine_masks(examples, valid)
+    v = _example_weights(weights, loss.shape, mask)
+    count = label_weight if v is None else (v if label_weight is None else v * label_weight)
+    numerator = loss if v is None else v.astype(loss.dtype) * loss
+    return weighted_reduce(numerator.astype(out_dtype), count, mask, reduction, axis_name)
 
 
 def softmax_focal_loss(
@@ -515,7 +323,9 @@ def softmax_focal_loss(
     axis: int = -1,
     where: ArrayLike | None = None,
     reduction: str = "none",
-) -> jax.Array:
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Multi-class focal loss on softmax probabilities.
 
     .. math::
@@ -533,16 +343,25 @@ def softmax_focal_loss(
 
     Args:
       logits: ``[..., num_classes]`` (class axis given by ``axis``), floating.
-      labels: integer labels ``[...]``, or one-hot/soft labels of the shape of ``logits``.
-      alpha: optional scalar or ``[num_classes]`` class weights :math:`\alpha_c`.
+      labels: integer class ids ``[...]`` in ``[0, num_classes)``, or one-hot/soft labels
+        of the shape of ``logits`` (floating, or bool one-hot). An id out of range that is
+        not masked out raises when the labels are concrete and in the checked mode;
+        otherwise its example gives NaN.
+      alpha: optional scalar or ``[num_classes]`` class weights :math:`\alpha_c` (they do not
+        enter the mean's denominator, MONAI's convention).
       gamma: focusing exponent :math:`\gamma \ge 0`.
       axis: the class axis.
       where: optional boolean mask, the shape of ``logits`` (classes to include) or the
         per-example shape (examples to include).
-      reduction: ``"none"``, ``"mean"`` over counted examples, or ``"sum"``.
+      reduction: ``"none"`` (default), ``"mean"`` over the counted examples, ``"sum"`` or
+        ``"sum_and_count"`` (static).
+      weights: optional non-negative per-example weights (broadcastable to the per-example
+        shape); ``"mean"`` divides by their sum over the counted examples.
+      axis_name: the data-parallel batch axis inside ``shard_map``/``pmap`` (section 5).
 
     Returns:
-      Per-example losses ``[...]`` or a scalar.
+      Per-example losses ``[...]`` for ``"none"``, else a scalar (the pair ``(sum, count)``
+      for ``"sum_and_count"``).
 
     References:
       Lin et al., "Focal Loss for Dense Object Detection", 2017 (the multi-class form of
@@ -569,10 +388,14 @@ def softmax_focal_loss(
             )
         out_dtype = logits.dtype
     else:
-        labels = _checks.as_float("labels", labels)
+        labels = _class_labels(labels)
         _checks.check_same_shape(logits=logits, labels=labels)
         out_dtype = _checks.result_dtype(logits, labels)
     class_mask, example_mask = _split_where(where, logits.shape, axes)
+    examples = _example_mask(class_mask, example_mask)
+    if integer:
+        num_classes = int(np.prod([logits.shape[a] for a in axes]))
+        _checks.check_class_ids("labels", labels, num_classes, where=examples)
     alphas = None
     if alpha is not None and jnp.ndim(alpha) > 0:
         alphas = _class_weight_vector(alpha, logits.shape, axes, name="alpha")
@@ -584,6 +407,9 @@ def softmax_focal_loss(
         loss = -_focal_complement_power(z, log_probs, class_mask, labels, gamma) * lp
         if alphas is not None:
             loss = alphas.astype(ct)[labels] * loss
+        # Gathers wrap negative ids and fill (or clamp) large ones: say NaN explicitly.
+        out_of_range = (labels < 0) | (labels >= z.shape[-1])
+        loss = jnp.where(out_of_range, jnp.asarray(jnp.nan, loss.dtype), loss)
     else:
         y = _classes_last(labels, axes).astype(ct)
         keep = (y != 0) | jnp.isfinite(log_probs)
@@ -597,39 +423,48 @@ def softmax_focal_loss(
         loss = -jnp.sum(terms, axis=-1)
     if alpha is not None and alphas is None:
         loss = alpha * loss
-    mask = _example_mask(class_mask, example_mask)
-    return weighted_reduce(loss.astype(out_dtype), None, mask, reduction)
+    return reduce_loss(
+        loss.astype(out_dtype),
+        out_dtype,
+        reduction=reduction,
+        where=examples,
+        weights=weights,
+        axis_name=axis_name,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers
 
 
-def _tempered(name: str, x: ArrayLike, temperature: ArrayLike) -> tuple[jax.Array, jnp.dtype]:
-    """x / temperature in the compute dtype (at least float32), and the dtype to return."""
-    x = _checks.as_float(name, x)
-    _checks.check_positive("temperature", temperature)
-    xc = x.astype(_checks.compute_dtype(x.dtype))
-    return (xc if _is_one(temperature) else xc / temperature), x.dtype
+def _class_axes(axis: _checks.Axis, ndim: int) -> tuple[int, ...]:
+    """The class axes, checked by `_checks.normalize_axes`, in the order given: optax flattens
+    a tuple of class axes in that order (class ids and ``class_weights`` follow it)."""
+    axes = _checks.normalize_axes("axis", axis, ndim)
+    if isinstance(axis, Sequence):
+        return tuple(int(a) % ndim for a in axis)
+    return axes
 
 
-def _axis_arg(axis: Axis) -> int | tuple[int, ...]:
-    return axis if isinstance(axis, int) else tuple(axis)
+def _example_weights(weights: ArrayLike | None, shape, mask: jax.Array | None):
+    """Per-example `weights` broadcast to `shape` and checked non-negative, as `reduce` does,
+    for losses that pass their own denominator to `weighted_reduce`."""
+    if weights is None:
+        return None
+    w = _checks.broadcast_to("weights", _checks.as_float("weights", weights), shape)
+    _checks.check_values_in("weights", w, low=0.0, where=mask)
+    return w
 
 
-def _is_one(value) -> bool:
-    v = _checks.concrete(value)
-    return v is not None and v.size == 1 and float(v) == 1.0
-
-
-def _class_axes(axis: Axis, ndim: int) -> tuple[int, ...]:
-    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
-    if not axes:
-        raise ValueError("`axis` must name at least one class axis.")
-    normalized = tuple(_checks.normalize_axis("axis", a, ndim) for a in axes)
-    if len(set(normalized)) != len(normalized):
-        raise ValueError(f"`axis` has repeated entries: {axis!r}.")
-    return normalized
+def _class_labels(labels: ArrayLike) -> jax.Array:
+    """Soft (or one-hot) labels: floating, or integer/bool one-hot arrays as optax accepts."""
+    y = jnp.asarray(labels)
+    numeric = jnp.issubdtype(y.dtype, jnp.integer) or jnp.issubdtype(y.dtype, jnp.floating)
+    if not (y.dtype == jnp.bool_ or numeric):
+        raise TypeError(
+            f"`labels` must be a floating, integer or boolean array; got dtype {y.dtype}."
+        )
+    return y
 
 
 def _lse_and_label_logit(
@@ -739,49 +574,6 @@ def _example_mask(class_mask, example_mask):
     return _checks.combine_masks(row, example_mask)
 
 
-def _binary_inputs(name: str, x: ArrayLike, labels: ArrayLike):
-    x = _checks.as_float(name, x)
-    y = _checks.as_float("labels", labels)
-    _checks.check_same_shape(**{name: x, "labels": y})
-    out_dtype = _checks.result_dtype(x, y)
-    ct = _checks.compute_dtype(out_dtype)
-    return x.astype(ct), y.astype(ct), out_dtype
-
-
-def _pos_weight(pos_weight, x: jax.Array) -> jax.Array | None:
-    if pos_weight is None:
-        return None
-    pw = _checks.as_float("pos_weight", pos_weight)
-    return _checks.broadcast_to("pos_weight", pw, x.shape).astype(x.dtype)
-
-
-def _sigmoid_bce(x: jax.Array, y: jax.Array, pos_weight: jax.Array | None) -> jax.Array:
-    softplus_pos, softplus_neg = _numerics.softplus_pair(x)
-    positive = y if pos_weight is None else pos_weight * y
-    return positive * softplus_neg + (1.0 - y) * softplus_pos
-
-
-def _focal_factor(x: jax.Array, y: jax.Array, gamma) -> jax.Array:
-    """``(1 - p_t)^gamma`` with ``1 - p_t = y sigmoid(-x) + (1 - y) sigmoid(x)``.
-
-    An integer ``gamma`` (0..8) is an integer power of ``1 - p_t`` formed from one ``exp``.
-    Any other ``gamma`` goes through ``log(1 - p_t)`` as a ``logaddexp`` of
-    ``log(1 - y) - softplus(-x)`` and ``log(y) - softplus(x)``: the composition
-    ``b^gamma`` of an underflowing ``b = 1 - p_t`` has a second derivative
-    ``gamma (gamma - 1) b^(gamma - 2) (db/dx)^2`` that overflows times underflows (NaN
-    Hessians at logits of 50 in float32), while the log form has bounded derivatives.
-    """
-    v = _checks.concrete(gamma)
-    if v is not None and v.size == 1 and float(v) in range(9):
-        if int(v) == 0:
-            return jnp.ones_like(x)
-        sig_pos, sig_neg = _numerics.sigmoid_pair(x)
-        return lax.integer_pow(y * sig_neg + (1.0 - y) * sig_pos, int(v))
-    sp_pos, sp_neg = _numerics.softplus_pair(x)
-    log_q = jnp.logaddexp(jnp.log1p(-y) - sp_neg, jnp.log(y) - sp_pos)
-    return jnp.exp(gamma * log_q)
-
-
 def _focal_complement_power(z, log_probs, class_mask, labels, gamma) -> jax.Array:
     """``(1 - p_c)^gamma`` from logits ``z [..., C]`` (classes last), see `softmax_focal_loss`.
 
@@ -811,8 +603,3 @@ def _focal_complement_power(z, log_probs, class_mask, labels, gamma) -> jax.Arra
     safe = jnp.where(other, log_probs, -1.0)
     log_complement = jnp.where(other, jnp.log(-jnp.expm1(safe)), log_rest)
     return jnp.exp(gamma * log_complement)
-
-
-def _clamped_log(p: jax.Array, eps, log_min) -> jax.Array:
-    inside = p > eps
-    return jnp.where(inside, jnp.log(jnp.where(inside, p, 1.0)), log_min)

@@ -3,7 +3,8 @@
 `fused_linear_cross_entropy` computes the cross-entropy of ``embeddings @ weight.T + bias``
 without building the ``[N, V]`` logits. Two blocked schedules share the block maths:
 
-- per-token statistics (``reduction="none"``, low-precision weights, sharded vocabularies):
+- per-token statistics (``reduction="none"``, the default; low-precision weights; sharded
+  vocabularies):
   the forward pass streams ``[tokens, vocabulary]`` blocks through an online log-sum-exp and
   keeps only per-token statistics; the backward pass recomputes each block's logits, with the
   vocabulary in the outer loop so every block of the weight gradient is finished (and cast to
@@ -26,7 +27,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _numerics
-from jaxloss.reductions import weighted_reduce
+from jaxloss.reductions import reduce_loss, weighted_reduce
 
 __all__ = ["fused_linear_cross_entropy"]
 
@@ -56,12 +57,13 @@ def fused_linear_cross_entropy(
     label_smoothing: float = 0.0,
     z_loss: float = 0.0,
     logit_softcap: float | None = None,
-    reduction: str = "mean",
+    reduction: str = "none",
+    weights: ArrayLike | None = None,
     chunk_size: int | None = None,
     token_chunk_size: int | None = None,
     axis_name: Hashable | None = None,
     vocab_axis_name: Hashable | None = None,
-) -> jax.Array:
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Cross-entropy of a linear layer's logits, without materializing the logits.
 
     With logits :math:`z_n = W x_n + b` (``weight`` rows are classes), optionally soft-capped
@@ -80,13 +82,14 @@ def fused_linear_cross_entropy(
     inputs' dtype and accumulate in float32 (``preferred_element_type``); gradients come back
     in the inputs' dtypes, and low-precision weights are never copied to float32.
 
-    With ``reduction="mean"`` or ``"sum"`` and float32/float64 weights the gradients are formed
+    With a reduced loss (``"mean"``, ``"sum"``, ``"sum_and_count"``) and float32/float64
+    ``weight`` the gradients are formed
     during the forward pass (three matmuls in all, as for the materialized loss); otherwise the
     backward pass recomputes the logits block by block (four matmuls). Hyperparameters
     (``label_smoothing``, ``z_loss``, ``logit_softcap``) are constants for differentiation.
 
     Across devices (inside ``jax.shard_map``): tokens split over ``axis_name`` (data
-    parallelism) make ``"mean"``/``"sum"`` global, the local sums of the losses and of the
+    parallelism) make the reductions global, the local sums of the losses and of the
     counted tokens being ``psum``-ed before the one division; the weight split by rows over
     ``vocab_axis_name`` (tensor parallelism) combines the per-shard log-sum-exps. The two
     compose (a 2-D ``data x vocab`` mesh). Every differentiable input is marked
@@ -101,15 +104,22 @@ def fused_linear_cross_entropy(
       weight: ``[V, D]`` unembedding matrix whose rows are classes (the layout of
         ``torch.nn.Linear`` and ``flax.nnx.Embed``), floating. Under ``vocab_axis_name``,
         this device's shard ``[V / num_devices, D]`` of consecutive rows.
-      labels: ``[...]`` integer classes in ``[0, V)`` (global indices when sharded).
+      labels: ``[...]`` integer classes in ``[0, V)`` (global indices when sharded). A class
+        out of range that is neither masked out nor ``ignore_index`` raises when the labels
+        are concrete and in the checked mode
+        (``checkify.checkify(f, errors=checkify.user_checks)``); otherwise its token gives NaN.
       bias: optional ``[V]`` (this device's shard when sharded).
       where: optional boolean mask broadcastable to ``labels.shape``; ``False`` tokens give 0
-        and do not count in the mean.
-      ignore_index: a label value whose tokens give 0 and do not count in the mean.
+        and do not count.
+      ignore_index: a label value whose tokens give 0 and do not count.
       label_smoothing: :math:`\alpha \in [0, 1]`, torch's uniform smoothing.
       z_loss: :math:`\lambda_z \geq 0`, weight of :math:`\mathrm{lse}^2` (PaLM; 1e-4 there).
       logit_softcap: optional :math:`c > 0`; logits become :math:`c \tanh(z/c)` (Gemma 2).
-      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` (per-token losses).
+      reduction: ``"none"`` (default: per-token losses), ``"mean"`` over the counted tokens,
+        ``"sum"`` or ``"sum_and_count"`` (static).
+      weights: optional non-negative per-token weights broadcastable to ``labels.shape``:
+        ``"none"`` gives ``w * loss``, ``"mean"`` divides by their sum over the counted
+        tokens.
       chunk_size: vocabulary entries per block (static): by default up to 2048 for the
         per-token schedule (fewer when ``[chunk_size, D]`` would exceed the block budget
         below), and up to 2048 (at most 1/16 of the classes, at least 128) for the
@@ -120,9 +130,9 @@ def fused_linear_cross_entropy(
         Neither size needs to divide its axis: the remainder is one smaller block.
       axis_name: inside ``jax.shard_map``/``pmap``, the mesh axis (or tuple of axes) the
         tokens are split over (data parallelism): ``"mean"`` is then the mean over the
-        counted tokens of the global batch and ``"sum"`` the global sum, the same on every
-        device; ``"none"`` returns this device's tokens. Without it a shard's reduction is
-        over its own tokens only.
+        counted tokens of the global batch, ``"sum"`` the global sum and ``"sum_and_count"``
+        the global pair, the same on every device; ``"none"`` returns this device's tokens.
+        Without it a shard's reduction is over its own tokens only.
       vocab_axis_name: inside ``jax.shard_map``, the mesh axis over which ``weight`` (and
         ``bias``) are sharded by rows, ``embeddings`` and ``labels`` being the same on every
         device of that axis. The per-shard log-sum-exps are combined with
@@ -131,10 +141,11 @@ def fused_linear_cross_entropy(
         from ``axis_name``.
 
     Returns:
-      Per-token losses ``[...]`` for ``reduction="none"``, else a scalar, in the promoted dtype
-      of ``embeddings``, ``weight`` and ``bias``. A label outside ``[0, V)`` that is neither
-      masked nor ``ignore_index`` gives NaN, as in ``softmax_cross_entropy_with_integer_labels``;
-      a mean over no token is 0.
+      Per-token losses ``[...]`` for ``reduction="none"``, else a scalar (the pair
+      ``(sum, count)`` for ``"sum_and_count"``), in the promoted dtype of ``embeddings``,
+      ``weight`` and ``bias``. A label outside ``[0, V)`` that is neither masked nor
+      ``ignore_index`` gives NaN (under ``jit``), as in
+      ``softmax_cross_entropy_with_integer_labels``; a mean over no token is 0.
 
     References:
       Wijmans et al., "Cut Your Losses in Large-Vocabulary Language Models" (Cut
@@ -149,7 +160,7 @@ def fused_linear_cross_entropy(
       >>> x = jax.random.normal(jax.random.key(0), (6, 4))
       >>> w = jax.random.normal(jax.random.key(1), (10, 4))
       >>> y = jnp.array([0, 1, 2, 3, 4, 5])
-      >>> fused = fused_linear_cross_entropy(x, w, y, chunk_size=4)
+      >>> fused = fused_linear_cross_entropy(x, w, y, chunk_size=4, reduction="mean")
       >>> print(f"{float(fused):.4f}")
       4.5789
       >>> materialized = jax.nn.logsumexp(x @ w.T, axis=-1) - (x @ w.T)[jnp.arange(6), y]
@@ -183,12 +194,21 @@ def fused_linear_cross_entropy(
     mask = None
     if where is not None:
         mask = _checks.broadcast_to("where", _checks.as_bool("where", where), batch_shape)
+    token_weights = None
+    if weights is not None:
+        token_weights = _checks.broadcast_to(
+            "weights", _checks.as_float("weights", weights), batch_shape
+        )
     _checks.check_scalar_range("label_smoothing", label_smoothing, low=0.0, high=1.0)
     _checks.check_nonnegative("z_loss", z_loss)
     if logit_softcap is not None:
         _checks.check_positive("logit_softcap", logit_softcap)
     _checks.check_reduction(reduction)
     _check_axes(axis_name, vocab_axis_name)
+    num_classes = num_local
+    if vocab_axis_name is not None:
+        num_classes = num_local * lax.axis_size(vocab_axis_name)
+    _checks.check_class_ids("labels", labels, num_classes, ignore_index=ignore_index, where=mask)
 
     num_tokens = int(np.prod(batch_shape, dtype=np.int64))
     out_dtype = _checks.result_dtype(x, w, b)
@@ -200,11 +220,12 @@ def fused_linear_cross_entropy(
     counted = None if mask is None else mask.reshape(num_tokens)
     if ignore_index is not None:
         counted = _checks.combine_masks(counted, y != ignore_index)
+    tw = None if token_weights is None else token_weights.reshape(num_tokens).astype(acc)
     # One device-varying type for every differentiable input (see the docstring): pcast's
     # transpose is the psum that each input's cotangent needs, and loop carries built like
     # the inputs keep their type.
     vocab_axes = () if vocab_axis_name is None else _names(vocab_axis_name)
-    xf, wm, b = _vary_alike((xf, wm, b), (xf, wm, b, y, counted), vocab_axes)
+    xf, wm, b = _vary_alike((xf, wm, b), (xf, wm, b, y, counted, tw), vocab_axes)
     alpha = lax.stop_gradient(jnp.asarray(label_smoothing, acc))
     zl = lax.stop_gradient(jnp.asarray(z_loss, acc))
     cap = None if logit_softcap is None else lax.stop_gradient(jnp.asarray(logit_softcap, acc))
@@ -223,10 +244,16 @@ def fused_linear_cross_entropy(
         rows = max(min(num_tokens, 8), min(num_tokens // 32, _MAX_ROW_BLOCK // num_local))
         token_chunk = _chunk("token_chunk_size", token_chunk_size, num_tokens, rows)
         blocks = _Blocks(token_chunk, vocab_chunk, terms, jnp.dtype(out_dtype))
-        # The custom VJP sums this device's counted tokens; the shared reduction divides by
-        # the (global) count, and its gradient scales the one formed in the forward pass.
-        total = _reduced_loss(blocks, xf, wm, b, y, counted, cap, alpha, zl)
-        count = weighted_reduce(jnp.ones((num_tokens,), acc), None, counted, "sum")
+        if tw is not None:
+            _checks.check_values_in("weights", tw, low=0.0, where=counted)
+            # An input of the custom VJP, whose cotangent varies like the tokens' losses.
+            (tw,) = _vary_alike((tw,), (xf, wm, b, y, counted), ())
+        # The custom VJP sums this device's counted (weighted) tokens; the shared reduction
+        # divides by the (global) count, and its gradient scales the one formed in the
+        # forward pass.
+        total = _reduced_loss(blocks, xf, wm, b, y, counted, tw, cap, alpha, zl)
+        ones = jnp.ones((num_tokens,), acc) if tw is None else tw
+        count = weighted_reduce(ones, None, counted, "sum")
         return weighted_reduce(total[None], count[None], None, reduction, axis_name)
 
     budget = min(num_tokens * num_local // 64, _MAX_BLOCK)
@@ -235,16 +262,21 @@ def fused_linear_cross_entropy(
     vocab_chunk = _chunk("chunk_size", chunk_size, num_local, vocab_default)
     token_chunk = _chunk("token_chunk_size", token_chunk_size, num_tokens, budget // vocab_chunk)
     blocks = _Blocks(token_chunk, vocab_chunk, terms, jnp.dtype(out_dtype))
-    num_classes = num_local
     if vocab_axis_name is None:
         lse, label_logit, total = _row_stats(blocks, xf, wm, b, y, cap)
     else:
-        num_classes = num_local * lax.axis_size(vocab_axis_name)
         offset = lax.axis_index(vocab_axis_name) * num_local
         lse, label_logit, total = _row_stats(blocks, xf, wm, b, y - offset, cap)
         lse, label_logit, total = _combine_shards(lse, label_logit, total, vocab_axis_name)
     loss = _token_losses(lse, label_logit, total, y, num_classes, alpha, zl, terms)
-    loss = weighted_reduce(loss.astype(out_dtype), None, counted, reduction, axis_name)
+    loss = reduce_loss(
+        loss.astype(out_dtype),
+        out_dtype,
+        reduction=reduction,
+        where=counted,
+        weights=tw,
+        axis_name=axis_name,
+    )
     return loss.reshape(batch_shape) if reduction == "none" else loss
 
 
@@ -465,20 +497,21 @@ _row_stats.defvjp(_row_stats_fwd, _row_stats_bwd)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _reduced_loss(blocks: _Blocks, x, w, b, labels, counted, cap, alpha, zl):
-    """The sum of the counted tokens' losses; the forward pass also forms its gradient."""
-    return _reduced_loss_fwd(blocks, x, w, b, labels, counted, cap, alpha, zl)[0]
+def _reduced_loss(blocks: _Blocks, x, w, b, labels, counted, weights, cap, alpha, zl):
+    """The (weighted) sum of the counted tokens' losses; the forward pass also forms its
+    gradient."""
+    return _reduced_loss_fwd(blocks, x, w, b, labels, counted, weights, cap, alpha, zl)[0]
 
 
-def _reduced_loss_fwd(blocks: _Blocks, x, w, b, labels, counted, cap, alpha, zl):
+def _reduced_loss_fwd(blocks: _Blocks, x, w, b, labels, counted, weights, cap, alpha, zl):
     acc = _checks.compute_dtype(blocks.out_dtype)
     n, v = x.shape[0], w.shape[0]
     terms = blocks.terms
     bad = (labels < 0) | (labels >= v)
-    # d(sum of the counted losses)/d(per-token loss): 1 for a counted token with a label in
-    # range, 0 otherwise (a NaN loss has no gradient).
+    # d(sum of the counted losses)/d(per-token loss): the token's weight (1 by default) for a
+    # counted token with a label in range, 0 otherwise (a NaN loss has no gradient).
     keep = ~bad if counted is None else counted & ~bad
-    coefficients = keep.astype(acc)
+    coefficients = keep.astype(acc) if weights is None else jnp.where(keep, weights, 0.0)
 
     def token_block(carry, t0, nt):
         stats, dx, dw, db = carry
@@ -527,19 +560,22 @@ def _reduced_loss_fwd(blocks: _Blocks, x, w, b, labels, counted, cap, alpha, zl)
     )
     (lse, label_logit, total), dx, dw, db = _for_chunks(n, blocks.tokens, token_block, init)
     loss = _token_losses(lse, label_logit, total, labels, v, alpha, zl, terms)
-    value = weighted_reduce(loss.astype(blocks.out_dtype), None, counted, "sum")
+    weighted = loss if weights is None else weights * loss
+    value = weighted_reduce(weighted.astype(blocks.out_dtype), None, counted, "sum")
     db = None if db is None else db.astype(b.dtype)
-    return value, (dx, dw, db)
+    # d value / d weights: the counted tokens' losses.
+    dweights = None if weights is None else weighted_reduce(loss, None, counted, "none")
+    return value, (dx, dw, db, dweights)
 
 
 def _reduced_loss_bwd(blocks: _Blocks, residuals, g):
-    dx, dw, db = residuals
+    dx, dw, db, dweights = residuals
     scale = jnp.asarray(g, jnp.promote_types(g.dtype, jnp.float32))
 
     def scaled(a):
         return None if a is None else (scale * a).astype(a.dtype)
 
-    return scaled(dx), scaled(dw), scaled(db), None, None, None, None, None
+    return scaled(dx), scaled(dw), scaled(db), None, None, scaled(dweights), None, None, None
 
 
 _reduced_loss.defvjp(_reduced_loss_fwd, _reduced_loss_bwd)

@@ -63,6 +63,7 @@ def data_parallel_step(mesh: Mesh, tx: optax.GradientTransformation) -> Callable
                 params["unembed"],
                 labels,
                 ignore_index=-1,
+                reduction="mean",
                 axis_name="data",  # the mean over the global batch
             )
 
@@ -95,6 +96,7 @@ def data_tensor_parallel_step(mesh: Mesh, tx: optax.GradientTransformation) -> C
                 params["unembed"],  # this device's [V / n_vocab, D] rows
                 labels,  # global class ids
                 ignore_index=-1,
+                reduction="mean",
                 axis_name="data",
                 vocab_axis_name="vocab",
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
+from jax.experimental import checkify
 
 import jaxloss
 
@@ -30,39 +33,6 @@ def _logits(rng, shape, k):
 def _soft(rng, shape, k):
     p = rng.uniform(0.0, 1.0, size=(*shape, k))
     return p / p.sum(-1, keepdims=True)
-
-
-# softmax family -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("temperature", [1.0, 0.5, 3.0])
-def test_probability_maps_match_scipy(rng, temperature):
-    x = rng.normal(size=(4, 6))
-    np.testing.assert_allclose(
-        jaxloss.softmax(x, temperature=temperature),
-        scipy.special.softmax(x / temperature, axis=-1),
-        **TOL,
-    )
-    np.testing.assert_allclose(
-        jaxloss.log_softmax(x, axis=0, temperature=temperature),
-        scipy.special.log_softmax(x / temperature, axis=0),
-        **TOL,
-    )
-    np.testing.assert_allclose(
-        jaxloss.sigmoid(x, temperature=temperature), scipy.special.expit(x / temperature), **TOL
-    )
-    np.testing.assert_allclose(
-        jaxloss.log_sigmoid(x, temperature=temperature),
-        np.log(scipy.special.expit(x / temperature)),
-        **TOL,
-    )
-
-
-def test_log_softmax_float16_computes_in_float32():
-    x = jnp.array([3e4, -3e4, 0.0], jnp.float16)
-    out = jaxloss.log_softmax(x)
-    assert out.dtype == jnp.float16
-    np.testing.assert_allclose(np.asarray(out, np.float64), [0.0, -6e4, -3e4], rtol=1e-3)
 
 
 # softmax_cross_entropy (soft labels) ---------------------------------------------------------
@@ -96,7 +66,7 @@ def test_soft_cross_entropy_matches_torch(rng, shape, smoothing, weighted):
         np.testing.assert_allclose(actual, expected, **TOL)
 
 
-@pytest.mark.parametrize("axis", [-1, 0, (1, 2)])
+@pytest.mark.parametrize("axis", [-1, 0, (1, 2), (2, 0), None])
 def test_soft_cross_entropy_matches_optax_axes_and_where(rng, axis):
     logits = jnp.asarray(rng.normal(size=(3, 4, 5)), jnp.float32)
     labels = jnp.asarray(rng.uniform(size=(3, 4, 5)), jnp.float32)
@@ -209,7 +179,8 @@ def test_integer_cross_entropy_class_axis_one_matches_torch(rng):
     np.testing.assert_allclose(actual, expected, **TOL)
 
 
-@pytest.mark.parametrize("axis", [-1, 0, (1, 2)])
+# (2, 1): a tuple of class axes is flattened in the order given, as optax does.
+@pytest.mark.parametrize("axis", [-1, 0, (1, 2), (2, 1)])
 def test_integer_cross_entropy_matches_optax(rng, axis):
     logits = jnp.asarray(rng.normal(size=(3, 4, 5)), jnp.float32)
     axes = (axis,) if isinstance(axis, int) else axis
@@ -242,9 +213,12 @@ def test_all_ignored_batch_gives_zero_not_nan():
     np.testing.assert_array_equal(grad, 0.0)
 
 
-def test_out_of_range_label_gives_nan():
-    out = jaxloss.softmax_cross_entropy_with_integer_labels(jnp.zeros((1, 3)), jnp.array([7]))
-    assert np.isnan(out).all()
+def test_out_of_range_label_gives_nan_under_jit_and_raises_when_concrete():
+    ce = jaxloss.softmax_cross_entropy_with_integer_labels
+    out = jax.jit(ce)(jnp.zeros((3, 3)), jnp.array([7, 1, -1]))
+    assert np.isnan(out[0]) and np.isnan(out[2]) and np.isfinite(out[1])
+    with pytest.raises(ValueError, match=r"`labels` must hold class ids in \[0, 3\); got 7"):
+        ce(jnp.zeros((1, 3)), jnp.array([7]))
 
 
 @given(
@@ -297,105 +271,6 @@ def test_extreme_logits_float32_and_float16():
     ).all()
 
 
-def test_smooth_labels_matches_optax(rng):
-    labels = jax.nn.one_hot(jnp.asarray(rng.integers(0, 4, (5,))), 4)
-    where = jnp.asarray(rng.uniform(size=(5, 4)) > 0.3)
-    np.testing.assert_allclose(
-        jaxloss.smooth_labels(labels, 0.3), optax.losses.smooth_labels(labels, 0.3), **TOL
-    )
-    np.testing.assert_allclose(
-        jaxloss.smooth_labels(labels, 0.3, where=where),
-        optax.losses.smooth_labels(labels, 0.3, where=where),
-        **TOL,
-    )
-
-
-# binary --------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("shape", [(9,), (3, 4)])
-@pytest.mark.parametrize("pos_weight", [None, 3.0, "per-class"])
-def test_sigmoid_bce_matches_torch_and_optax(rng, shape, pos_weight):
-    logits = rng.normal(scale=4.0, size=shape)
-    labels = rng.uniform(size=shape)
-    pw = None
-    if pos_weight == "per-class":
-        pw = rng.uniform(0.5, 3.0, size=shape[-1:])
-    elif pos_weight is not None:
-        pw = np.full(shape[-1:], pos_weight)
-    expected = F.binary_cross_entropy_with_logits(
-        _t(logits), _t(labels), pos_weight=None if pw is None else _t(pw), reduction="none"
-    ).numpy()
-    actual = jaxloss.sigmoid_binary_cross_entropy(
-        jnp.asarray(logits, jnp.float32),
-        jnp.asarray(labels, jnp.float32),
-        pos_weight=None if pw is None else jnp.asarray(pw, jnp.float32),
-    )
-    np.testing.assert_allclose(actual, expected, **TOL)
-    if pw is None:
-        np.testing.assert_allclose(
-            actual, optax.losses.sigmoid_binary_cross_entropy(logits, labels), **TOL
-        )
-
-
-def test_sigmoid_bce_is_accurate_far_in_the_tail():
-    # exact: log(1 + e^-20); a naive x*(1-y) + softplus(-x) loses it to cancellation.
-    out = jaxloss.sigmoid_binary_cross_entropy(jnp.array([-20.0]), jnp.array([0.0]))
-    np.testing.assert_allclose(out, np.log1p(np.exp(-20.0)), rtol=1e-5)
-
-
-def test_binary_cross_entropy_matches_torch_including_zero_and_one(rng):
-    p = np.concatenate([rng.uniform(size=20), [0.0, 1.0, 0.0, 1.0]])
-    y = np.concatenate([rng.uniform(size=20), [0.0, 1.0, 1.0, 0.0]])
-    expected = F.binary_cross_entropy(_t(p), _t(y), reduction="none").numpy()
-    actual = jaxloss.binary_cross_entropy(jnp.asarray(p, jnp.float32), jnp.asarray(y, jnp.float32))
-    np.testing.assert_allclose(actual, expected, **TOL)
-    grad = jax.grad(lambda q: jaxloss.binary_cross_entropy(q, jnp.asarray(y)).sum())(jnp.asarray(p))
-    assert np.isfinite(grad).all()
-
-
-def test_binary_cross_entropy_matches_sklearn_log_loss(rng):
-    from sklearn.metrics import log_loss
-
-    y = rng.integers(0, 2, size=30)
-    p = rng.uniform(0.01, 0.99, size=30)
-    mean = jaxloss.binary_cross_entropy(
-        jnp.asarray(p), jnp.asarray(y, jnp.float64), reduction="mean"
-    )
-    np.testing.assert_allclose(mean, log_loss(y, p), rtol=1e-10)
-
-
-def _numpy_sigmoid_focal(x, y, alpha, gamma):
-    # Lin et al. 2017, eq. 5, written with the binary cross-entropy on logits.
-    p = scipy.special.expit(x)
-    ce = -(y * np.log(p) + (1 - y) * np.log1p(-p))
-    p_t = p * y + (1 - p) * (1 - y)
-    loss = ce * (1 - p_t) ** gamma
-    if alpha is not None:
-        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
-    return loss
-
-
-@pytest.mark.parametrize("alpha", [None, 0.25])
-@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
-def test_sigmoid_focal_matches_numpy_and_optax(rng, alpha, gamma):
-    x = rng.normal(scale=3.0, size=(4, 5))
-    y = rng.integers(0, 2, size=(4, 5)).astype(float)
-    expected = _numpy_sigmoid_focal(x, y, alpha, gamma)
-    actual = jaxloss.sigmoid_focal_loss(jnp.asarray(x), jnp.asarray(y), alpha=alpha, gamma=gamma)
-    np.testing.assert_allclose(actual, expected, rtol=1e-7, atol=1e-10)
-    np.testing.assert_allclose(
-        actual, optax.losses.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma), **TOL
-    )
-
-
-def test_sigmoid_focal_gradients_finite_for_small_gamma_and_large_logits():
-    x = jnp.array([1e4, -1e4, 50.0, -50.0], jnp.float32)
-    y = jnp.array([1.0, 0.0, 1.0, 0.0], jnp.float32)
-    grad = jax.grad(lambda v: jaxloss.sigmoid_focal_loss(v, y, gamma=0.5).sum())(x)
-    assert np.isfinite(grad).all()
-
-
 def _numpy_softmax_focal(x, labels, alpha, gamma):
     log_p = scipy.special.log_softmax(x, axis=-1)
     lp = np.take_along_axis(log_p, labels[..., None], -1)[..., 0]
@@ -427,16 +302,6 @@ def test_softmax_focal_gamma_zero_is_cross_entropy(rng):
     np.testing.assert_allclose(
         jaxloss.softmax_focal_loss(x, labels, gamma=0.0),
         jaxloss.softmax_cross_entropy_with_integer_labels(x, labels),
-        rtol=1e-12,
-    )
-
-
-def test_sigmoid_focal_gamma_zero_is_bce(rng):
-    x = jnp.asarray(rng.normal(size=(5, 3)))
-    y = jnp.asarray(rng.uniform(size=(5, 3)))
-    np.testing.assert_allclose(
-        jaxloss.sigmoid_focal_loss(x, y, gamma=0.0),
-        jaxloss.sigmoid_binary_cross_entropy(x, y),
         rtol=1e-12,
     )
 
@@ -487,3 +352,234 @@ def test_integer_label_cross_entropy_low_precision_matches_torch(dtype, options)
         )
     )(logits)
     np.testing.assert_array_equal(np.asarray(per_row), np.asarray(full))
+
+
+# safe_softmax_cross_entropy: the options of softmax_cross_entropy ---------------------------
+
+
+def test_safe_softmax_cross_entropy_takes_every_option_of_softmax_cross_entropy():
+    safe = inspect.signature(jaxloss.safe_softmax_cross_entropy).parameters
+    full = inspect.signature(jaxloss.softmax_cross_entropy).parameters
+    assert set(safe) == set(full)
+    # optax's positional signature (logits, labels); every option keyword-only.
+    positional = [n for n, p in safe.items() if p.kind != inspect.Parameter.KEYWORD_ONLY]
+    assert positional == list(inspect.signature(optax.losses.safe_softmax_cross_entropy).parameters)
+    assert all(safe[n].default == full[n].default for n in safe if n not in positional)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_safe_softmax_cross_entropy_options_match_torch(rng, reduction):
+    k, shape = 5, (3, 4)
+    logits, labels = _logits(rng, shape, k), _soft(rng, shape, k)
+    weights = rng.uniform(0.5, 2.0, k)
+    expected = F.cross_entropy(
+        _t(np.moveaxis(logits, -1, 1)),
+        _t(np.moveaxis(labels, -1, 1)),
+        weight=_t(weights),
+        label_smoothing=0.1,
+        reduction=reduction,
+    ).numpy()
+    actual = jaxloss.safe_softmax_cross_entropy(
+        jnp.asarray(np.moveaxis(logits, -1, 0), jnp.float32),
+        jnp.asarray(np.moveaxis(labels, -1, 0), jnp.float32),
+        axis=0,
+        label_smoothing=0.1,
+        class_weights=jnp.asarray(weights, jnp.float32),
+        reduction=reduction,
+    )
+    np.testing.assert_allclose(actual, expected, **TOL)
+
+
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "safe_softmax_cross_entropy"])
+@pytest.mark.parametrize("dtype", [jnp.int32, jnp.bool_])
+def test_integer_and_bool_one_hot_labels_match_optax(rng, name, dtype):
+    logits = jnp.asarray(rng.normal(size=(6, 4)), jnp.float32)
+    labels = jax.nn.one_hot(jnp.asarray(rng.integers(0, 4, 6)), 4).astype(dtype)
+    ours = getattr(jaxloss, name)(logits, labels)
+    assert ours.dtype == jnp.float32
+    np.testing.assert_allclose(ours, getattr(optax.losses, name)(logits, labels), **TOL)
+
+
+# example masks, weights, sum_and_count, axis_name ----------------------------------------------
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_integer_cross_entropy_mask_and_weights_match_torch(rng, smoothing):
+    k, shape = 5, (4, 3)
+    logits = _logits(rng, shape, k)
+    labels = rng.integers(0, k, size=shape)
+    labels[0, 0] = -100
+    class_w = rng.uniform(0.5, 2.0, k)
+    v = rng.uniform(0.5, 2.0, size=shape)
+    m = rng.uniform(size=shape) > 0.3
+    m[0, 1] = True
+    # torch's per-example values (class weights, ignore_index, smoothing); the example mask m
+    # and weights v multiply them, and the mean divides by sum(m v w_y) over the counted
+    # examples (torch's own denominator, sum of w_y, with the factors m v).
+    per_example = F.cross_entropy(
+        _t(np.moveaxis(logits, -1, 1)),
+        torch.from_numpy(labels),
+        weight=_t(class_w),
+        ignore_index=-100,
+        label_smoothing=smoothing,
+        reduction="none",
+    ).numpy()
+    counted = m & (labels != -100)
+    w_y = class_w[np.where(labels == -100, 0, labels)]
+    expected_none = np.where(counted, v * per_example, 0.0)
+    expected_count = np.sum(np.where(counted, v * w_y, 0.0))
+
+    def loss(reduction):
+        return jaxloss.softmax_cross_entropy_with_integer_labels(
+            jnp.asarray(logits),
+            jnp.asarray(labels),
+            where=jnp.asarray(m),
+            weights=jnp.asarray(v),
+            class_weights=jnp.asarray(class_w),
+            ignore_index=-100,
+            label_smoothing=smoothing,
+            reduction=reduction,
+        )
+
+    np.testing.assert_allclose(loss("none"), expected_none, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(loss("sum"), expected_none.sum(), rtol=1e-10)
+    np.testing.assert_allclose(loss("mean"), expected_none.sum() / expected_count, rtol=1e-10)
+    total, count = loss("sum_and_count")
+    np.testing.assert_allclose([total, count], [expected_none.sum(), expected_count], rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "softmax_focal_loss"])
+def test_soft_label_losses_mask_and_weights_match_numpy(rng, name):
+    k, shape = 4, (5, 2)
+    logits, labels = _logits(rng, shape, k), _soft(rng, shape, k)
+    v = rng.uniform(0.5, 2.0, size=shape)
+    m = rng.uniform(size=shape) > 0.4
+    m[0, 0] = True
+    # The per-example values from numpy (Lin et al. eq. 5 with soft labels; gamma=0 for the
+    # cross-entropy), then m v l and sum(m v l) / sum(m v).
+    log_p = scipy.special.log_softmax(logits, axis=-1)
+    gamma = 2.0 if name == "softmax_focal_loss" else 0.0
+    per_example = -np.sum(labels * (1 - np.exp(log_p)) ** gamma * log_p, axis=-1)
+    expected_none = np.where(m, v * per_example, 0.0)
+    fn = getattr(jaxloss, name)
+
+    def loss(reduction):
+        return fn(
+            jnp.asarray(logits),
+            jnp.asarray(labels),
+            where=jnp.asarray(m),
+            weights=jnp.asarray(v),
+            reduction=reduction,
+        )
+
+    np.testing.assert_allclose(loss("none"), expected_none, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(loss("mean"), expected_none.sum() / v[m].sum(), rtol=1e-10)
+
+
+def test_micro_batch_sums_and_counts_give_the_full_batch_mean(rng):
+    # Four micro-batches with 0, 1, 2 and 3 ignored tokens: adding their (sum, count) pairs and
+    # dividing once equals the full-batch mean, values and gradients; a mean of means does not.
+    logits = jnp.asarray(_logits(rng, (16,), 6))
+    labels = rng.integers(0, 6, size=16)
+    labels[[4, 8, 9, 12, 13, 14]] = -100
+    labels = jnp.asarray(labels)
+    class_w = jnp.asarray(rng.uniform(0.5, 2.0, 6))
+
+    def ce(x, y, reduction):
+        return jaxloss.softmax_cross_entropy_with_integer_labels(
+            x, y, class_weights=class_w, ignore_index=-100, label_smoothing=0.1, reduction=reduction
+        )
+
+    full, full_grad = jax.value_and_grad(ce)(logits, labels, "mean")
+    pairs = [ce(logits[i : i + 4], labels[i : i + 4], "sum_and_count") for i in range(0, 16, 4)]
+    total, count = jax.tree.map(lambda *a: sum(a), *pairs)
+    np.testing.assert_allclose(jaxloss.mean_from_sum_and_count((total, count)), full, rtol=1e-12)
+    grads = [
+        jax.grad(lambda x, y: ce(x, y, "sum_and_count")[0])(logits[i : i + 4], labels[i : i + 4])
+        for i in range(0, 16, 4)
+    ]
+    np.testing.assert_allclose(jnp.concatenate(grads) / count, full_grad, rtol=1e-12)
+    means = [ce(logits[i : i + 4], labels[i : i + 4], "mean") for i in range(0, 16, 4)]
+    assert abs(float(np.mean(means)) - float(full)) > 1e-3
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "softmax_cross_entropy",
+        "safe_softmax_cross_entropy",
+        "softmax_cross_entropy_with_integer_labels",
+        "softmax_focal_loss",
+    ],
+)
+def test_axis_name_reduces_over_the_global_batch(rng, name):
+    # vmap with an axis name stands in for four devices: the reductions psum over "batch".
+    k = 5
+    logits = jnp.asarray(_logits(rng, (8,), k))
+    if name in ("softmax_cross_entropy_with_integer_labels", "softmax_focal_loss"):
+        labels = jnp.asarray(rng.integers(0, k, size=8))
+    else:
+        labels = jnp.asarray(_soft(rng, (8,), k))
+    v = jnp.asarray(rng.uniform(0.5, 2.0, size=8))
+    m = jnp.asarray(np.arange(8) % 3 != 0)
+    fn = getattr(jaxloss, name)
+
+    def every_reduction(x, y, v, m, axis_name=None):
+        return {
+            r: fn(x, y, where=m, weights=v, reduction=r, axis_name=axis_name)
+            for r in ("mean", "sum", "sum_and_count")
+        }
+
+    def shards(a):
+        return a.reshape(4, 2, *a.shape[1:])
+
+    local = jax.vmap(lambda *a: every_reduction(*a, axis_name="batch"), axis_name="batch")
+    got = local(shards(logits), shards(labels), shards(v), shards(m))
+    want = every_reduction(logits, labels, v, m)
+    for r in want:
+        for g, w in zip(jax.tree.leaves(got[r]), jax.tree.leaves(want[r]), strict=True):
+            np.testing.assert_allclose(g, jnp.broadcast_to(w, g.shape), rtol=1e-12)
+    grad = jax.grad(
+        lambda x: jax.vmap(
+            lambda x, y, v, m: fn(x, y, where=m, weights=v, reduction="mean", axis_name="batch"),
+            axis_name="batch",
+        )(shards(x), shards(labels), shards(v), shards(m))[0]
+    )(logits)
+    want_grad = jax.grad(lambda x: fn(x, labels, where=m, weights=v, reduction="mean"))(logits)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-12, atol=1e-15)
+
+
+# checked mode: class ids out of range -------------------------------------------------------
+
+
+def _checked(f):
+    return checkify.checkify(jax.jit(f), errors=checkify.user_checks)
+
+
+@pytest.mark.parametrize(
+    "name", ["softmax_cross_entropy_with_integer_labels", "softmax_focal_loss"]
+)
+def test_class_ids_out_of_range_raise_in_checked_mode(name):
+    fn = getattr(jaxloss, name)
+    options = {"ignore_index": -100} if "integer" in name else {}
+    logits = jnp.asarray(np.random.default_rng(3).normal(size=(3, 4)))
+
+    def f(y, m):
+        return fn(logits, y, where=m, reduction="mean", **options)
+
+    checked, everything = _checked(f), jnp.ones(3, bool)
+    good = jnp.array([0, 3, -100 if options else 1])
+    err, value = checked(good, everything)
+    assert err.get() is None
+    np.testing.assert_array_equal(value, jax.jit(f)(good, everything))
+    # An id out of range on a masked-out example is not an error.
+    err, value = checked(jnp.array([0, 4, 1]), jnp.array([True, False, True]))
+    assert err.get() is None and np.isfinite(value)
+    for bad in ([0, 4, 1], [-1, 0, 1]):
+        err, value = checked(jnp.array(bad), everything)
+        assert "`labels` must hold class ids in [0, 4)" in err.get()
+        assert np.isnan(value)  # the documented default value, NaN for that example
+    with pytest.raises(ValueError, match="`labels`"):
+        fn(logits, jnp.array([0, 4, 1]), **options)
+    # Concrete labels: ignored and masked-out ids are not errors.
+    fn(logits, jnp.array([0, 4, 1]), where=jnp.array([True, False, True]), **options)

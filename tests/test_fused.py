@@ -9,6 +9,8 @@ soft-cap Gemma 2's ``cap * tanh(z / cap)``, both written out on the materialized
 
 from __future__ import annotations
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jax.experimental import checkify
 
 import jaxloss
 from jaxloss import fused_linear_cross_entropy as fused
@@ -201,7 +204,16 @@ def test_bfloat16_accumulates_in_float32_and_returns_bfloat16_gradients(rng):
     xb, wb, bb = (jnp.asarray(a, jnp.bfloat16) for a in (x, w, b))
 
     def loss(x, w, b):
-        return fused(x, w, y, bias=b, chunk_size=16, token_chunk_size=8, label_smoothing=0.1)
+        return fused(
+            x,
+            w,
+            y,
+            bias=b,
+            chunk_size=16,
+            token_chunk_size=8,
+            label_smoothing=0.1,
+            reduction="mean",
+        )
 
     value, grads = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2)))(xb, wb, bb)
     assert value.dtype == jnp.bfloat16
@@ -253,12 +265,13 @@ def test_temporary_memory_is_at_most_one_sixteenth_of_materialized(reduction):
 
 def test_edge_cases_are_finite_or_documented(rng):
     x, w, _, _ = _problem(rng, (4,), 3, 5, dtype=np.float32)
-    grad = jax.grad(lambda x, w: fused(x, w, jnp.full((4,), IGNORE), ignore_index=IGNORE), (0, 1))
+    ignored = {"ignore_index": IGNORE, "reduction": "mean"}
+    grad = jax.grad(lambda x, w: fused(x, w, jnp.full((4,), IGNORE), **ignored), (0, 1))
     # Every token ignored: a mean over nothing is 0, with zero gradients.
-    assert float(fused(x, w, jnp.full((4,), IGNORE), ignore_index=IGNORE)) == 0.0
+    assert float(fused(x, w, jnp.full((4,), IGNORE), **ignored)) == 0.0
     assert all(not np.any(g) for g in grad(x, w))
     # No token at all.
-    empty = fused(np.zeros((0, 3), np.float32), w, np.zeros((0,), np.int32))
+    empty = fused(np.zeros((0, 3), np.float32), w, np.zeros((0,), np.int32), reduction="mean")
     assert float(empty) == 0.0
     # Huge logits: the online log-sum-exp stays finite (loss of the label with the top logit
     # is 0, of another one the logit gap).
@@ -269,9 +282,12 @@ def test_edge_cases_are_finite_or_documented(rng):
         np.testing.assert_allclose(np.reshape(out, -1), [1e4], rtol=1e-6)
         g = jax.grad(lambda x, r=red: jnp.sum(fused(x, eye, jnp.array([1]), reduction=r)))(big)
         assert bool(jnp.all(jnp.isfinite(g)))
-    # A label outside [0, V) that is not ignored gives NaN (as the materialized function).
-    out = fused(x, w, jnp.array([0, 1, 5, 2]), reduction="none")
+    # Under jit a label outside [0, V) that is not ignored gives NaN (as the materialized
+    # function); concrete labels raise.
+    out = jax.jit(lambda y: fused(x, w, y))(jnp.array([0, 1, 5, 2]))
     assert np.isnan(out[2]) and np.all(np.isfinite(np.delete(np.asarray(out), 2)))
+    with pytest.raises(ValueError, match=r"`labels` must hold class ids in \[0, 5\); got 5"):
+        fused(x, w, jnp.array([0, 1, 5, 2]))
 
 
 def test_rejects_malformed_calls():
@@ -290,3 +306,111 @@ def test_rejects_malformed_calls():
         fused(x, w, y, token_chunk_size=2.5)
     with pytest.raises(ValueError, match="`where`"):
         fused(x, w, y, where=jnp.ones((3,), bool))
+
+
+# --- reduction default, weights, checked mode -----------------------------------------------
+
+
+def test_default_reduction_is_none(rng):
+    # Changed from "mean" (issue #11): per-token losses, like every per-example loss.
+    assert inspect.signature(fused).parameters["reduction"].default == "none"
+    x, w, b, y = _problem(rng, (2, 3), 4, 9)
+    out = fused(x, w, y, bias=b)
+    assert out.shape == (2, 3)
+    np.testing.assert_allclose(out, _materialized(x, w, y, bias=b, reduction="none"), rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum", "sum_and_count"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_weights_match_torch(rng, reduction, dtype):
+    # float64/float32 weights with a reduction take the schedule that forms the gradients in
+    # the forward pass; "none" the per-token one.
+    options = {"ignore_index": IGNORE, "label_smoothing": 0.1, "z_loss": 1e-2}
+    x, w, b, y = _problem(rng, (3, 4), 5, 11, ignore=True, dtype=dtype)
+    v = rng.uniform(0.5, 2.0, size=(3, 1)).astype(dtype)  # broadcast over the tokens of a row
+    m = rng.uniform(size=(3, 4)) > 0.2
+    vm = np.where(m, np.broadcast_to(v, (3, 4)), 0.0)
+    # torch: per-token losses (z-loss on the counted tokens), times the masked weights; the mean
+    # divides by their sum over the counted tokens.
+    tx, tw, tb = (torch.tensor(a.astype(np.float64), requires_grad=True) for a in (x, w, b))
+    z = F.linear(tx.reshape(-1, 5), tw, tb)
+    target = torch.tensor(y.reshape(-1))
+    per_token = F.cross_entropy(
+        z, target, ignore_index=IGNORE, label_smoothing=0.1, reduction="none"
+    )
+    counted = target != IGNORE
+    per_token = per_token + torch.where(counted, 1e-2 * torch.logsumexp(z, -1) ** 2, 0.0)
+    weighted = torch.tensor(vm.reshape(-1)) * per_token
+    count = float(np.sum(np.where(counted.numpy(), vm.reshape(-1), 0.0)))
+    objective = {
+        "none": (weighted * torch.linspace(0.5, 1.5, 12, dtype=torch.float64)).sum(),
+        "mean": weighted.sum() / count,
+    }.get(reduction, weighted.sum())
+    objective.backward()
+    expected_grads = [tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()]
+
+    def loss(x, w, b):
+        return fused(x, w, y, bias=b, where=m, weights=v, reduction=reduction, **options)
+
+    def scalar(x, w, b):
+        out = loss(x, w, b)
+        if reduction == "none":
+            return jnp.sum(out * jnp.linspace(0.5, 1.5, 12).reshape(3, 4))
+        return out[0] if reduction == "sum_and_count" else out
+
+    out = jax.jit(loss)(x, w, b)
+    grads = jax.jit(jax.grad(scalar, argnums=(0, 1, 2)))(x, w, b)
+    tol = 1e-10 if dtype == np.float64 else 2e-5
+    if reduction == "none":
+        np.testing.assert_allclose(out, weighted.detach().numpy().reshape(3, 4), rtol=tol, atol=tol)
+    elif reduction == "sum_and_count":
+        np.testing.assert_allclose(out, [weighted.sum().item(), count], rtol=tol)
+    else:
+        np.testing.assert_allclose(out, objective.item(), rtol=tol)
+    for g, e in zip(grads, expected_grads, strict=True):
+        np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_gradient_with_respect_to_weights(rng, reduction):
+    # Both schedules: d/dv of sum(t * v * l) is t * l, of the mean (l - mean) / sum(v).
+    x, w, b, y = _problem(rng, (6,), 4, 7)
+    v = rng.uniform(0.5, 2.0, size=6)
+    t = np.linspace(0.5, 1.5, 6)
+
+    def objective(v):
+        out = fused(x, w, y, bias=b, weights=v, reduction=reduction)
+        return jnp.sum(t * out) if reduction == "none" else out
+
+    def materialized(v):
+        out = _materialized(x, w, y, bias=b, reduction="none")
+        return jnp.sum(t * v * out) if reduction == "none" else jnp.sum(v * out) / jnp.sum(v)
+
+    np.testing.assert_allclose(
+        jax.grad(objective)(v), jax.grad(materialized)(v), rtol=1e-10, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_class_ids_out_of_range_raise_in_checked_mode(rng, reduction):
+    x, w, _, _ = _problem(rng, (3,), 4, 6)
+
+    def f(y, m):
+        return fused(x, w, y, where=m, ignore_index=IGNORE, reduction=reduction)
+
+    checked = checkify.checkify(jax.jit(f), errors=checkify.user_checks)
+    everything = jnp.ones(3, bool)
+    good = jnp.array([0, 5, IGNORE])
+    err, value = checked(good, everything)
+    assert err.get() is None
+    np.testing.assert_array_equal(value, jax.jit(f)(good, everything))
+    err, _ = checked(jnp.array([0, 6, 1]), jnp.array([True, False, True]))
+    assert err.get() is None  # masked out
+    for bad in ([0, 6, 1], [-1, 0, 1]):
+        err, value = checked(jnp.array(bad), everything)
+        assert "`labels` must hold class ids in [0, 6)" in err.get()
+        assert np.isnan(value).any()
+    with pytest.raises(ValueError, match="`labels`"):
+        f(jnp.array([0, 6, 1]), everything)
+    with pytest.raises(ValueError, match="`weights`"):
+        fused(x, w, good, ignore_index=IGNORE, weights=jnp.array([1.0, -1.0, 1.0]))

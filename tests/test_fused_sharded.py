@@ -14,8 +14,8 @@ Each must equal the one-device loss on the global batch, and the materialized to
 loss, in values and in gradients with respect to the embeddings, the weight and the bias, for
 every reduction, with the default blocks and with small looping ones. Token shard 1 of the
 ``data`` layout holds only ignored tokens, so a mean of local means would differ from the
-global mean that ``axis_name`` gives. Every layout and reduction of one option set is one
-jitted call (few compilations).
+global mean that ``axis_name`` gives; one option set adds a mask and per-token weights. Every
+layout and reduction of one option set is one jitted call (few compilations).
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def _main() -> None:
     y[4:8] = y[-1] = -100
     y = jnp.asarray(y, jnp.int32)
     mask = jnp.arange(n) % 3 != 1
+    token_weights = jnp.asarray(rng.uniform(0.5, 2.0, n), jnp.float32)
     # (tokens, vocabulary) partition specs and axis names of each layout.
     layouts = {
         "vocab": (P(), P(both), {"vocab_axis_name": both}),
@@ -77,7 +78,7 @@ def _main() -> None:
         {"ignore_index": -100, "label_smoothing": 0.1, "z_loss": 1e-2, "logit_softcap": 3.0},
         # Blocks that loop with a remainder in every layout.
         {"ignore_index": -100, "chunk_size": 2, "token_chunk_size": 3, "label_smoothing": 0.3},
-        {"ignore_index": -100, "where": True, "z_loss": 0.1},
+        {"ignore_index": -100, "where": True, "weights": True, "z_loss": 0.1},
     ]
     assert len(option_sets) == NUM_OPTION_SETS
 
@@ -94,13 +95,13 @@ def _main() -> None:
         tokens, vocab, axes = layouts[layout]
         out = tokens if kw["reduction"] == "none" else P()
 
-        def local(x, w, b, y, m):
-            return fused_linear_cross_entropy(x, w, y, bias=b, where=m, **axes, **kw)
+        def local(x, w, b, y, m, v):
+            return fused_linear_cross_entropy(x, w, y, bias=b, where=m, weights=v, **axes, **kw)
 
-        specs = (tokens, vocab, vocab, tokens, tokens)
+        specs = (tokens, vocab, vocab, tokens, tokens, tokens)
         return jax.shard_map(local, mesh=mesh, in_specs=specs, out_specs=out)
 
-    def materialized(x, w, b, y, m, kw):
+    def materialized(x, w, b, y, m, v, kw):
         # The definition: torch-semantics cross-entropy on the logits, plus the z-loss.
         z = x @ w.T + b
         cap = kw.get("logit_softcap")
@@ -110,38 +111,40 @@ def _main() -> None:
         )
         loss = loss + kw.get("z_loss", 0.0) * jax.nn.logsumexp(z, axis=-1) ** 2
         valid = (y != -100) if m is None else (y != -100) & m
-        loss = jnp.where(valid, loss, 0.0)
+        weights = jnp.where(valid, 1.0 if v is None else v, 0.0)
+        loss = jnp.where(valid, weights * loss, 0.0)
         if kw["reduction"] == "none":
             return loss
         total = jnp.sum(loss)
-        return total if kw["reduction"] == "sum" else total / jnp.sum(valid)
+        return total if kw["reduction"] == "sum" else total / jnp.sum(weights)
 
     checked = 0
     for options in option_sets:
         m = mask if options.get("where") else None
-        options = {k: val for k, val in options.items() if k != "where"}
+        v = token_weights if options.get("weights") else None
+        options = {k: val for k, val in options.items() if k not in ("where", "weights")}
 
         @jax.jit
-        def every_layout(x, w, b, y, m, options=options):
+        def every_layout(x, w, b, y, m, v, options=options):
             out = {}
             for layout in LAYOUTS:
                 for reduction in REDUCTIONS:
                     f = sharded(layout, {**options, "reduction": reduction})
                     grad = jax.value_and_grad(objective(f), argnums=(0, 1, 2))
-                    out[layout, reduction] = grad(x, w, b, y, m)
+                    out[layout, reduction] = grad(x, w, b, y, m, v)
             return out
 
         @jax.jit
-        def references(x, w, b, y, m, options=options):
+        def references(x, w, b, y, m, v, options=options):
             out = {}
             for reduction in REDUCTIONS:
                 kw = {**options, "reduction": reduction}
 
                 def one_device(x, w, b, kw=kw):
-                    return fused_linear_cross_entropy(x, w, y, bias=b, where=m, **kw)
+                    return fused_linear_cross_entropy(x, w, y, bias=b, where=m, weights=v, **kw)
 
                 def definition(x, w, b, kw=kw):
-                    return materialized(x, w, b, y, m, kw)
+                    return materialized(x, w, b, y, m, v, kw)
 
                 for name, f in (("one_device", one_device), ("materialized", definition)):
                     out[name, reduction] = jax.value_and_grad(objective(f), argnums=(0, 1, 2))(
@@ -149,8 +152,8 @@ def _main() -> None:
                     )
             return out
 
-        got = every_layout(x, w, b, y, m)
-        want = references(x, w, b, y, m)
+        got = every_layout(x, w, b, y, m, v)
+        want = references(x, w, b, y, m, v)
         for (layout, reduction), result in got.items():
             for reference in ("one_device", "materialized"):
                 for a, e in zip(

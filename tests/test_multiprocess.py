@@ -182,7 +182,9 @@ def _checks(pid: int) -> None:
         return jaxloss.ntxent(e, y, 0.5, axis_name=axis_name)
 
     def fused(x, w, b, t, **axes):
-        return jaxloss.fused_linear_cross_entropy(x, w, t, bias=b, ignore_index=-1, **axes)
+        return jaxloss.fused_linear_cross_entropy(
+            x, w, t, bias=b, ignore_index=-1, reduction="mean", **axes
+        )
 
     def mapped(fn, mesh, in_specs, **axes):
         return jax.shard_map(lambda *a: fn(*a, **axes), mesh=mesh, in_specs=in_specs, out_specs=P())

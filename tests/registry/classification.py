@@ -2,7 +2,7 @@
 
 import jax.numpy as jnp
 
-from tests.registry import Bad, Call, Case, integers, normal, probabilities, uniform
+from tests.registry import Bad, Call, Case, integers, normal, probabilities
 
 K = 5
 NEG_INF = -jnp.inf
@@ -10,14 +10,6 @@ NEG_INF = -jnp.inf
 
 def _full(batch):
     return (*batch, K)
-
-
-def _map(rng, batch, dtype):
-    return Call((normal(rng, _full(batch), dtype),))
-
-
-def _sigmoid_map(rng, batch, dtype):
-    return Call((normal(rng, batch, dtype),))
 
 
 def _soft(rng, batch, dtype, **kwargs):
@@ -28,46 +20,24 @@ def _integer(rng, batch, dtype, **kwargs):
     return Call((normal(rng, _full(batch), dtype), integers(rng, batch, K)), kwargs)
 
 
-def _binary(rng, batch, dtype, **kwargs):
-    return Call((normal(rng, batch, dtype), uniform(rng, batch, dtype)), kwargs)
-
-
-def _probabilities(rng, batch, dtype):
-    return Call((uniform(rng, batch, dtype, 0.02, 0.98), uniform(rng, batch, dtype)))
-
-
 _masked_logits = jnp.array([[3.0, NEG_INF, -1.0, NEG_INF, 0.5]])
 _masked_labels = jnp.array([[0.7, 0.0, 0.3, 0.0, 0.0]])
 _big = jnp.array([[1e4, -1e4, 0.0, 3.0, -2.0]], jnp.float32)
 # float16 logits at +-3e4 keep every log-probability representable (|log p| <= 6e4 < 65504).
 _half = jnp.array([[3e4, -3e4, 0.0, 3.0, -2.0]], jnp.float16)
 _one_hot = jnp.eye(K)[:1]
-
-
-_maps = [
-    Case(
-        name,
-        _sigmoid_map if "sigmoid" in name else _map,
-        reduces=False,
-        out_shape=(lambda b: b) if "sigmoid" in name else _full,
-        edge_cases=(lambda: Call((_big,)), lambda: Call((_half,))),
-        bad_calls=(
-            Bad(lambda: Call((jnp.ones((2, K)),), {"temperature": 0.0}), "`temperature`"),
-            Bad(lambda: Call((jnp.ones((2, K), jnp.int32),)), "`x`"),
-        ),
-    )
-    for name in ("softmax", "log_softmax", "sigmoid", "log_sigmoid")
-]
+_class_weights = jnp.linspace(0.5, 1.5, K)
 
 _common_bad = (
     Bad(lambda: Call((jnp.ones((2, K), jnp.int32), jnp.ones((2, K)))), "`logits`"),
     Bad(lambda: Call((jnp.ones((2, K)), jnp.ones((2, K))), {"reduction": "avg"}), "`reduction`"),
+    Bad(lambda: Call((jnp.ones((2, K)), jnp.ones((2, K))), {"weights": jnp.ones(3)}), "`weights`"),
 )
 
-CASES = [
-    *_maps,
-    Case(
-        "softmax_cross_entropy",
+
+def _soft_cross_entropy_case(name):
+    return Case(
+        name,
         _soft,
         edge_cases=(
             lambda: Call((_masked_logits, _masked_labels)),
@@ -81,11 +51,25 @@ CASES = [
                 (_masked_logits, _masked_labels),
                 {"label_smoothing": 0.1, "where": jnp.isfinite(_masked_logits)},
             ),
+            # Integer one-hot labels (as optax accepts), class and example weights, a mean.
+            lambda: Call(
+                (_big, _one_hot.astype(jnp.int32)),
+                {
+                    "class_weights": _class_weights,
+                    "weights": jnp.array([2.0]),
+                    "label_smoothing": 0.2,
+                    "reduction": "mean",
+                },
+            ),
+            # Every example masked out: a mean over nothing is 0.
+            lambda: Call(
+                (_big, _one_hot), {"where": jnp.array([False]), "reduction": "sum_and_count"}
+            ),
         ),
         bad_calls=(
             *_common_bad,
             Bad(lambda: Call((jnp.ones((2, K)), jnp.ones((2, K + 1)))), "Shapes must be equal"),
-            Bad(lambda: Call((jnp.ones((2, K)), jnp.ones((2, K), jnp.int32))), "`labels`"),
+            Bad(lambda: Call((jnp.ones((2, K)), jnp.ones((2, K), jnp.complex64))), "`labels`"),
             Bad(
                 lambda: Call((jnp.ones((2, K)), jnp.ones((2, K))), {"label_smoothing": 1.5}),
                 "`label_smoothing`",
@@ -95,16 +79,12 @@ CASES = [
                 "`class_weights`",
             ),
         ),
-    ),
-    Case(
-        "safe_softmax_cross_entropy",
-        _soft,
-        reduces=False,
-        edge_cases=(lambda: Call((_masked_logits, _masked_labels)),),
-        bad_calls=(
-            Bad(lambda: Call((jnp.ones((2, K)), jnp.ones((3, K)))), "Shapes must be equal"),
-        ),
-    ),
+    )
+
+
+CASES = [
+    _soft_cross_entropy_case("softmax_cross_entropy"),
+    _soft_cross_entropy_case("safe_softmax_cross_entropy"),
     Case(
         "softmax_cross_entropy_with_integer_labels",
         _integer,
@@ -122,6 +102,22 @@ CASES = [
             lambda: Call(
                 (jnp.zeros((2, K)), jnp.zeros((2,), jnp.int32)),
                 {"where": jnp.zeros((2,), bool), "reduction": "mean"},
+            ),
+            # Example weights with class weights: the mean divides by sum(v_n w_{y_n}).
+            lambda: Call(
+                (jnp.concatenate([_big, _masked_logits]), jnp.array([3, 0])),
+                {
+                    "class_weights": _class_weights,
+                    "weights": jnp.array([0.5, 2.0]),
+                    "label_smoothing": 0.1,
+                    "where": jnp.isfinite(jnp.concatenate([_big, _masked_logits])),
+                    "reduction": "mean",
+                },
+            ),
+            # A label out of range on a masked-out example: no NaN leaks into the mean.
+            lambda: Call(
+                (jnp.zeros((2, K)), jnp.array([1, 9])),
+                {"where": jnp.array([True, False]), "reduction": "mean"},
             ),
         ),
         bad_calls=(
@@ -142,79 +138,13 @@ CASES = [
                 ),
                 "`where`",
             ),
-        ),
-    ),
-    Case(
-        "smooth_labels",
-        lambda rng, batch, dtype: Call((probabilities(rng, _full(batch), dtype),), {"alpha": 0.1}),
-        reduces=False,
-        out_shape=_full,
-        edge_cases=(lambda: Call((_one_hot,), {"alpha": 1.0}),),
-        bad_calls=(
-            Bad(lambda: Call((jnp.ones((2, K)),), {"alpha": 2.0}), "`alpha`"),
-            Bad(lambda: Call((jnp.ones((2, K), jnp.int32),), {"alpha": 0.1}), "`labels`"),
-        ),
-    ),
-    Case(
-        "sigmoid_binary_cross_entropy",
-        _binary,
-        edge_cases=(
-            lambda: Call((jnp.array([1e4, -1e4, 0.0]), jnp.array([0.0, 1.0, 1.0]))),
-            lambda: Call((jnp.array([6e4, -6e4], jnp.float16), jnp.array([1.0, 0.0], jnp.float16))),
-            lambda: Call(
-                (jnp.array([[1e4, -1e4]]), jnp.array([[1.0, 1.0]])),
-                {"pos_weight": jnp.array([2.0, 3.0])},
-            ),
-            # Logit 0, the usual initialisation of a classifier head (issue: wrong gradient).
-            lambda: Call((jnp.zeros(3), jnp.array([1.0, 0.0, 0.3]))),
-            lambda: Call((jnp.zeros(3), jnp.array([1.0, 0.0, 0.3])), {"pos_weight": 2.0}),
-        ),
-        smooth_at=(0, 1, 2, 3, 4),
-        bad_calls=(
-            Bad(lambda: Call((jnp.ones(3), jnp.ones(4))), "Shapes must be equal"),
-            Bad(lambda: Call((jnp.ones(3, jnp.int32), jnp.ones(3))), "`logits`"),
             Bad(
-                lambda: Call((jnp.ones(3), jnp.ones(3)), {"pos_weight": jnp.ones(2)}),
-                "`pos_weight`",
-            ),
-        ),
-    ),
-    Case(
-        "binary_cross_entropy",
-        _probabilities,
-        edge_cases=(
-            lambda: Call((jnp.array([0.0, 1.0, 0.0, 1.0]), jnp.array([0.0, 1.0, 1.0, 0.0]))),
-            lambda: Call((jnp.array([0.0, 1.0], jnp.float16), jnp.array([1.0, 0.0], jnp.float16))),
-        ),
-        bad_calls=(
-            Bad(lambda: Call((jnp.ones(3), jnp.ones((3, 1)))), "Shapes must be equal"),
-            Bad(lambda: Call((jnp.ones(3, jnp.int32), jnp.ones(3))), "`probabilities`"),
-            Bad(lambda: Call((jnp.ones(3), jnp.ones(3)), {"eps": 0.0}), "`eps`"),
-        ),
-    ),
-    Case(
-        "sigmoid_focal_loss",
-        lambda rng, batch, dtype: _binary(rng, batch, dtype, alpha=0.25),
-        edge_cases=(
-            lambda: Call((jnp.array([1e4, -1e4, 0.0]), jnp.array([1.0, 0.0, 1.0])), {"gamma": 0.5}),
-            lambda: Call((jnp.array([1e4, -1e4]), jnp.array([0.0, 1.0])), {"gamma": 0.5}),
-            lambda: Call((jnp.array([6e4, -6e4], jnp.float16), jnp.array([1.0, 0.0], jnp.float16))),
-            lambda: Call((jnp.zeros(3), jnp.array([1.0, 0.0, 0.3])), {"gamma": 0.0}),
-            lambda: Call((jnp.zeros(3), jnp.array([1.0, 0.0, 0.3])), {"gamma": 2.0}),
-            # optax's test_extreme_logits_finite_gradients (issue: NaN Hessian at gamma < 1).
-            lambda: Call(
-                (
-                    jnp.array([100.0, -100.0, 75.0, -75.0, 50.0, -50.0]),
-                    jnp.array([0.9, 0.1, 0.8, 0.2, 1.0, 0.0]),
+                lambda: Call(
+                    (jnp.ones((2, K)), jnp.ones((2,), jnp.int32)),
+                    {"weights": jnp.ones((3,)), "class_weights": jnp.ones(K)},
                 ),
-                {"gamma": 0.5},
+                "`weights`",
             ),
-        ),
-        smooth_at=(0, 1, 2, 3, 4, 5),
-        bad_calls=(
-            Bad(lambda: Call((jnp.ones(3), jnp.ones(2))), "Shapes must be equal"),
-            Bad(lambda: Call((jnp.ones(3), jnp.ones(3)), {"gamma": -1.0}), "`gamma`"),
-            Bad(lambda: Call((jnp.ones(3), jnp.ones(3)), {"alpha": 1.5}), "`alpha`"),
         ),
     ),
     Case(
@@ -225,6 +155,15 @@ CASES = [
             lambda: Call((_big, _one_hot), {"gamma": 0.5}),
             lambda: Call((_masked_logits, _masked_labels), {"gamma": 2.0}),
             lambda: Call((_half, jnp.array([1]))),
+            # Bool one-hot labels, example weights and a class mask.
+            lambda: Call(
+                (_masked_logits, _one_hot.astype(bool)),
+                {
+                    "where": jnp.isfinite(_masked_logits),
+                    "weights": jnp.array([1.5]),
+                    "reduction": "sum",
+                },
+            ),
         ),
         smooth_at=(0, 1, 3),
         bad_calls=(
@@ -237,6 +176,12 @@ CASES = [
             Bad(
                 lambda: Call((jnp.ones((2, K)), jnp.ones((2,), jnp.int32)), {"alpha": jnp.ones(3)}),
                 "`alpha`",
+            ),
+            Bad(
+                lambda: Call(
+                    (jnp.ones((2, K)), jnp.ones((2,), jnp.int32)), {"weights": jnp.ones(3)}
+                ),
+                "`weights`",
             ),
         ),
     ),

@@ -8,7 +8,6 @@ D, V = 3, 7
 
 
 def _fused(rng, batch, dtype):
-    # The default reduction is "mean"; the contract reads per-token shapes from "none".
     return Call(
         (normal(rng, (*batch, D), dtype), normal(rng, (V, D), dtype), integers(rng, batch, V)),
         {"reduction": "none", "chunk_size": 3, "token_chunk_size": 2},
@@ -47,6 +46,21 @@ CASES = [
                     "where": jnp.array([True, False]),
                 },
             ),
+            # Per-token weights through the reduced schedule (gradients in the forward pass)
+            # and through the per-token one.
+            lambda: Call(
+                (_big, jnp.eye(V, D), jnp.array([2, 0])),
+                {"weights": jnp.array([0.5, 2.0]), "reduction": "mean", "label_smoothing": 0.1},
+            ),
+            lambda: Call(
+                (_big, jnp.eye(V, D), jnp.array([2, 0])),
+                {"weights": jnp.array([0.5, 2.0]), "z_loss": 1e-4},
+            ),
+            # A label out of range on a masked-out token: no NaN leaks into the mean.
+            lambda: Call(
+                (_big, jnp.eye(V, D), jnp.array([2, V + 3])),
+                {"where": jnp.array([True, False]), "reduction": "mean"},
+            ),
         ),
         bad_calls=(
             Bad(
@@ -59,6 +73,8 @@ CASES = [
             Bad(_ones(label_smoothing=1.5), "`label_smoothing`"),
             Bad(_ones(logit_softcap=0.0), "`logit_softcap`"),
             Bad(_ones(chunk_size=0), "`chunk_size`"),
+            Bad(_ones(weights=jnp.ones((3,))), "`weights`"),
+            Bad(_ones(reduction="average"), "`reduction`"),
             Bad(
                 lambda: Call((jnp.ones((2, D)), jnp.ones((V, D)), jnp.zeros((3,), jnp.int32))),
                 "`labels`",
