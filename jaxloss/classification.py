@@ -31,9 +31,6 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from jaxloss import _checks
-
-# `jaxloss.segmentation` imports these two from here; they live in `jaxloss.binary`.
-from jaxloss.binary import sigmoid_binary_cross_entropy, sigmoid_focal_loss  # noqa: F401
 from jaxloss.reductions import reduce_loss, weighted_reduce
 
 __all__ = [

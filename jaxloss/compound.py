@@ -22,9 +22,8 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _overlap
+from jaxloss.binary import sigmoid_binary_cross_entropy, sigmoid_focal_loss
 from jaxloss.classification import (
-    sigmoid_binary_cross_entropy,
-    sigmoid_focal_loss,
     softmax_cross_entropy,
     softmax_cross_entropy_with_integer_labels,
     softmax_focal_loss,
