@@ -79,9 +79,7 @@ def _namespace(path: pathlib.Path) -> dict:
     if path == ROOT / "README.md":
         import jaxloss.scaling
 
-        namespace.update(
-            {k: v for k, v in vars(jaxloss.scaling).items() if not k.startswith("__")}
-        )
+        namespace.update({k: v for k, v in vars(jaxloss.scaling).items() if not k.startswith("__")})
     return namespace
 
 
@@ -111,11 +109,11 @@ def test_python_blocks_run(path, tmp_path, monkeypatch):
         if block.unless:
             import jaxloss
 
-            if not eval(block.unless, {"jaxloss": jaxloss, "inspect": inspect}):  # noqa: S307
+            if not eval(block.unless, {"jaxloss": jaxloss, "inspect": inspect}):
                 continue
         code = compile(block.code, where, "exec")
         try:
-            exec(code, namespace)  # noqa: S102
+            exec(code, namespace)
         except Exception as error:
             raise AssertionError(f"the block at {where} failed: {error!r}") from error
         ran.append(where)
