@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib.util
+import inspect
+import os
 import pathlib
 import sys
 import tempfile
@@ -28,12 +30,21 @@ import time
 import traceback
 from collections.abc import Callable
 
+# Two simulated CPU devices for the shard_map checks; set before jax is imported.
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 
 import jaxloss
 from tests.registry import Call, Case, all_cases
+
+# A reduction over another axis than the batch: optax's dice_loss reduces over classes.
+NOT_BATCH_REDUCTIONS = {"dice_loss"}
 
 
 def _floating_leaves(tree) -> list[jax.Array]:
@@ -77,6 +88,63 @@ def check_case(case: Case, rng: np.random.Generator) -> None:
         *(call.args[i] for i in case.grad_argnums)
     )
     _assert_finite(grads, "the gradient")
+
+
+def takes_axis_name(case: Case) -> bool:
+    try:
+        parameters = inspect.signature(case.function).parameters
+    except (TypeError, ValueError):
+        return False
+    return "axis_name" in parameters and case.name not in NOT_BATCH_REDUCTIONS
+
+
+def check_axis_name(case: Case, rng: np.random.Generator) -> None:
+    """Inside ``jax.shard_map`` on 2 devices, the global mean and its gradient = one device."""
+    mesh = Mesh(np.array(jax.devices()[:2]), ("data",))
+    call = case.make(rng, (4,), jnp.float32)
+    fn = functools.partial(case.function, **{**call.kwargs, "reduction": "mean"})
+    specs = tuple(P() if i in case.shared_args else P("data") for i in range(len(call.args)))
+    sharded = jax.shard_map(
+        functools.partial(fn, axis_name="data"), mesh=mesh, in_specs=specs, out_specs=P()
+    )
+    argnum = case.grad_argnums[0]
+
+    def value_and_grad(f):
+        def of(x):
+            args = list(call.args)
+            args[argnum] = x
+            return f(*args)
+
+        return jax.jit(jax.value_and_grad(of))(call.args[argnum])
+
+    one, many = value_and_grad(fn), value_and_grad(sharded)
+    for a, b in zip(jax.tree_util.tree_leaves(one), jax.tree_util.tree_leaves(many), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
+
+
+def check_scaling() -> None:
+    """One step of each recipe of `jaxloss.scaling` (data, and data x vocabulary parallel)."""
+    import jaxloss.scaling
+
+    rng = np.random.default_rng(0)
+    d_in, d, v, n = 3, 4, 6, 4
+    params = {
+        "proj": jnp.asarray(rng.standard_normal((d_in, d)), jnp.float32),
+        "unembed": jnp.asarray(rng.standard_normal((v, d)), jnp.float32),
+    }
+    x = jnp.asarray(rng.standard_normal((n, d_in)), jnp.float32)
+    labels = jnp.asarray(rng.integers(0, v, n), jnp.int32)
+    devices = np.array(jax.devices()[:2])
+    tx = optax.sgd(0.1)
+    for make, mesh in (
+        (jaxloss.scaling.data_parallel_step, Mesh(devices, ("data",))),
+        (jaxloss.scaling.data_tensor_parallel_step, Mesh(devices.reshape(1, 2), ("data", "vocab"))),
+    ):
+        _, _, loss = make(mesh, tx)(params, tx.init(params), x, labels)
+        expected = jaxloss.fused_linear_cross_entropy(
+            x @ params["proj"], params["unembed"], labels, ignore_index=-1
+        )
+        np.testing.assert_allclose(float(loss), float(expected), rtol=1e-4)
 
 
 def check_models(has_flax: bool) -> None:
@@ -129,7 +197,7 @@ def _torchvision_indices(names: tuple[str, ...]) -> dict[str, int]:
     return {name: i for i, name in enumerate(names)}
 
 
-def run(*, expect_installed: bool) -> int:
+def run(*, expect_installed: bool, models_only: bool = False, pins: str | None = None) -> int:
     where = pathlib.Path(jaxloss.__file__).resolve()
     versions = {
         m: getattr(importlib.import_module(m), "__version__", "?")
@@ -143,6 +211,11 @@ def run(*, expect_installed: bool) -> int:
     if expect_installed and "site-packages" not in where.parts:
         print("FAIL: jaxloss was imported from the source tree, not an installed wheel")
         return 1
+    if pins is not None:
+        wrong = _unpinned(pins)
+        if wrong:
+            print("FAIL: installed versions differ from " + pins + ": " + ", ".join(wrong))
+            return 1
 
     cases = all_cases()
     public = sorted(set(jaxloss.__all__) - {"__version__"})
@@ -151,7 +224,15 @@ def run(*, expect_installed: bool) -> int:
     checks: list[tuple[str, Callable[[], None]]] = [
         (c.name, functools.partial(check_case, c, np.random.default_rng(0))) for c in cases
     ]
+    checks += [
+        (f"{c.name} (axis_name)", functools.partial(check_axis_name, c, np.random.default_rng(1)))
+        for c in cases
+        if takes_axis_name(c)
+    ]
+    checks.append(("jaxloss.scaling", check_scaling))
     checks.append(("jaxloss.models", functools.partial(check_models, has_flax)))
+    if models_only:
+        checks = checks[-1:]
     start = time.perf_counter()
     for name, check in checks:
         try:
@@ -167,6 +248,25 @@ def run(*, expect_installed: bool) -> int:
     return 1 if failures else 0
 
 
+def _unpinned(path: str) -> list[str]:
+    """The ``name==version`` lines of `path` whose installed version differs."""
+    from importlib import metadata
+
+    wrong = []
+    for line in pathlib.Path(path).read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" not in line:
+            continue
+        name, version = (part.strip() for part in line.split("=="))
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue  # an optional package (flax) checked in the run that installs it
+        if installed != version:
+            wrong.append(f"{name} {installed} (pinned {version})")
+    return wrong
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -174,8 +274,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="fail unless jaxloss is imported from site-packages (an installed wheel)",
     )
+    parser.add_argument(
+        "--models-only", action="store_true", help="check jaxloss.models alone (flax installed)"
+    )
+    parser.add_argument(
+        "--pins", help="a constraints file of name==version lines the installed versions equal"
+    )
     args = parser.parse_args(argv)
-    return run(expect_installed=args.expect_installed)
+    return run(expect_installed=args.expect_installed, models_only=args.models_only, pins=args.pins)
 
 
 if __name__ == "__main__":
