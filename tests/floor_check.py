@@ -197,7 +197,13 @@ def _torchvision_indices(names: tuple[str, ...]) -> dict[str, int]:
     return {name: i for i, name in enumerate(names)}
 
 
-def run(*, expect_installed: bool, models_only: bool = False, pins: str | None = None) -> int:
+def run(
+    *,
+    expect_installed: bool,
+    models_only: bool = False,
+    pins: str | None = None,
+    shard: tuple[int, int] = (0, 1),
+) -> int:
     where = pathlib.Path(jaxloss.__file__).resolve()
     versions = {
         m: getattr(importlib.import_module(m), "__version__", "?")
@@ -220,7 +226,10 @@ def run(*, expect_installed: bool, models_only: bool = False, pins: str | None =
     cases = all_cases()
     public = sorted(set(jaxloss.__all__) - {"__version__"})
     registered = {c.name for c in cases}
-    failures: list[str] = [f"{n}: no registry entry" for n in public if n not in registered]
+    index, count = shard
+    failures: list[str] = [
+        f"{n}: no registry entry" for n in public if n not in registered and index == 0
+    ]
     checks: list[tuple[str, Callable[[], None]]] = [
         (c.name, functools.partial(check_case, c, np.random.default_rng(0))) for c in cases
     ]
@@ -233,6 +242,7 @@ def run(*, expect_installed: bool, models_only: bool = False, pins: str | None =
     checks.append(("jaxloss.models", functools.partial(check_models, has_flax)))
     if models_only:
         checks = checks[-1:]
+    checks = checks[index::count]
     start = time.perf_counter()
     for name, check in checks:
         try:
@@ -280,8 +290,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pins", help="a constraints file of name==version lines the installed versions equal"
     )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="run the checks in this many processes (one a core)"
+    )
+    parser.add_argument("--shard", default="0/1", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    return run(expect_installed=args.expect_installed, models_only=args.models_only, pins=args.pins)
+    if args.jobs > 1:
+        rest = ["--expect-installed"] if args.expect_installed else []
+        rest += ["--models-only"] if args.models_only else []
+        rest += ["--pins", args.pins] if args.pins else []
+        return _in_processes(args.jobs, rest)
+    index, count = (int(part) for part in args.shard.split("/"))
+    return run(
+        expect_installed=args.expect_installed,
+        models_only=args.models_only,
+        pins=args.pins,
+        shard=(index, count),
+    )
+
+
+def _in_processes(jobs: int, rest: list[str]) -> int:
+    """Runs ``jobs`` shards of the checks in parallel processes; fails if any shard fails."""
+    import subprocess
+
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.floor_check", *rest, f"--shard={k}/{jobs}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for k in range(jobs)
+    ]
+    codes = []
+    for k, proc in enumerate(procs):
+        out, _ = proc.communicate()
+        print(f"--- shard {k + 1}/{jobs} ---\n{out}", end="")
+        codes.append(proc.returncode)
+    print(f"floor check: {'failed' if any(codes) else 'passed'} in every shard: {codes}")
+    return 1 if any(codes) else 0
 
 
 if __name__ == "__main__":
