@@ -93,7 +93,7 @@ test-floors: | $(PY)
 	$(PYTHON) -m venv $(FLOORS)/venv
 	$(FLOORS)/venv/bin/pip install --quiet -c .ci/floors.txt $(FLOORS)/dist/jaxloss-*.whl
 	cp -r tests/__init__.py tests/registry tests/floor_check.py $(FLOORS)/check/tests/
-	cd $(FLOORS)/check && ../venv/bin/python -m tests.floor_check --expect-installed \
+	cd $(FLOORS)/check && ../venv/bin/python -m tests.floor_check --expect-installed --jobs 2 \
 		--pins ../../../.ci/floors.txt
 	$(FLOORS)/venv/bin/pip install --quiet -c .ci/floors.txt flax
 	cd $(FLOORS)/check && ../venv/bin/python -m tests.floor_check --expect-installed \

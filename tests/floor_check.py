@@ -28,7 +28,8 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import cast
 
 # Two simulated CPU devices for the shard_map checks; set before jax is imported.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
@@ -57,7 +58,10 @@ def _floating_leaves(tree) -> list[jax.Array]:
 
 def _total(tree) -> jax.Array:
     """The sum of every floating output (a tuple for ``sum_and_count``, a dict, ...)."""
-    return sum(jnp.sum(x.astype(jnp.float32)) for x in _floating_leaves(tree))
+    return sum(
+        (jnp.sum(x.astype(jnp.float32)) for x in _floating_leaves(tree)),
+        start=jnp.zeros((), jnp.float32),
+    )
 
 
 def _assert_finite(tree, what: str) -> None:
@@ -184,9 +188,10 @@ def check_models(has_flax: bool) -> None:
     )
 
     def step(variables, generated, target):
-        return jaxloss.perceptual_loss(
-            generated, target, feature_fn=functools.partial(vgg.apply, variables), reduction="mean"
-        )
+        def features(images: jax.Array) -> Mapping[str, jax.Array]:
+            return cast(Mapping[str, jax.Array], vgg.apply(variables, images))
+
+        return jaxloss.perceptual_loss(generated, target, feature_fn=features, reduction="mean")
 
     value, grad = jax.jit(jax.value_and_grad(step, argnums=1))(variables, images, images[::-1])
     _assert_finite((value, grad), "the perceptual loss through VGG16")
@@ -278,7 +283,7 @@ def _unpinned(path: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
         "--expect-installed",
         action="store_true",

@@ -10,8 +10,10 @@ without ``-W``.
 from __future__ import annotations
 
 import importlib
+from typing import cast
 
 from sphinx.application import Sphinx
+from sphinx.domains.python import PythonDomain
 from sphinx.environment import BuildEnvironment
 from sphinx.errors import ExtensionError
 
@@ -19,7 +21,8 @@ from sphinx.errors import ExtensionError
 def undocumented(env: BuildEnvironment) -> list[str]:
     """The public names without a page: ``[(name, why), ...]`` as strings."""
     jaxloss = importlib.import_module("jaxloss")
-    objects = env.get_domain("py").objects  # full name -> ObjectEntry(docname, node_id, ...)
+    # full name -> ObjectEntry(docname, node_id, objtype, aliased)
+    objects = cast(PythonDomain, env.get_domain("py")).objects
     problems = []
     for name in sorted(set(jaxloss.__all__) - {"__version__"}):
         entry = objects.get(f"jaxloss.{name}")
