@@ -3,7 +3,7 @@
 After Sphinx has read every source (``env-check-consistency``), each name of
 ``jaxloss.__all__`` must be a documented Python object (``jaxloss.<name>`` in the Python
 domain, i.e. an autodoc directive ran for it) on its own page (``api/jaxloss.<name>``). A
-missing name raises ``ExtensionError`` listing every missing name, so the build fails with or
+missing name raises `CoverageError` listing every missing name, so the build fails with or
 without ``-W``.
 """
 
@@ -15,7 +15,11 @@ from typing import cast
 from sphinx.application import Sphinx
 from sphinx.domains.python import PythonDomain
 from sphinx.environment import BuildEnvironment
-from sphinx.errors import ExtensionError
+from sphinx.errors import SphinxError
+
+
+class CoverageError(SphinxError):
+    category = "jaxloss coverage check failed"
 
 
 def undocumented(env: BuildEnvironment) -> list[str]:
@@ -36,7 +40,7 @@ def undocumented(env: BuildEnvironment) -> list[str]:
 def check(app: Sphinx, env: BuildEnvironment) -> None:
     problems = undocumented(env)
     if problems:
-        raise ExtensionError(
+        raise CoverageError(
             f"coverage check: {len(problems)} public name(s) of jaxloss.__all__ without a "
             "page: " + ", ".join(problems)
         )
