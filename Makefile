@@ -1,13 +1,19 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Each creates .venv and installs
-# what it needs itself.
+# what it needs itself. `make docs` builds the documentation site, `make test-floors` checks the
+# built wheel against the lowest supported versions (.ci/floors.txt); .ci/run runs both.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
 BENCH_STAMP := $(VENV)/.installed-bench
+DOCS_STAMP := $(VENV)/.installed-docs
+# MathJax is served by the site itself (no CDN): one file of the npm package, fetched once.
+MATHJAX_VERSION := 3.2.2
+MATHJAX := docs/_vendor/mathjax/tex-svg.js
+FLOORS := build/floors
 
-.PHONY: demo test bench lint install clean
+.PHONY: demo test bench lint typecheck docs docs-notebooks browser test-floors install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +23,7 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
-# The demo needs only the package and its `demo` extra (scikit-learn's digits, matplotlib).
+# The demo needs only the package and its `demo` extra (flax, scikit-learn, matplotlib, tqdm).
 $(DEMO_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[demo]"
 	touch $@
@@ -25,6 +31,10 @@ $(DEMO_STAMP): pyproject.toml | $(PY)
 # The benchmark peers: torch (CPU), scipy, jax-cce, pytorch-metric-learning.
 $(BENCH_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[bench]"
+	touch $@
+
+$(DOCS_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[docs]"
 	touch $@
 
 install: $(STAMP)
@@ -42,11 +52,52 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# pyright on jaxloss/ (configuration in pyproject.toml).
+typecheck: $(STAMP)
+	$(VENV)/bin/pyright
+
+$(MATHJAX):
+	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm)
+	rm -rf docs/_build/mathjax && mkdir -p docs/_build/mathjax $(dir $@)
+	cd docs/_build/mathjax && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null \
+		&& tar xzf mathjax-$(MATHJAX_VERSION).tgz package/es5/tex-svg.js package/LICENSE
+	cp docs/_build/mathjax/package/LICENSE $(dir $@)LICENSE
+	cp docs/_build/mathjax/package/es5/tex-svg.js $@
+
+# The site in docs/_build/html; any warning fails the build, and so does a public name without
+# its page (docs/ext/coverage_check.py).
+docs: $(DOCS_STAMP) $(MATHJAX)
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+# Re-executes the notebooks into docs/notebooks (the site shows their stored outputs).
+docs-notebooks: $(DOCS_STAMP)
+	$(PY) docs/execute_notebooks.py
+
+# Headless Chromium (Debian's package) for the test that opens the built site.
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
 # Doctests run in their own process: the suite enables float64, which would change the dtypes
 # the examples print.
-test: lint
+# pyright runs last, so a type error does not hide a failing test.
+test: lint docs browser
 	JAX_NUMPY_RANK_PROMOTION=raise $(PY) -m pytest --doctest-modules jaxloss
-	$(PY) -m pytest tests -n auto
+	JAXLOSS_DOCS_BUILT=1 $(PY) -m pytest tests -n auto
+	$(MAKE) typecheck
+
+# The built wheel, installed with exactly the floor versions in a fresh venv, outside the source
+# tree: every public function (tests/floor_check.py) without flax, then jaxloss.models with it.
+test-floors: | $(PY)
+	rm -rf $(FLOORS) && mkdir -p $(FLOORS)/check/tests
+	$(PY) -m pip wheel --quiet --no-deps . -w $(FLOORS)/dist
+	$(PYTHON) -m venv $(FLOORS)/venv
+	$(FLOORS)/venv/bin/pip install --quiet -c .ci/floors.txt $(FLOORS)/dist/jaxloss-*.whl
+	cp -r tests/__init__.py tests/registry tests/floor_check.py $(FLOORS)/check/tests/
+	cd $(FLOORS)/check && ../venv/bin/python -m tests.floor_check --expect-installed --jobs 2 \
+		--pins ../../../.ci/floors.txt
+	$(FLOORS)/venv/bin/pip install --quiet -c .ci/floors.txt flax
+	cd $(FLOORS)/check && ../venv/bin/python -m tests.floor_check --expect-installed \
+		--pins ../../../.ci/floors.txt --models-only
 
 clean:
-	rm -rf $(VENV) .pytest_cache demo_output
+	rm -rf $(VENV) .pytest_cache demo_output build docs/_build docs/_vendor docs/api docs/api.rst

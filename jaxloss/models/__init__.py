@@ -1,8 +1,16 @@
 """Flax feature extractors for perceptual and style losses, and their weight loading.
 
 Built with flax.linen. These names are not re-exported from `jaxloss` (they are models, not
-losses): use ``from jaxloss.models import VGG16, load_torchvision_vgg``.
+losses): use ``from jaxloss.models import VGG16, load_torchvision_vgg``. flax is not a core
+dependency of jaxloss: install it with the ``models`` extra, ``pip install 'jaxloss[models]'``.
 """
+
+try:
+    import flax.linen  # noqa: F401
+except ImportError as error:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "jaxloss.models needs flax, which is not installed: pip install 'jaxloss[models]'"
+    ) from error
 
 from jaxloss.models.vgg import (
     IMAGENET_MEAN,
