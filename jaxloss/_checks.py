@@ -177,11 +177,13 @@ def compute_dtype(dtype: Any) -> jnp.dtype:
     return jnp.promote_types(dtype, jnp.float32)
 
 
-def normalize_axes(name: str, axis: Any, ndim: int) -> tuple[int, ...]:
+def normalize_axes(name: str, axis: Any, ndim: int, *, keep_order: bool = False) -> tuple[int, ...]:
     """Static `axis` (an int, a sequence of ints, or None for all) as sorted distinct axes.
 
     Every function that reduces over one or more axes normalises them here, so the errors
     read the same everywhere: a non-int, an axis out of range, an empty or repeated list.
+    With `keep_order`, a sequence keeps the order given (optax flattens a tuple of class
+    axes in that order, and class ids follow it).
     """
     if axis is None:
         return tuple(range(ndim))
@@ -191,8 +193,19 @@ def normalize_axes(name: str, axis: Any, ndim: int) -> tuple[int, ...]:
             raise ValueError(f"`{name}` must name at least one axis; got {axis!r}.")
         if len(set(normalized)) != len(normalized):
             raise ValueError(f"`{name}` must name distinct axes; got {axis!r}.")
-        return tuple(sorted(normalized))
+        return normalized if keep_order else tuple(sorted(normalized))
     return (normalize_axis(name, axis, ndim),)
+
+
+def example_weights(
+    weights: Any, shape: tuple[int, ...], where: jax.Array | None = None
+) -> jax.Array | None:
+    """Per-example `weights` broadcast to `shape`, checked non-negative (masked ones free)."""
+    if weights is None:
+        return None
+    w = broadcast_to("weights", as_float("weights", weights), shape)
+    check_values_in("weights", w, low=0.0, where=where)
+    return w
 
 
 def broadcast_pair(

@@ -22,11 +22,22 @@ def gather(value, axis_name, axis=-1):
     return jax.lax.all_gather(value, axis_name, axis=axis % value.ndim, tiled=True)
 
 
+def shard_offset(size, axis_name):
+    """Global index of this shard's first row when rows are split in blocks of `size`."""
+    return 0 if axis_name is None else jax.lax.axis_index(axis_name) * size
+
+
+def logsumexp_over(lse, axis_name):
+    """The log-sum-exp over `axis_name` of per-shard log-sum-exps (the shift has no gradient)."""
+    top = jax.lax.pmax(jax.lax.stop_gradient(lse), axis_name)
+    return top + jnp.log(jax.lax.psum(jnp.exp(lse - top), axis_name))
+
+
 def candidates(x, labels, axis_name):
     """Candidates (the global batch), their labels, and the global index of local row 0."""
     if axis_name is None:
         return x, labels, None
-    offset = jax.lax.axis_index(axis_name) * x.shape[-2]
+    offset = shard_offset(x.shape[-2], axis_name)
     return gather(x, axis_name, -2), gather(labels, axis_name, -1), offset
 
 

@@ -22,7 +22,7 @@ The probability maps are in `jaxloss.probabilities`, the sigmoid losses in `jaxl
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 
 import jax
 import jax.numpy as jnp
@@ -106,7 +106,7 @@ def softmax_cross_entropy(
     _checks.check_scalar_range("label_smoothing", label_smoothing, low=0.0, high=1.0)
     _checks.check_reduction(reduction)
     out_dtype = _checks.result_dtype(logits, labels)
-    axes = _class_axes(axis, logits.ndim)
+    axes = _checks.normalize_axes("axis", axis, logits.ndim, keep_order=True)
     x = _classes_last(logits, axes)
     y = _classes_last(labels, axes)
     class_mask, example_mask = _split_where(where, logits.shape, axes)
@@ -267,7 +267,7 @@ def softmax_cross_entropy_with_integer_labels(
     labels = _checks.as_integer("labels", labels)
     _checks.check_scalar_range("label_smoothing", label_smoothing, low=0.0, high=1.0)
     _checks.check_reduction(reduction)
-    axes = _class_axes(axis, logits.ndim)
+    axes = _checks.normalize_axes("axis", axis, logits.ndim, keep_order=True)
     batch_shape = tuple(s for i, s in enumerate(logits.shape) if i not in axes)
     if labels.shape != batch_shape:
         raise ValueError(
@@ -305,7 +305,7 @@ def softmax_cross_entropy_with_integer_labels(
     out_of_range = (safe_labels < 0) | (safe_labels >= num_classes)
     loss = jnp.where(out_of_range, jnp.asarray(jnp.nan, loss.dtype), loss)
     mask = _checks.combine_masks(examples, valid)
-    v = _example_weights(weights, loss.shape, mask)
+    v = _checks.example_weights(weights, loss.shape, mask)
     count = label_weight if v is None else (v if label_weight is None else v * label_weight)
     numerator = loss if v is None else v.astype(loss.dtype) * loss
     return weighted_reduce(numerator.astype(out_dtype), count, mask, reduction, axis_name)
@@ -374,7 +374,7 @@ def softmax_focal_loss(
     labels = jnp.asarray(labels)
     _checks.check_nonnegative("gamma", gamma)
     _checks.check_reduction(reduction)
-    axes = _class_axes(axis, logits.ndim)
+    axes = _checks.normalize_axes("axis", axis, logits.ndim, keep_order=True)
     integer = jnp.issubdtype(labels.dtype, jnp.integer)
     if integer:
         expected = tuple(s for i, s in enumerate(logits.shape) if i not in axes)
@@ -432,25 +432,6 @@ def softmax_focal_loss(
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-
-
-def _class_axes(axis: _checks.Axis, ndim: int) -> tuple[int, ...]:
-    """The class axes, checked by `_checks.normalize_axes`, in the order given: optax flattens
-    a tuple of class axes in that order (class ids and ``class_weights`` follow it)."""
-    axes = _checks.normalize_axes("axis", axis, ndim)
-    if isinstance(axis, Sequence):
-        return tuple(int(a) % ndim for a in axis)
-    return axes
-
-
-def _example_weights(weights: ArrayLike | None, shape, mask: jax.Array | None):
-    """Per-example `weights` broadcast to `shape` and checked non-negative, as `reduce` does,
-    for losses that pass their own denominator to `weighted_reduce`."""
-    if weights is None:
-        return None
-    w = _checks.broadcast_to("weights", _checks.as_float("weights", weights), shape)
-    _checks.check_values_in("weights", w, low=0.0, where=mask)
-    return w
 
 
 def _class_labels(labels: ArrayLike) -> jax.Array:

@@ -26,7 +26,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _numerics
+from jaxloss import _checks, _collectives, _numerics
 from jaxloss.reductions import reduce_loss, weighted_reduce
 
 __all__ = ["fused_linear_cross_entropy"]
@@ -265,9 +265,11 @@ def fused_linear_cross_entropy(
     if vocab_axis_name is None:
         lse, label_logit, total = _row_stats(blocks, xf, wm, b, y, cap)
     else:
-        offset = lax.axis_index(vocab_axis_name) * num_local
+        offset = _collectives.shard_offset(num_local, vocab_axis_name)
         lse, label_logit, total = _row_stats(blocks, xf, wm, b, y - offset, cap)
-        lse, label_logit, total = _combine_shards(lse, label_logit, total, vocab_axis_name)
+        lse = _collectives.logsumexp_over(lse, vocab_axis_name)
+        label_logit = lax.psum(label_logit, vocab_axis_name)
+        total = lax.psum(total, vocab_axis_name)
     loss = _token_losses(lse, label_logit, total, y, num_classes, alpha, zl, terms)
     loss = reduce_loss(
         loss.astype(out_dtype),
@@ -333,13 +335,6 @@ def _token_losses(lse, label_logit, total, labels, num_classes, alpha, zl, terms
         loss = loss + zl * jnp.square(lse)
     out_of_range = (labels < 0) | (labels >= num_classes)
     return jnp.where(out_of_range, jnp.asarray(jnp.nan, loss.dtype), loss)
-
-
-def _combine_shards(lse, label_logit, total, axis_name):
-    """Per-shard statistics to global ones: a log-sum-exp of log-sum-exps, and sums."""
-    top = lax.pmax(lax.stop_gradient(lse), axis_name)
-    lse = top + jnp.log(lax.psum(jnp.exp(lse - top), axis_name))
-    return lse, lax.psum(label_logit, axis_name), lax.psum(total, axis_name)
 
 
 def _vary_alike(arrays, like, extra_axes: tuple) -> tuple:

@@ -77,9 +77,7 @@ def reduce(
     mask = None
     if where is not None:
         mask = _checks.broadcast_to("where", _checks.as_bool("where", where), shape)
-    if weights is not None:
-        weights = _checks.broadcast_to("weights", _checks.as_float("weights", weights), shape)
-        _checks.check_values_in("weights", weights, low=0.0, where=mask)
+    weights = _checks.example_weights(weights, shape, mask)
     numerator = values if weights is None else weights.astype(values.dtype) * values
     return weighted_reduce(numerator, weights, mask, reduction, axis_name)
 
