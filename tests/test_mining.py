@@ -20,7 +20,7 @@ from scipy.spatial.distance import cdist
 
 import jaxloss
 from jaxloss import mining
-from jaxloss.mining import _pairwise
+from jaxloss._embedding import distance_matrix as _pairwise
 from tests.embedding_helpers import CDIST, TOL
 from tests.embedding_helpers import grad_finite as _grad_finite
 from tests.embedding_helpers import jit as _jit
