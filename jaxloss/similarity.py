@@ -58,10 +58,11 @@ def cosine_similarity(
       epsilon: lower bound on each *squared* norm (optax's convention), ``>= 0``.
       axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
       where: optional boolean mask, either of the inputs' rank (broadcastable to them:
-        optax's element mask, ``False`` elements are left out of the norms and the inner
-        product, and an example with no included element is masked out) or of the
-        per-example rank (an example mask). optax also broadcasts a lower-rank element
-        mask; here such a mask needs its leading size-1 axes.{reduce}
+        optax's element mask: ``False`` elements are left out of the norms and the inner
+        product; an example with no included element has similarity 0, as in optax, and
+        still counts in the reductions) or of the per-example rank (an example mask, see
+        below). optax also broadcasts a lower-rank element mask; here such a mask needs
+        its leading size-1 axes.{reduce}
 
     Returns:
       ``[...]``: the broadcast leading shape with the reduced axes removed (``"none"``), or
@@ -360,7 +361,6 @@ def _cosine(predictions, targets, epsilon, axis, where, reduction):
     else:
         # Excluded elements are zeros: out of the norms and the inner product, as in optax.
         a, b = (jnp.where(elements, v, jnp.zeros((), v.dtype)) for v in (a, b))
-        mask = jnp.any(elements, axis=axes)
     ua = _numerics.unit_normalize(a, axes, floor=epsilon)
     ub = _numerics.unit_normalize(b, axes, floor=epsilon)
     return jnp.sum(ua * ub, axis=axes), dtype, mask
