@@ -9,9 +9,16 @@ the inputs.
 
 A zero difference gives a distance of exactly 0 with a zero gradient (double ``where``). For
 all-pairs distance matrices see `jaxloss.pairwise_distances`.
+
+Reduction. The per-example values are the default (``reduction="none"``); ``"mean"``,
+``"sum"`` and ``"sum_and_count"`` reduce them with `jaxloss.reduce`'s semantics, under an
+optional example mask ``where`` and per-example ``weights`` of the per-example shape, and
+globally over ``axis_name`` inside ``shard_map`` (CONTRIBUTING.md, sections 4 and 5).
 """
 
 from __future__ import annotations
+
+from collections.abc import Hashable
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +26,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _numerics
+from jaxloss import _checks, _numerics, _vectors
 from jaxloss._checks import Axis
 
 __all__ = [
@@ -32,16 +39,26 @@ __all__ = [
 ]
 
 
-def euclidean_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
+def euclidean_distance(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    axis: Axis = -1,
+    reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
+) -> jax.Array:
     """Euclidean (L2) distance ``sqrt(sum((x - y) ** 2))``.
 
     Args:
       x: ``[..., D]`` floating array.
       y: ``[..., D]`` floating array, same rank as ``x``; leading dimensions broadcast.
-      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.{reduce}
 
     Returns:
-      ``[...]``: the broadcast leading shape with the reduced axes removed.
+      ``[...]``: the broadcast leading shape with the reduced axes removed (``"none"``), or
+      the reduction.
 
     Identical points give exactly 0 with a zero gradient (the gradient of the norm at 0 is
     undefined; we pick the zero subgradient).
@@ -54,21 +71,35 @@ def euclidean_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Ar
       >>> from jaxloss import euclidean_distance
       >>> euclidean_distance(jnp.array([0.0, 0.0]), jnp.array([3.0, 4.0]))
       Array(5., dtype=float32)
+      >>> x, y = jnp.zeros((3, 2)), jnp.array([[3.0, 4.0], [0.0, 1.0], [jnp.nan, 0.0]])
+      >>> euclidean_distance(x, y, reduction="mean", where=jnp.array([True, True, False]))
+      Array(3., dtype=float32)
     """
-    x, y, axes, dtype = _checks.float_pair(x, y, axis)
-    return _numerics.safe_sqrt(jnp.sum(jnp.square(x - y), axis=axes)).astype(dtype)
+    x, y, axes, dtype, mask = _vectors.float_inputs(x, y, axis, reduction, where)
+    values = _numerics.safe_sqrt(jnp.sum(jnp.square(x - y), axis=axes))
+    return _vectors.finish(values, dtype, reduction, mask, weights, axis_name)
 
 
-def squared_euclidean_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
+def squared_euclidean_distance(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    axis: Axis = -1,
+    reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
+) -> jax.Array:
     """Squared Euclidean distance ``sum((x - y) ** 2)``.
 
     Args:
       x: ``[..., D]`` floating array.
       y: ``[..., D]`` floating array, same rank as ``x``; leading dimensions broadcast.
-      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.{reduce}
 
     Returns:
-      ``[...]``: the broadcast leading shape with the reduced axes removed.
+      ``[...]``: the broadcast leading shape with the reduced axes removed (``"none"``), or
+      the reduction.
 
     References:
       ``scipy.spatial.distance.sqeuclidean``.
@@ -79,12 +110,21 @@ def squared_euclidean_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -
       >>> squared_euclidean_distance(jnp.array([0.0, 0.0]), jnp.array([3.0, 4.0]))
       Array(25., dtype=float32)
     """
-    x, y, axes, dtype = _checks.float_pair(x, y, axis)
-    return jnp.sum(jnp.square(x - y), axis=axes).astype(dtype)
+    x, y, axes, dtype, mask = _vectors.float_inputs(x, y, axis, reduction, where)
+    values = jnp.sum(jnp.square(x - y), axis=axes)
+    return _vectors.finish(values, dtype, reduction, mask, weights, axis_name)
 
 
 def minkowski_distance(
-    x: ArrayLike, y: ArrayLike, *, p: ArrayLike = 2.0, axis: Axis = -1
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    p: ArrayLike = 2.0,
+    axis: Axis = -1,
+    reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     """Minkowski (Lp) distance ``sum(|x - y| ** p) ** (1 / p)`` for ``p >= 1``.
 
@@ -95,10 +135,11 @@ def minkowski_distance(
       x: ``[..., D]`` floating array.
       y: ``[..., D]`` floating array, same rank as ``x``; leading dimensions broadcast.
       p: the order, ``>= 1`` (``jnp.inf`` allowed). A traced ``p`` is not checked.
-      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.{reduce}
 
     Returns:
-      ``[...]``: the broadcast leading shape with the reduced axes removed.
+      ``[...]``: the broadcast leading shape with the reduced axes removed (``"none"``), or
+      the reduction.
 
     Identical points give exactly 0 with a zero gradient; a zero coordinate difference
     contributes a zero (sub)gradient, also for ``p = 1``.
@@ -116,23 +157,35 @@ def minkowski_distance(
       4.0000
     """
     _checks.check_scalar_range("p", p, low=1.0)
-    x, y, axes, dtype = _checks.float_pair(x, y, axis)
+    x, y, axes, dtype, mask = _vectors.float_inputs(x, y, axis, reduction, where)
     concrete_p = _checks.concrete(p)
     if concrete_p is not None and concrete_p.ndim == 0 and np.isinf(concrete_p):
-        return jnp.max(_numerics.abs_zero_grad(x - y), axis=axes).astype(dtype)
-    return _scaled_minkowski(_numerics.abs_zero_grad(x - y), p, axes).astype(dtype)
+        values = jnp.max(_numerics.abs_zero_grad(x - y), axis=axes)
+    else:
+        values = _scaled_minkowski(_numerics.abs_zero_grad(x - y), p, axes)
+    return _vectors.finish(values, dtype, reduction, mask, weights, axis_name)
 
 
-def manhattan_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
+def manhattan_distance(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    axis: Axis = -1,
+    reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
+) -> jax.Array:
     """Manhattan (city block, L1) distance ``sum(|x - y|)``.
 
     Args:
       x: ``[..., D]`` floating array.
       y: ``[..., D]`` floating array, same rank as ``x``; leading dimensions broadcast.
-      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.{reduce}
 
     Returns:
-      ``[...]``: the broadcast leading shape with the reduced axes removed.
+      ``[...]``: the broadcast leading shape with the reduced axes removed (``"none"``), or
+      the reduction.
 
     The gradient of ``|t|`` at ``t = 0`` is taken as 0 (``sign(0)``).
 
@@ -145,20 +198,31 @@ def manhattan_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Ar
       >>> manhattan_distance(jnp.array([0.0, 0.0]), jnp.array([3.0, -4.0]))
       Array(7., dtype=float32)
     """
-    x, y, axes, dtype = _checks.float_pair(x, y, axis)
-    return jnp.sum(_numerics.abs_zero_grad(x - y), axis=axes).astype(dtype)
+    x, y, axes, dtype, mask = _vectors.float_inputs(x, y, axis, reduction, where)
+    values = jnp.sum(_numerics.abs_zero_grad(x - y), axis=axes)
+    return _vectors.finish(values, dtype, reduction, mask, weights, axis_name)
 
 
-def chebyshev_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Array:
+def chebyshev_distance(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    axis: Axis = -1,
+    reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
+) -> jax.Array:
     """Chebyshev (L-infinity) distance ``max(|x - y|)``.
 
     Args:
       x: ``[..., D]`` floating array.
       y: ``[..., D]`` floating array, same rank as ``x``; leading dimensions broadcast.
-      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.
+      axis: the vector axis or axes (static), default -1; ``None`` reduces all axes.{reduce}
 
     Returns:
-      ``[...]``: the broadcast leading shape with the reduced axes removed.
+      ``[...]``: the broadcast leading shape with the reduced axes removed (``"none"``), or
+      the reduction.
 
     Ties for the maximum share the gradient equally (``jnp.max``); identical points give a
     zero gradient.
@@ -172,8 +236,9 @@ def chebyshev_distance(x: ArrayLike, y: ArrayLike, *, axis: Axis = -1) -> jax.Ar
       >>> chebyshev_distance(jnp.array([0.0, 0.0]), jnp.array([3.0, -4.0]))
       Array(4., dtype=float32)
     """
-    x, y, axes, dtype = _checks.float_pair(x, y, axis)
-    return jnp.max(_numerics.abs_zero_grad(x - y), axis=axes).astype(dtype)
+    x, y, axes, dtype, mask = _vectors.float_inputs(x, y, axis, reduction, where)
+    values = jnp.max(_numerics.abs_zero_grad(x - y), axis=axes)
+    return _vectors.finish(values, dtype, reduction, mask, weights, axis_name)
 
 
 def mahalanobis_distance(
@@ -183,6 +248,10 @@ def mahalanobis_distance(
     precision: ArrayLike | None = None,
     covariance: ArrayLike | None = None,
     axis: int = -1,
+    reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     """Mahalanobis distance ``sqrt((x - y)^T P (x - y))`` with ``P = covariance^-1``.
 
@@ -198,10 +267,11 @@ def mahalanobis_distance(
       covariance: ``[D, D]`` symmetric positive-definite matrix (only its lower triangle is
         read). A concrete matrix that is not positive definite raises; a traced one gives
         NaN.
-      axis: the vector axis (static int), default -1.
+      axis: the vector axis (static int), default -1.{reduce}
 
     Returns:
-      ``[...]``: the broadcast leading shape with ``axis`` removed.
+      ``[...]``: the broadcast leading shape with ``axis`` removed (``"none"``), or the
+      reduction.
 
     Identical points give exactly 0 with a zero gradient.
 
@@ -219,7 +289,7 @@ def mahalanobis_distance(
     """
     if not isinstance(axis, int | np.integer) or isinstance(axis, bool):
         raise TypeError(f"`axis` must be a static int; got {axis!r}.")
-    x, y, axes, dtype = _checks.float_pair(x, y, axis)
+    x, y, axes, dtype, mask = _vectors.float_inputs(x, y, axis, reduction, where)
     dtype = jnp.promote_types(dtype, _checks.result_dtype(precision, covariance))
     acc = _checks.compute_dtype(dtype)
     diff = jnp.moveaxis(x.astype(acc) - y.astype(acc), axes[0], -1)
@@ -232,7 +302,18 @@ def mahalanobis_distance(
         flat = diff.reshape(-1, diff.shape[-1]).T
         z = jax.scipy.linalg.solve_triangular(matrix, flat, lower=True)
         quad = jnp.sum(jnp.square(z), axis=0).reshape(diff.shape[:-1])
-    return _numerics.safe_sqrt(jnp.where(quad > 0, quad, 0)).astype(dtype)
+    values = _numerics.safe_sqrt(jnp.where(quad > 0, quad, 0))
+    return _vectors.finish(values, dtype, reduction, mask, weights, axis_name)
+
+
+_vectors.splice_docs(
+    euclidean_distance,
+    squared_euclidean_distance,
+    minkowski_distance,
+    manhattan_distance,
+    chebyshev_distance,
+    mahalanobis_distance,
+)
 
 
 # Private helpers ----------------------------------------------------------------------------

@@ -17,6 +17,18 @@ Empty sets. An anchor with no positive or no negative has no triplet: its per-an
 0 and it does not count in ``reduction="mean"``; a batch without any valid triplet gives 0
 with zero gradients, never NaN.
 
+Masks and weights. ``where`` (``[..., B]``) leaves examples out *entirely*: a masked example
+is neither an anchor nor a candidate (positive or negative) of the others, exactly as if it
+were not in the batch, so padded rows of a fixed-size batch change nothing (their embeddings
+may even be non-finite). ``weights`` (``[..., B]``) weight the anchors: ``"none"`` and
+``"sum"`` multiply each anchor's value by its weight, ``"mean"`` is
+``sum(w_a * total_a) / sum(w_a * c_a)`` with ``c_a`` the anchor's count (its positive pairs
+for semi-hard, its counted triplets for batch-all, 1 for a valid batch-hard or quadruplet
+anchor). A zero weight removes an example as an anchor only: it stays a candidate.
+``reduction="sum_and_count"`` returns the pair ``(sum(w_a * total_a), sum(w_a * c_a))``, the
+mean's numerator and denominator (CONTRIBUTING.md, section 4); note that ``"sum"`` adds the
+per-anchor *values* ``total_a / c_a``.
+
 Across devices. The mining losses (and ``ntxent``, ``contrastive_loss``) take ``axis_name``.
 Inside ``jax.shard_map`` (or ``pmap``) with the batch split over that mesh axis, each device
 scores its local anchors against the candidates of the *whole* global batch (gathered with
@@ -51,14 +63,13 @@ usual recipe ``grads = jax.lax.pmean(grads, "batch")``.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Hashable
 
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _collectives, _embedding, _numerics
-from jaxloss.pairwise import pairwise_distances
 
 __all__ = [
     "batch_all_triplet_loss",
@@ -73,9 +84,15 @@ _MINING_HEAD = """
       labels: ``[..., B]`` integer class ids."""
 _MINING_TAIL = """
       distance: ``"euclidean"`` (default), ``"squared_euclidean"``, ``"cosine"``
-        (:math:`1 - \\cos`) via `jaxloss.pairwise_distances`, or a callable
-        ``f(anchors [..., B, D], candidates [..., M, D]) -> [..., B, M]``.
-      reduction: ``"none"`` (per anchor, ``[..., B]``), ``"mean"`` or ``"sum"``.
+        (:math:`1 - \\cos`), ``"manhattan"`` or ``"chebyshev"`` via
+        `jaxloss.pairwise_distances`, or a callable
+        ``f(anchors [..., B, D], candidates [..., M, D]) -> [..., B, M]`` (e.g.
+        ``functools.partial(jaxloss.pairwise_distances, metric="minkowski", p=3.0)``).
+      reduction: ``"none"`` (default: per anchor, ``[..., B]``), ``"mean"``, ``"sum"`` or
+        ``"sum_and_count"`` (static; see the module docstring).
+      where: optional boolean example mask ``[..., B]``: ``False`` examples are left out
+        entirely, as anchors and as candidates (see the module docstring).
+      weights: optional non-negative per-anchor weights ``[..., B]``.
       axis_name: inside ``shard_map``/``pmap``, the mesh axis the batch is split over:
         anchors are scored against the global batch and reductions are global (see the
         module docstring)."""
@@ -89,7 +106,9 @@ def batch_all_triplet_loss(
     distance: _embedding.Distance = "euclidean",
     mean_over: str = "positive",
     reduction: str = "none",
-    axis_name: Any = None,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Batch-all triplet loss: every valid triplet of the batch, averaged.
 
@@ -131,10 +150,13 @@ def batch_all_triplet_loss(
     _checks.check_reduction(reduction)
     _embedding.check_distance(distance)
     embeddings, labels = jnp.asarray(embeddings), jnp.asarray(labels)
+    mask, weights = _embedding.mask_and_weights(where, weights, labels.shape)
     return _batch_all_kernel(
         embeddings,
         labels,
         margin,
+        mask,
+        weights,
         distance=distance,
         mean_over=mean_over,
         reduction=reduction,
@@ -150,7 +172,9 @@ def batch_hard_triplet_loss(
     soft: bool = False,
     distance: _embedding.Distance = "euclidean",
     reduction: str = "none",
-    axis_name: Any = None,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Batch-hard triplet loss: each anchor's hardest positive against its hardest negative.
 
@@ -188,10 +212,13 @@ def batch_hard_triplet_loss(
     _checks.check_reduction(reduction)
     _embedding.check_distance(distance)
     embeddings, labels = jnp.asarray(embeddings), jnp.asarray(labels)
+    mask, weights = _embedding.mask_and_weights(where, weights, labels.shape)
     return _batch_hard_kernel(
         embeddings,
         labels,
         margin,
+        mask,
+        weights,
         soft=soft,
         distance=distance,
         reduction=reduction,
@@ -206,7 +233,9 @@ def semihard_triplet_loss(
     margin: ArrayLike = 1.0,
     distance: _embedding.Distance = "euclidean",
     reduction: str = "none",
-    axis_name: Any = None,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Semi-hard triplet loss (FaceNet), with TF-Addons' ``triplet_semihard_loss`` semantics.
 
@@ -249,10 +278,13 @@ def semihard_triplet_loss(
     _checks.check_reduction(reduction)
     _embedding.check_distance(distance)
     embeddings, labels = jnp.asarray(embeddings), jnp.asarray(labels)
+    mask, weights = _embedding.mask_and_weights(where, weights, labels.shape)
     return _semihard_kernel(
         embeddings,
         labels,
         margin,
+        mask,
+        weights,
         distance=distance,
         reduction=reduction,
         axis_name=axis_name,
@@ -266,9 +298,11 @@ def batch_hard_quadruplet_loss(
     *,
     margin: ArrayLike = 1.0,
     margin2: ArrayLike = 0.5,
-    distance: _embedding.Distance = "squared_euclidean",
+    distance: _embedding.Distance = "euclidean",
     reduction: str = "none",
-    axis_name: Any = None,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Batch-hard quadruplet loss: `quadruplet_loss` on each anchor's hardest quadruplet.
 
@@ -279,8 +313,9 @@ def batch_hard_quadruplet_loss(
     with :math:`p` over the anchor's positives, :math:`n` over its negatives, and
     :math:`(k, l)` over the pairs of the batch with :math:`y_k \ne y_l` and both labels
     different from :math:`y_a` (the hardest negative pair not involving the anchor's class,
-    the second term of Chen et al.'s eq. (5)). :math:`D` defaults to the squared Euclidean
-    distance, the paper's :math:`g^2`. The hardest pair is found in O(B^2): for each
+    the second term of Chen et al.'s eq. (5)). :math:`D` defaults to the Euclidean distance,
+    as in the other triplet losses (before jaxloss 1.0: ``"squared_euclidean"``, the paper's
+    :math:`g^2`, still available). The hardest pair is found in O(B^2): for each
     :math:`k`, the nearest other-class sample and the nearest sample of a third class.
 
     An anchor without a positive or a negative has loss 0 and does not count in ``"mean"``;
@@ -304,18 +339,21 @@ def batch_hard_quadruplet_loss(
       >>> from jaxloss import batch_hard_quadruplet_loss
       >>> e = jnp.array([[0.0], [1.0], [2.0], [4.0]])
       >>> batch_hard_quadruplet_loss(e, jnp.array([0, 0, 1, 2]), margin2=3.5)
-      Array([0.5, 1.5, 0. , 0. ], dtype=float32)
+      Array([2.5, 3.5, 0. , 0. ], dtype=float32)
     """
     _checks.check_nonnegative("margin", margin)
     _checks.check_nonnegative("margin2", margin2)
     _checks.check_reduction(reduction)
     _embedding.check_distance(distance)
     embeddings, labels = jnp.asarray(embeddings), jnp.asarray(labels)
+    mask, weights = _embedding.mask_and_weights(where, weights, labels.shape)
     return _batch_hard_quadruplet_kernel(
         embeddings,
         labels,
         margin,
         margin2,
+        mask,
+        weights,
         distance=distance,
         reduction=reduction,
         axis_name=axis_name,
@@ -336,9 +374,11 @@ del _fn
 
 
 @functools.partial(jax.jit, static_argnames=("distance", "mean_over", "reduction", "axis_name"))
-def _batch_all_kernel(embeddings, labels, margin, *, distance, mean_over, reduction, axis_name):
+def _batch_all_kernel(
+    embeddings, labels, margin, mask, weights, *, distance, mean_over, reduction, axis_name
+):
     """`batch_all_triplet_loss` past its checks, as one kernel."""
-    d, pos, neg, dtype = _mining_setup(embeddings, labels, distance, axis_name)
+    d, pos, neg, dtype = _mining_setup(embeddings, labels, mask, distance, axis_name)
     sorted_neg, n_neg = _sorted_negatives(d, neg)
     finite = jnp.where(_first(n_neg, sorted_neg.shape[-1]), sorted_neg, 0.0)
     prefix = jnp.concatenate(
@@ -354,24 +394,28 @@ def _batch_all_kernel(embeddings, labels, margin, *, distance, mean_over, reduct
         counts = jnp.where(pos, jnp.broadcast_to(n_neg[..., None], k.shape), 0)
     total = jnp.sum(hinge, axis=-1)
     count = jnp.sum(counts, axis=-1).astype(d.dtype)
-    return _collectives.reduce_anchors(total, count, count > 0, reduction, axis_name, dtype)
+    return _embedding.reduce_anchors(total, count, count > 0, weights, reduction, axis_name, dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("soft", "distance", "reduction", "axis_name"))
-def _batch_hard_kernel(embeddings, labels, margin, *, soft, distance, reduction, axis_name):
+def _batch_hard_kernel(
+    embeddings, labels, margin, mask, weights, *, soft, distance, reduction, axis_name
+):
     """`batch_hard_triplet_loss` past its checks, as one kernel."""
-    d, pos, neg, dtype = _mining_setup(embeddings, labels, distance, axis_name)
+    d, pos, neg, dtype = _mining_setup(embeddings, labels, mask, distance, axis_name)
     hard_pos, hard_neg, valid = _hardest(d, pos, neg)
     gap = hard_pos - hard_neg
     loss = jax.nn.softplus(gap) if soft else jax.nn.relu(gap + margin)
     loss = jnp.where(valid, loss, 0.0)
-    return _collectives.reduce_anchors(loss, None, valid, reduction, axis_name, dtype)
+    return _embedding.reduce_anchors(loss, None, valid, weights, reduction, axis_name, dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("distance", "reduction", "axis_name", "max_turns"))
-def _semihard_kernel(embeddings, labels, margin, *, distance, reduction, axis_name, max_turns):
+def _semihard_kernel(
+    embeddings, labels, margin, mask, weights, *, distance, reduction, axis_name, max_turns
+):
     """`semihard_triplet_loss` past its checks, as one kernel."""
-    d, pos, neg, dtype = _mining_setup(embeddings, labels, distance, axis_name)
+    d, pos, neg, dtype = _mining_setup(embeddings, labels, mask, distance, axis_name)
     lead, size = d.shape[:-1], d.shape[-1]
     margin = jnp.asarray(margin, d.dtype)
     total = _semihard_totals(
@@ -379,16 +423,16 @@ def _semihard_kernel(embeddings, labels, margin, *, distance, reduction, axis_na
     )
     total = total.reshape(lead)
     count = jnp.sum(pos & jnp.any(neg, axis=-1, keepdims=True), axis=-1).astype(d.dtype)
-    return _collectives.reduce_anchors(total, count, count > 0, reduction, axis_name, dtype)
+    return _embedding.reduce_anchors(total, count, count > 0, weights, reduction, axis_name, dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("distance", "reduction", "axis_name"))
 def _batch_hard_quadruplet_kernel(
-    embeddings, labels, margin, margin2, *, distance, reduction, axis_name
+    embeddings, labels, margin, margin2, mask, weights, *, distance, reduction, axis_name
 ):
     """`batch_hard_quadruplet_loss` past its checks, as one kernel."""
     d, pos, neg, dtype, labels, cand_labels = _mining_setup(
-        embeddings, labels, distance, axis_name, with_labels=True
+        embeddings, labels, mask, distance, axis_name, with_labels=True
     )
     hard_pos, hard_neg, valid = _hardest(d, pos, neg)
     # For each local sample k: its nearest other-class distance (class c1) and its nearest
@@ -416,21 +460,20 @@ def _batch_hard_quadruplet_kernel(
     term1 = jax.nn.relu(hard_pos - hard_neg + margin)
     term2 = jnp.where(has_pair, jax.nn.relu(hard_pos - hard_pair + margin2), 0.0)
     loss = jnp.where(valid, term1 + term2, 0.0)
-    return _collectives.reduce_anchors(loss, None, valid, reduction, axis_name, dtype)
+    return _embedding.reduce_anchors(loss, None, valid, weights, reduction, axis_name, dtype)
 
 
-def _mining_setup(embeddings, labels, distance, axis_name, *, with_labels=False):
+def _mining_setup(embeddings, labels, mask, distance, axis_name, *, with_labels=False):
     _embedding.check_distance(distance)
     x, labels, dtype = _embedding.embeddings_and_labels(embeddings, labels)
-    cand, cand_labels, offset = _collectives.candidates(x, labels, axis_name)
-    d = _pairwise(x, None if axis_name is None else cand, distance)
+    x, cand, cand_labels, pos, neg = _embedding.batch_pairs(x, labels, mask, axis_name)
+    d = _embedding.distance_matrix(x, None if axis_name is None else cand, distance)
     expected = (*x.shape[:-1], cand.shape[-2])
     if d.shape != expected:
         raise ValueError(
             f"`distance` must return the distance matrix of shape {expected}; got {d.shape}."
         )
     d = d.astype(x.dtype)
-    _, pos, neg = _embedding.pair_masks(labels, cand_labels, offset)
     if with_labels:
         return d, pos, neg, dtype, labels, cand_labels
     return d, pos, neg, dtype
@@ -554,32 +597,3 @@ def _row_searchsorted(sorted_rows, queries, side):
     flat_queries = queries.reshape(-1, queries.shape[-1])
     found = jax.vmap(lambda s, q: jnp.searchsorted(s, q, side=side))(flat_sorted, flat_queries)
     return found.reshape(*lead, queries.shape[-1])
-
-
-def _pairwise(x, y, distance):
-    """``[..., B, M]`` distances from the rows of ``x`` to those of ``y`` (``None``: ``x``).
-
-    Named metrics come from `jaxloss.pairwise_distances` (a Gram-matrix form). Values below
-    that form's rounding floor, ``4 eps (|x_i - mu|^2 + |y_j - mu|^2)`` for squared distances
-    with ``mu`` the mean candidate (``4 eps`` for cosine), are set to exactly 0 (zero
-    gradient): duplicated embeddings are then at distance 0 wherever they sit in the batch
-    (the matmul rounds identical rows differently by position).
-    """
-    if callable(distance):
-        return jnp.asarray(distance(x, x if y is None else y))
-    cand = x if y is None else y
-    eps = jnp.finfo(x.dtype).eps
-    if distance == "cosine":
-        out = pairwise_distances(x, y, metric="cosine").astype(x.dtype)
-        return jnp.where(out <= 4 * eps, 0.0, out)
-    # Centre on the candidates' mean (the global batch when sharded), so the floor below is
-    # the same on every device; distances are translation invariant.
-    mu = jnp.mean(cand, axis=-2, keepdims=True)
-    xc = x - mu
-    cc = cand - mu
-    out = pairwise_distances(xc, None if y is None else cc, metric=distance).astype(x.dtype)
-    norms_x = jnp.sum(jnp.square(xc), axis=-1)[..., :, None]
-    norms_c = jnp.sum(jnp.square(cc), axis=-1)[..., None, :]
-    floor = 4 * eps * (norms_x + norms_c)
-    squared = out if distance == "squared_euclidean" else jnp.square(out)
-    return jnp.where(squared <= floor, 0.0, out)

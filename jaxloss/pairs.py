@@ -10,28 +10,38 @@ Singular points. A zero vector has cosine 0 with everything and identical pairs 
 0, with finite gradients. A batch without a positive pair gives NT-Xent 0 with zero
 gradients, never NaN.
 
-Across devices. ``contrastive_loss`` and ``ntxent`` take ``axis_name``, the data-parallel
-batch axis: inside ``jax.shard_map`` (or ``pmap``) with the batch split over that mesh axis,
-``"mean"`` and ``"sum"`` are global (the local numerators and denominators are ``psum``-ed and
-divided once), and ``ntxent`` scores its local anchors against the candidates of the whole
-global batch (gathered with ``jax.lax.all_gather(..., tiled=True)``). The reduced loss is the
-same on every device and equals the single-device loss on the concatenated batch, values and
-gradients; ``reduction="none"`` returns the local values. `jaxloss.mining` shows a
+Reduction, masks and weights. Every loss here takes ``reduction`` (``"none"`` by default,
+except ``ntxent``: ``"mean"``, optax's scalar), ``where`` and ``weights`` with
+`jaxloss.reduce`'s semantics (CONTRIBUTING.md, section 4). For the pair losses they are
+per pair; a masked pair's vectors are replaced by zeros first, so a non-finite masked input
+reaches neither the value nor the gradient. For ``ntxent`` ``where`` removes an example
+entirely (as an anchor and as a candidate, as `jaxloss.mining` does) and ``weights`` weight
+the anchors.
+
+Across devices. Every loss here takes ``axis_name``, the data-parallel batch axis: inside
+``jax.shard_map`` (or ``pmap``) with the batch split over that mesh axis, ``"mean"``,
+``"sum"`` and ``"sum_and_count"`` are global (the local numerators and denominators are
+``psum``-ed and divided once), and ``ntxent`` scores its local anchors against the candidates
+of the whole global batch (gathered with ``jax.lax.all_gather(..., tiled=True)``). The reduced
+loss is the same on every device and equals the single-device loss on the concatenated batch,
+values and gradients; ``reduction="none"`` returns the local values. `jaxloss.mining` shows a
 data-parallel Flax step.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Hashable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.experimental import checkify
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _collectives, _embedding, _numerics
+from jaxloss import _checks, _embedding, _numerics
 from jaxloss.pairwise import pairwise_distances
-from jaxloss.reductions import weighted_reduce
+from jaxloss.reductions import reduce_loss
 from jaxloss.similarity import cosine_similarity
 
 __all__ = [
@@ -41,6 +51,15 @@ __all__ = [
     "ntxent",
 ]
 
+_PAIR_REDUCTION = """
+      reduction: ``"none"`` (default: per pair, ``[...]``), ``"mean"``, ``"sum"`` or
+        ``"sum_and_count"`` (static), with `jaxloss.reduce`'s semantics.
+      where: optional boolean pair mask broadcastable to ``[...]``: a masked pair gives 0,
+        does not count in ``"mean"``, and its (possibly non-finite) inputs are not read.
+      weights: optional non-negative per-pair weights broadcastable to ``[...]``.
+      axis_name: the data-parallel batch axis (inside ``shard_map``/``pmap``): the
+        reductions are then global (see the module docstring)."""
+
 
 def cosine_similarity_loss(
     predictions: ArrayLike,
@@ -49,6 +68,9 @@ def cosine_similarity_loss(
     axis: int = -1,
     eps: float = 1e-8,
     reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Cosine similarity loss :math:`1 - \cos(p, t)`.
 
@@ -62,11 +84,10 @@ def cosine_similarity_loss(
       predictions: ``[..., D]`` floating array (vector axis ``axis``).
       targets: same shape as ``predictions``.
       axis: the vector axis (static).
-      eps: lower bound on each norm, ``> 0``.
-      reduction: ``"none"`` (shape ``[...]``), ``"mean"`` or ``"sum"``.
+      eps: lower bound on each norm, ``> 0`` (the :math:`\epsilon` of the formula).{reduce}
 
     Returns:
-      Per-example losses in ``[0, 2]`` with ``axis`` removed, or a scalar.
+      Per-example losses in ``[0, 2]`` with ``axis`` removed (``"none"``), or the reduction.
 
     References:
       ``1 - torch.nn.functional.cosine_similarity(p, t, eps=eps)``; optax
@@ -87,9 +108,11 @@ def cosine_similarity_loss(
     _checks.check_reduction(reduction)
     dtype = _checks.result_dtype(predictions, targets)
     acc = _checks.compute_dtype(dtype)
-    p, t = predictions.astype(acc), targets.astype(acc)
-    cos = cosine_similarity(p, t, epsilon=eps**2, axis=axis)
-    return weighted_reduce((1.0 - cos).astype(dtype), None, None, reduction)
+    p, t = (jnp.moveaxis(v.astype(acc), axis, -1) for v in (predictions, targets))
+    mask = _pair_mask(where, p.shape[:-1])
+    p, t = _embedding.zero_masked_rows(mask, p, t)
+    loss = 1.0 - cosine_similarity(p, t, epsilon=eps**2)
+    return _reduce(loss, dtype, reduction, mask, weights, axis_name)
 
 
 def cosine_embedding_loss(
@@ -99,6 +122,9 @@ def cosine_embedding_loss(
     *,
     margin: float = 0.0,
     reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Cosine embedding loss: pull similar pairs to cosine 1, push dissimilar below a margin.
 
@@ -109,17 +135,18 @@ def cosine_embedding_loss(
         {\sqrt{(\lVert x_1\rVert^2 + 10^{-12})(\lVert x_2\rVert^2 + 10^{-12})}}
 
     Exactly torch's formula, including its :math:`10^{-12}`: a zero vector has cosine 0 and
-    a finite gradient. Labels other than :math:`\pm 1` give 0 (as in torch).
+    a finite gradient. Labels other than :math:`\pm 1` give 0 (as in torch); they raise on
+    concrete labels and in checked mode (`jax.experimental.checkify` with
+    ``errors=checkify.user_checks``; CONTRIBUTING.md, section 7).
 
     Args:
       x1: ``[..., D]`` floating array.
       x2: same shape as ``x1``.
       labels: ``[...]`` with values in ``{1, -1}`` (integer or floating).
-      margin: :math:`m \in [-1, 1]`.
-      reduction: ``"none"`` (shape ``[...]``), ``"mean"`` or ``"sum"``.
+      margin: :math:`m \in [-1, 1]`.{reduce}
 
     Returns:
-      Per-pair losses ``[...]`` or a scalar.
+      Per-pair losses ``[...]`` (``"none"``), or the reduction.
 
     References:
       ``torch.nn.functional.cosine_embedding_loss``.
@@ -142,7 +169,9 @@ def cosine_embedding_loss(
     _checks.check_reduction(reduction)
     dtype = _checks.result_dtype(x1, x2)
     acc = _checks.compute_dtype(dtype)
-    a, b = x1.astype(acc), x2.astype(acc)
+    mask = _pair_mask(where, labels.shape)
+    _check_signs(labels, mask)
+    a, b = _embedding.zero_masked_rows(mask, x1.astype(acc), x2.astype(acc))
     # torch: prod / sqrt((|a|^2 + EPSILON) * (|b|^2 + EPSILON)), EPSILON = 1e-12.
     cos = jnp.sum(a * b, axis=-1) / jnp.sqrt(
         (jnp.sum(a * a, axis=-1) + 1e-12) * (jnp.sum(b * b, axis=-1) + 1e-12)
@@ -150,7 +179,7 @@ def cosine_embedding_loss(
     loss = jnp.where(labels == 1, 1.0 - cos, 0.0) + jnp.where(
         labels == -1, jax.nn.relu(cos - margin), 0.0
     )
-    return weighted_reduce(loss.astype(dtype), None, None, reduction)
+    return _reduce(loss, dtype, reduction, mask, weights, axis_name)
 
 
 def contrastive_loss(
@@ -161,7 +190,9 @@ def contrastive_loss(
     margin: float = 1.0,
     distance: _embedding.Distance = "euclidean",
     reduction: str = "none",
-    axis_name: Any = None,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Contrastive loss of Hadsell et al.: similar pairs close, dissimilar pairs past a margin.
 
@@ -173,19 +204,22 @@ def contrastive_loss(
     and :math:`Y = 0` for similar pairs; we follow the issue's (and pytorch-metric-learning's)
     form without the halves. Identical pairs give :math:`d = 0` with a finite gradient.
 
+    Labels outside :math:`[0, 1]` are used as given (the formula extends linearly); they
+    raise on concrete labels and in checked mode (CONTRIBUTING.md, section 7).
+
     Args:
       x1: ``[..., D]`` floating array.
       x2: same shape as ``x1``.
-      labels: ``[...]``, 1 for similar and 0 for dissimilar pairs (bool, integer or float).
+      labels: ``[...]``, 1 for similar and 0 for dissimilar pairs (bool, integer or float
+        in :math:`[0, 1]`).
       margin: :math:`m \ge 0`.
       distance: ``"euclidean"`` (default), ``"squared_euclidean"``, ``"cosine"``
-        (:math:`1 - \cos`) or a callable ``f(x1, x2) -> [...]`` along the last axis.
-      reduction: ``"none"`` (shape ``[...]``), ``"mean"`` or ``"sum"``.
-      axis_name: inside ``shard_map``/``pmap``, the mesh axis the batch is split over:
-        ``"mean"`` and ``"sum"`` then run over the global batch (see the module docstring).
+        (:math:`1 - \cos`), ``"manhattan"``, ``"chebyshev"`` or a callable
+        ``f(x1, x2) -> [...]`` along the last axis (e.g.
+        ``functools.partial(jaxloss.minkowski_distance, p=3.0)``).{reduce}
 
     Returns:
-      Per-pair losses ``[...]`` or a scalar.
+      Per-pair losses ``[...]`` (``"none"``), or the reduction.
 
     References:
       R. Hadsell, S. Chopra, Y. LeCun, "Dimensionality Reduction by Learning an Invariant
@@ -206,12 +240,16 @@ def contrastive_loss(
     labels = _pair_labels(labels, x1.shape[:-1])
     _checks.check_nonnegative("margin", margin)
     _checks.check_reduction(reduction)
+    _embedding.check_distance(distance)
     dtype = _checks.result_dtype(x1, x2)
     acc = _checks.compute_dtype(dtype)
+    mask = _pair_mask(where, labels.shape)
     y = labels.astype(acc)
-    d = _embedding.pair_distance(x1.astype(acc), x2.astype(acc), distance)
+    _checks.check_values_in("labels", y, low=0.0, high=1.0, where=mask)
+    a, b = _embedding.zero_masked_rows(mask, x1.astype(acc), x2.astype(acc))
+    d = _embedding.pair_distance(a, b, distance)
     loss = y * jnp.square(d) + (1.0 - y) * jnp.square(jax.nn.relu(margin - d))
-    return _collectives.reduce_examples(loss, None, None, reduction, axis_name, dtype)
+    return _reduce(loss, dtype, reduction, mask, weights, axis_name)
 
 
 def ntxent(
@@ -220,7 +258,9 @@ def ntxent(
     temperature: ArrayLike = 0.07,
     *,
     reduction: str = "mean",
-    axis_name: Any = None,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Normalized temperature-scaled cross-entropy (NT-Xent, SimCLR), optax's signature.
 
@@ -245,12 +285,19 @@ def ntxent(
       labels: ``[..., B]`` integer group ids; equal labels are positive pairs.
       temperature: :math:`\tau > 0`.
       reduction: ``"mean"`` (default, optax) over positive pairs, ``"sum"`` of the
-        per-anchor values, or ``"none"``: per-anchor ``[..., B]``.
+        per-anchor values, ``"none"``: per-anchor ``[..., B]``, or ``"sum_and_count"``:
+        the mean's numerator and denominator, the (weighted) number of positive pairs.
+      where: optional boolean example mask ``[..., B]``: a ``False`` example is left out
+        entirely, as an anchor and as a candidate (as if it were not in the batch; its
+        embedding may be non-finite).
+      weights: optional non-negative per-anchor weights ``[..., B]``: ``"none"`` and
+        ``"sum"`` multiply the anchor's value by its weight, ``"mean"`` weights its
+        positive pairs. A zero weight removes an example as an anchor only.
       axis_name: inside ``shard_map``/``pmap``, the mesh axis the batch is split over;
         candidates are gathered from the global batch (see the module docstring).
 
     Returns:
-      A scalar, or ``[..., B]`` for ``reduction="none"``.
+      A scalar, ``[..., B]`` for ``reduction="none"``, a pair for ``"sum_and_count"``.
 
     References:
       T. Chen et al., "A Simple Framework for Contrastive Learning of Visual
@@ -266,18 +313,25 @@ def ntxent(
     _checks.check_positive("temperature", temperature)
     _checks.check_reduction(reduction)
     embeddings, labels = jnp.asarray(embeddings), jnp.asarray(labels)
-    return _ntxent_kernel(embeddings, labels, temperature, reduction=reduction, axis_name=axis_name)
+    mask, weights = _embedding.mask_and_weights(where, weights, labels.shape)
+    return _ntxent_kernel(
+        embeddings, labels, temperature, mask, weights, reduction=reduction, axis_name=axis_name
+    )
+
+
+for _fn in (cosine_similarity_loss, cosine_embedding_loss, contrastive_loss):
+    _fn.__doc__ = _fn.__doc__.replace("{reduce}", _PAIR_REDUCTION)
+del _fn
 
 
 # Private helpers ----------------------------------------------------------------------------
 
 
 @functools.partial(jax.jit, static_argnames=("reduction", "axis_name"))
-def _ntxent_kernel(embeddings, labels, temperature, *, reduction, axis_name):
+def _ntxent_kernel(embeddings, labels, temperature, mask, weights, *, reduction, axis_name):
     """`ntxent` past its checks, as one kernel."""
     x, labels, dtype = _embedding.embeddings_and_labels(embeddings, labels)
-    cand, cand_labels, offset = _collectives.candidates(x, labels, axis_name)
-    _, pos, neg = _embedding.pair_masks(labels, cand_labels, offset)
+    x, cand, _, pos, neg = _embedding.batch_pairs(x, labels, mask, axis_name)
     eps = float(jnp.finfo(dtype).eps)
     u = _numerics.unit_normalize(x, floor=eps)
     v = _numerics.unit_normalize(cand, floor=eps)
@@ -292,7 +346,45 @@ def _ntxent_kernel(embeddings, labels, temperature, *, reduction, axis_name):
     pair = jnp.where(has_neg, jnp.logaddexp(logits, lse_neg) - logits, 0.0)
     total = jnp.sum(jnp.where(pos, pair, 0.0), axis=-1)
     count = jnp.sum(pos, axis=-1).astype(x.dtype)
-    return _collectives.reduce_anchors(total, count, count > 0, reduction, axis_name, dtype)
+    return _embedding.reduce_anchors(total, count, count > 0, weights, reduction, axis_name, dtype)
+
+
+def _pair_mask(where, shape):
+    if where is None:
+        return None
+    return _checks.broadcast_to("where", _checks.as_bool("where", where), shape)
+
+
+def _reduce(loss, dtype, reduction, mask, weights, axis_name):
+    return reduce_loss(
+        loss.astype(dtype),
+        dtype,
+        reduction=reduction,
+        where=mask,
+        weights=weights,
+        axis_name=axis_name,
+    )
+
+
+def _check_signs(labels, mask):
+    """`labels` must be -1 or 1 where counted: a ValueError on concrete labels, a checked-mode
+    check on traced ones (the form of `_checks.check_values_in`, for a set of two values)."""
+    message = "`labels` must be -1 or 1"
+    known = _checks.concrete(labels)
+    known_mask = None if mask is None else _checks.concrete(mask)
+    if known is not None and (mask is None or known_mask is not None):
+        bad = (known != 1) & (known != -1)
+        if known_mask is not None:
+            bad &= np.broadcast_to(known_mask, bad.shape)
+        if np.any(bad):
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{message}; got {known[index].item()!r} at index {index}.")
+        return
+    bad = (labels != 1) & (labels != -1)
+    if mask is not None:
+        bad &= mask
+    first = jnp.where(jnp.any(bad), labels.ravel()[jnp.argmax(bad.ravel())], 0)
+    checkify.debug_check(~jnp.any(bad), message + "; got {}.", first)
 
 
 def _pair_labels(labels: ArrayLike, shape: tuple[int, ...]) -> jax.Array:

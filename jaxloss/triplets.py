@@ -4,9 +4,22 @@ Aligned batches of anchors, positives and negatives (and, for the quadruplet los
 negatives) are scored tuple by tuple: ``triplet_margin_loss`` (optax's signature, torch's
 values) and ``quadruplet_loss``. To mine the tuples from a batch of ``(embeddings, labels)``,
 use `jaxloss.mining`. Identical points are at distance exactly 0 with finite (zero) gradients.
+
+Both losses take ``reduction`` (default ``"none"``: per tuple), ``where`` (a tuple mask: a
+masked tuple gives 0, does not count in ``"mean"`` and its vectors are replaced by zeros
+first, so non-finite masked inputs reach neither the value nor the gradient), per-tuple
+``weights`` and ``axis_name`` (global reductions inside ``shard_map``), with
+`jaxloss.reduce`'s semantics (CONTRIBUTING.md, sections 4 and 5).
+
+Distances. Both default to the Euclidean distance, as torch's ``triplet_margin_loss``,
+pytorch-metric-learning's ``TripletMarginLoss`` and the mining losses of `jaxloss.mining`
+(Hermans et al. found the plain distance trains better than its square); Chen et al.'s
+quadruplet paper uses a squared (learned) distance, ``distance="squared_euclidean"``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Hashable
 
 import jax
 import jax.numpy as jnp
@@ -14,12 +27,21 @@ from jax.typing import ArrayLike
 
 from jaxloss import _checks, _embedding
 from jaxloss.distances import minkowski_distance
-from jaxloss.reductions import weighted_reduce
+from jaxloss.reductions import reduce_loss
 
 __all__ = [
     "quadruplet_loss",
     "triplet_margin_loss",
 ]
+
+_TUPLE_REDUCTION = """
+      reduction: ``"none"`` (default: per tuple, ``[...]``), ``"mean"``, ``"sum"`` or
+        ``"sum_and_count"`` (static), with `jaxloss.reduce`'s semantics.
+      where: optional boolean tuple mask broadcastable to ``[...]`` (see the module
+        docstring).
+      weights: optional non-negative per-tuple weights broadcastable to ``[...]``.
+      axis_name: the data-parallel batch axis (inside ``shard_map``/``pmap``): the
+        reductions are then global."""
 
 
 def triplet_margin_loss(
@@ -35,6 +57,9 @@ def triplet_margin_loss(
     soft: bool = False,
     distance: _embedding.Distance | None = None,
     reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Triplet margin loss on given (anchor, positive, negative) triplets; optax's signature.
 
@@ -66,12 +91,11 @@ def triplet_margin_loss(
       swap: use the distance swap of Balntas et al.
       soft: use the soft-margin (softplus) form.
       distance: instead of the :math:`q`-norm, ``"euclidean"``, ``"squared_euclidean"``,
-        ``"cosine"`` or a callable ``f(x, y) -> [...]`` (torch's
-        ``triplet_margin_with_distance_loss``); requires ``axis=-1``.
-      reduction: ``"none"`` (shape ``[...]``), ``"mean"`` or ``"sum"``.
+        ``"cosine"``, ``"manhattan"``, ``"chebyshev"`` or a callable ``f(x, y) -> [...]``
+        (torch's ``triplet_margin_with_distance_loss``); requires ``axis=-1``.{reduce}
 
     Returns:
-      Per-triplet losses ``[...]`` or a scalar.
+      Per-triplet losses ``[...]`` (``"none"``), or the reduction.
 
     References:
       ``torch.nn.functional.triplet_margin_loss`` and ``triplet_margin_with_distance_loss``;
@@ -99,6 +123,8 @@ def triplet_margin_loss(
     dtype = _checks.result_dtype(anchors, positives, negatives)
     acc = _checks.compute_dtype(dtype)
     a, p, n = (jnp.moveaxis(v.astype(acc), axis, -1) for v in (anchors, positives, negatives))
+    mask = _tuple_mask(where, a.shape[:-1])
+    a, p, n = _embedding.zero_masked_rows(mask, a, p, n)
     if distance is None:
         eps = jnp.asarray(eps, acc)
 
@@ -118,7 +144,7 @@ def triplet_margin_loss(
     if swap:
         d_an = jnp.minimum(d_an, dist(p, n))
     loss = jax.nn.softplus(d_ap - d_an) if soft else jax.nn.relu(d_ap - d_an + margin)
-    return weighted_reduce(loss.astype(dtype), None, None, reduction)
+    return _reduce(loss, dtype, reduction, mask, weights, axis_name)
 
 
 def quadruplet_loss(
@@ -129,8 +155,11 @@ def quadruplet_loss(
     *,
     margin: ArrayLike = 1.0,
     margin2: ArrayLike = 0.5,
-    distance: _embedding.Distance = "squared_euclidean",
+    distance: _embedding.Distance = "euclidean",
     reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Quadruplet loss of Chen et al. 2017 on given (anchor, positive, negative, negative2).
 
@@ -138,8 +167,9 @@ def quadruplet_loss(
         \ell = [D(a, p) - D(a, n) + m_1]_+ + [D(a, p) - D(n, n_2) + m_2]_+
 
     where :math:`a, p` share a label, :math:`n, n_2` have two other, different labels, and
-    :math:`D` is the paper's squared distance :math:`g^2` (``distance="squared_euclidean"``,
-    the default: :math:`D = \lVert x - y\rVert^2`). The second term pushes apart pairs of
+    :math:`D` is the Euclidean distance by default, as in the other triplet losses (the
+    paper's squared distance :math:`g^2` is ``distance="squared_euclidean"``; the default
+    was ``"squared_euclidean"`` before jaxloss 1.0). The second term pushes apart pairs of
     negatives that do not involve the anchor (the paper's eq. (5) with :math:`x_l, x_k` =
     ``negatives2``, ``negatives``), and should use a smaller margin :math:`m_2 < m_1`.
     The paper learns :math:`g` with a small network; here :math:`D` is a fixed distance on
@@ -152,12 +182,12 @@ def quadruplet_loss(
       negatives2: same shape, labels different from both the anchors' and the negatives'.
       margin: :math:`m_1 \ge 0`.
       margin2: :math:`m_2 \ge 0`.
-      distance: :math:`D`: ``"squared_euclidean"`` (default), ``"euclidean"``,
-        ``"cosine"`` or a callable ``f(x, y) -> [...]`` along the last axis.
-      reduction: ``"none"`` (shape ``[...]``), ``"mean"`` or ``"sum"``.
+      distance: :math:`D`: ``"euclidean"`` (default), ``"squared_euclidean"``,
+        ``"cosine"``, ``"manhattan"``, ``"chebyshev"`` or a callable ``f(x, y) -> [...]``
+        along the last axis.{reduce}
 
     Returns:
-      Per-quadruplet losses ``[...]`` or a scalar.
+      Per-quadruplet losses ``[...]`` (``"none"``), or the reduction.
 
     References:
       W. Chen, X. Chen, J. Zhang, K. Huang, "Beyond triplet loss: a deep quadruplet network
@@ -166,10 +196,12 @@ def quadruplet_loss(
     Examples:
       >>> import jax.numpy as jnp
       >>> from jaxloss import quadruplet_loss
-      >>> a, p = jnp.array([[0.0, 0.0]]), jnp.array([[1.0, 0.0]])
-      >>> n, n2 = jnp.array([[0.0, 1.0]]), jnp.array([[0.0, 2.0]])
+      >>> a, p = jnp.array([[0.0, 0.0]]), jnp.array([[2.0, 0.0]])
+      >>> n, n2 = jnp.array([[0.0, 1.0]]), jnp.array([[0.0, 3.0]])
       >>> quadruplet_loss(a, p, n, n2)
-      Array([1.5], dtype=float32)
+      Array([2.5], dtype=float32)
+      >>> quadruplet_loss(a, p, n, n2, distance="squared_euclidean")
+      Array([4.5], dtype=float32)
     """
     arrays = {
         name: _checks.as_float(name, v)
@@ -185,11 +217,38 @@ def quadruplet_loss(
     _checks.check_nonnegative("margin", margin)
     _checks.check_nonnegative("margin2", margin2)
     _checks.check_reduction(reduction)
+    _embedding.check_distance(distance)
     dtype = _checks.result_dtype(*arrays.values())
     acc = _checks.compute_dtype(dtype)
-    a, p, n, n2 = (v.astype(acc) for v in arrays.values())
+    mask = _tuple_mask(where, arrays["anchors"].shape[:-1])
+    a, p, n, n2 = _embedding.zero_masked_rows(mask, *(v.astype(acc) for v in arrays.values()))
     d_ap = _embedding.pair_distance(a, p, distance)
     loss = jax.nn.relu(d_ap - _embedding.pair_distance(a, n, distance) + margin) + jax.nn.relu(
         d_ap - _embedding.pair_distance(n, n2, distance) + margin2
     )
-    return weighted_reduce(loss.astype(dtype), None, None, reduction)
+    return _reduce(loss, dtype, reduction, mask, weights, axis_name)
+
+
+for _fn in (triplet_margin_loss, quadruplet_loss):
+    _fn.__doc__ = _fn.__doc__.replace("{reduce}", _TUPLE_REDUCTION)
+del _fn
+
+
+# Private helpers ----------------------------------------------------------------------------
+
+
+def _tuple_mask(where, shape):
+    if where is None:
+        return None
+    return _checks.broadcast_to("where", _checks.as_bool("where", where), shape)
+
+
+def _reduce(loss, dtype, reduction, mask, weights, axis_name):
+    return reduce_loss(
+        loss.astype(dtype),
+        dtype,
+        reduction=reduction,
+        where=mask,
+        weights=weights,
+        axis_name=axis_name,
+    )

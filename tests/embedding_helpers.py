@@ -10,7 +10,13 @@ import numpy as np
 import torch
 
 TOL = {"rtol": 1e-5, "atol": 1e-6}
-CDIST = {"euclidean": "euclidean", "squared_euclidean": "sqeuclidean", "cosine": "cosine"}
+CDIST = {
+    "euclidean": "euclidean",
+    "squared_euclidean": "sqeuclidean",
+    "cosine": "cosine",
+    "manhattan": "cityblock",
+    "chebyshev": "chebyshev",
+}
 
 _COMPILED: dict = {}
 _STATIC_NUMBERS = ("norm_degree", "axis")
@@ -44,3 +50,20 @@ def grad_finite(fn, *args):
     grad = jax.grad(lambda *a: jnp.sum(fn(*a)), argnums=tuple(range(len(args))))
     grads = jax.jit(grad)(*args)
     return all(bool(jnp.all(jnp.isfinite(g))) for g in grads), grads
+
+
+def checked_mode(fn, bad, good, name):
+    """Data checks (CONTRIBUTING.md, section 7): eager concrete `bad` data raises a ValueError
+    naming `name`; under ``checkify(jit(fn), errors=user_checks)`` bad data gives an error
+    naming it and good data no error and the unchecked jit's value."""
+    import pytest
+    from jax.experimental import checkify
+
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        fn(bad)
+    checked = checkify.checkify(jax.jit(fn), errors=checkify.user_checks)
+    err, _ = checked(bad)
+    assert err.get() is not None and f"`{name}`" in err.get(), err.get()
+    err, value = checked(good)
+    assert err.get() is None, err.get()
+    np.testing.assert_allclose(value, jax.jit(fn)(good), rtol=1e-12)

@@ -449,3 +449,105 @@ def test_angular_distances_are_symmetric_and_bounded(fn, triple):
         if np.all(x == x[0]) and (fn is jaxloss.correlation_distance or not x.any())
         else pytest.approx(0.0, abs=1e-12)
     )
+
+
+# Reduction, example mask, weights (CONTRIBUTING.md, section 4) ------------------------------
+
+REDUCING = [
+    (jaxloss.euclidean_distance, {}, sd.euclidean),
+    (jaxloss.squared_euclidean_distance, {}, sd.sqeuclidean),
+    (jaxloss.minkowski_distance, {"p": 3.0}, functools.partial(sd.minkowski, p=3.0)),
+    (jaxloss.manhattan_distance, {}, sd.cityblock),
+    (jaxloss.chebyshev_distance, {}, sd.chebyshev),
+    (jaxloss.mahalanobis_distance, {"precision": np.eye(5)}, sd.euclidean),
+    (jaxloss.cosine_similarity, {}, lambda u, v: 1 - sd.cosine(u, v)),
+    (jaxloss.cosine_distance, {}, sd.cosine),
+    (jaxloss.pearson_correlation, {}, lambda u, v: np.corrcoef(u, v)[0, 1]),
+    (jaxloss.correlation_distance, {}, sd.correlation),
+    (jaxloss.jaccard_distance, {"soft": False}, sd.jaccard),
+    (jaxloss.jaccard_index, {"soft": False}, lambda u, v: 1 - sd.jaccard(u != 0, v != 0)),
+    (jaxloss.hamming_distance, {}, sd.hamming),
+]
+
+
+@pytest.mark.parametrize("fn,kwargs,ref", REDUCING, ids=[f.__name__ for f, _, _ in REDUCING])
+def test_where_and_weights_match_a_numpy_weighted_mean(fn, kwargs, ref):
+    # The reference: scipy's per-vector value, then sum(m w l) / sum(m w) written in numpy.
+    rng = np.random.default_rng(21)
+    x, y = rng.standard_normal((4, 3, 5)), rng.standard_normal((4, 3, 5))
+    x[0, 1] = np.nan  # a masked-out example may hold anything
+    where = np.ones((4, 3), bool)
+    where[0, 1] = where[2, 0] = where[3, 2] = False
+    weights = rng.uniform(0.0, 2.0, (4, 3))
+    values = np.zeros((4, 3))
+    for i, j in zip(*np.nonzero(where), strict=True):
+        values[i, j] = ref(x[i, j], y[i, j])
+    options = {**kwargs, "where": where, "weights": weights}
+
+    def run(reduction):
+        return jax.jit(lambda a, b: fn(a, b, reduction=reduction, **options))(x, y)
+
+    np.testing.assert_allclose(run("none"), weights * values, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(run("sum"), np.sum(weights * values), rtol=1e-10)
+    expected_mean = np.sum(weights * values) / np.sum(weights * where)
+    np.testing.assert_allclose(run("mean"), expected_mean, rtol=1e-10)
+    total, count = run("sum_and_count")
+    np.testing.assert_allclose(count, np.sum(weights * where), rtol=1e-12)
+    np.testing.assert_allclose(total / count, expected_mean, rtol=1e-10)
+    grad = jax.jit(jax.grad(lambda a: fn(a, y, reduction="mean", **options)))(x)
+    assert np.all(np.isfinite(grad)), "a masked NaN example leaked into the gradient"
+    np.testing.assert_array_equal(grad[~where], 0.0)
+
+
+def test_default_reduction_is_none_and_values_are_unchanged():
+    rng = np.random.default_rng(22)
+    x, y = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    for fn, kwargs, ref in REDUCING:
+        if fn in (jaxloss.jaccard_distance, jaxloss.jaccard_index):
+            continue
+        expected = _scipy_rows(ref, x, y)
+        np.testing.assert_allclose(_call(fn, x, y, **kwargs), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_cosine_where_by_rank_element_mask_or_example_mask():
+    rng = np.random.default_rng(23)
+    x, y = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+    elements = rng.random((4, 6)) < 0.6
+    elements[2] = False  # no included element: similarity 0 (distance 1), as in optax
+    # Element mask (the inputs' rank): optax's meaning, every example counted.
+    optax_value = np.asarray(optax.losses.cosine_distance(x, y, where=elements))
+    ours = _call(jaxloss.cosine_distance, x, y, where=jnp.asarray(elements))
+    np.testing.assert_allclose(ours, optax_value, rtol=1e-10)
+    assert float(ours[2]) == 1.0
+    mean = _call(jaxloss.cosine_distance, x, y, where=jnp.asarray(elements), reduction="mean")
+    np.testing.assert_allclose(mean, optax_value.mean(), rtol=1e-10)
+    # Example mask (the per-example rank), equal to the element mask of whole rows.
+    examples = np.array([True, False, True, True])
+    by_example = _call(jaxloss.cosine_similarity, x, y, where=examples, reduction="sum")
+    by_rows = _call(
+        jaxloss.cosine_similarity, x, y, where=np.repeat(examples[:, None], 6, 1), reduction="sum"
+    )
+    expected = sum(1 - sd.cosine(x[i], y[i]) for i in (0, 2, 3))
+    np.testing.assert_allclose(by_example, expected, rtol=1e-10)
+    np.testing.assert_allclose(by_rows, expected, rtol=1e-10)
+    with pytest.raises(ValueError, match="`where`"):
+        jaxloss.cosine_similarity(x, y, where=np.ones((1, 4, 6), bool))
+
+
+def test_negative_weights_raise_eagerly_and_in_checked_mode():
+    from jax.experimental import checkify
+
+    x, y = jnp.ones((3, 2)), jnp.zeros((3, 2))
+    bad = jnp.array([1.0, -1.0, 1.0])
+    with pytest.raises(ValueError, match="`weights`"):
+        jaxloss.euclidean_distance(x, y, weights=bad, reduction="mean")
+
+    def f(w):
+        return jaxloss.euclidean_distance(x, y, weights=w, reduction="mean")
+
+    checked = checkify.checkify(jax.jit(f), errors=checkify.user_checks)
+    err, _ = checked(bad)
+    assert "`weights`" in err.get()
+    err, value = checked(jnp.ones(3))
+    assert err.get() is None
+    np.testing.assert_allclose(value, jax.jit(f)(jnp.ones(3)))

@@ -1,19 +1,18 @@
 """Mining, NT-Xent and contrastive losses across 8 simulated devices equal the single-device
-loss on the whole batch (jaxloss.mining, jaxloss.pairs).
+loss on the whole batch (jaxloss.mining, jaxloss.pairs), also with an example mask (NaN
+padding) and weights; and every per-example loss of the embedding and two-vector families
+(pairs, triplets, distances, similarity) reduces globally with ``axis_name``, masked and
+weighted ("sum_and_count", and "mean" for the pair and tuple losses).
 
-The check runs in a subprocess with ``XLA_FLAGS=--xla_force_host_platform_device_count=8``
-so that the rest of the suite keeps one CPU device.
+The check runs in a subprocess with 8 CPU devices (`tests.multidevice.run_on_devices`) so
+that the rest of the suite keeps one CPU device.
 """
 
 from __future__ import annotations
 
-import os
-import pathlib
-import subprocess
-import sys
 import textwrap
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from tests.multidevice import run_on_devices
 
 SCRIPT = textwrap.dedent(
     """
@@ -80,6 +79,81 @@ SCRIPT = textwrap.dedent(
             compare(fn, labels, reduction, **kw)
         # No positive pair anywhere in the global batch: 0 and zero gradients, no NaN.
         assert float(compare(fn, jnp.arange(B), "mean", **kw)) == 0.0
+
+    # Masks and weights: `where` removes an example entirely (NaN padding on any device),
+    # `weights` weight the anchors; "sum_and_count" is the global numerator and count.
+    where = jnp.asarray(rng.random(B) < 0.8).at[3].set(True).at[20].set(True)
+    weights = jnp.asarray(rng.uniform(0.5, 2.0, B), jnp.float32)
+    padded = jnp.where(where[:, None], emb, jnp.nan)
+
+
+    def total_of(out):
+        return sum(jnp.sum(v) for v in jax.tree_util.tree_leaves(out))
+
+
+    def compare_masked(fn, reduction, args, **kw):
+        name = f"{fn.__name__} {reduction} masked {kw}"
+        options = dict(reduction=reduction, **kw)
+
+        def single(e):
+            return total_of(fn(e, *args, where=where, weights=weights, **options))
+
+        def body(e, *rest):
+            *inputs, m, w = rest
+            return fn(e, *inputs, where=m, weights=w, axis_name=AXIS, **options)
+
+        out = P(AXIS) if reduction == "none" else P()
+        sharded_fn = jax.shard_map(
+            body, mesh=mesh, in_specs=(P(AXIS),) * (len(args) + 3), out_specs=out
+        )
+
+        def sharded(e):
+            return total_of(sharded_fn(e, *args, where, weights))
+
+        v1, g1 = jax.value_and_grad(single)(padded)
+        v2, g2 = jax.jit(jax.value_and_grad(sharded))(padded)
+        close(name + " value", v1, v2)
+        close(name + " grad", g1, g2)
+        assert np.all(np.asarray(g2)[~np.asarray(where)] == 0.0), name
+
+
+    # "sum_and_count" is the global numerator and count that "mean" divides (one path).
+    for fn, kw in MINING:
+        compare_masked(fn, "sum_and_count", (labels,), **kw)
+
+    # Per-example losses and distances: the reductions are global.
+    x2 = jnp.asarray(rng.standard_normal((B, D)), jnp.float32)
+    x3 = jnp.asarray(rng.standard_normal((B, D)), jnp.float32)
+    signs = jnp.asarray(rng.choice([-1, 1], B), jnp.int32)
+    PER_EXAMPLE = [
+        (jaxloss.contrastive_loss, (x2, signs > 0), {}),
+        (jaxloss.cosine_embedding_loss, (x2, signs), {"margin": 0.1}),
+        (jaxloss.cosine_similarity_loss, (x2,), {}),
+        (jaxloss.triplet_margin_loss, (x2, x3), {}),
+        (jaxloss.quadruplet_loss, (x2, x3, x2[::-1]), {}),
+        *[
+            (getattr(jaxloss, name), (x2,), {})
+            for name in (
+                "euclidean_distance",
+                "squared_euclidean_distance",
+                "minkowski_distance",
+                "manhattan_distance",
+                "chebyshev_distance",
+                "cosine_similarity",
+                "cosine_distance",
+                "pearson_correlation",
+                "correlation_distance",
+                "jaccard_index",
+                "jaccard_distance",
+                "hamming_distance",
+            )
+        ],
+        (jaxloss.mahalanobis_distance, (x2,), {"precision": jnp.eye(D)}),
+    ]
+    for fn, args, kw in PER_EXAMPLE:
+        compare_masked(fn, "sum_and_count", args, **kw)
+    for fn, args, kw in PER_EXAMPLE[:5]:
+        compare_masked(fn, "mean", args, **kw)
 
     # Pair losses: only the reductions are global.
     x2 = jnp.asarray(rng.standard_normal((B, D)), jnp.float32)
@@ -158,19 +232,4 @@ SCRIPT = textwrap.dedent(
 def test_eight_devices_equal_one_device(tmp_path):
     script = tmp_path / "sharded_embeddings.py"
     script.write_text(SCRIPT)
-    env = dict(os.environ)
-    env["XLA_FLAGS"] = (
-        env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
-    ).strip()
-    env["JAX_PLATFORMS"] = "cpu"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-8000:]
-    assert "SHARDED-OK" in done.stdout
+    assert "SHARDED-OK" in run_on_devices(str(script), timeout=600)

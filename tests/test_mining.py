@@ -20,7 +20,7 @@ from scipy.spatial.distance import cdist
 
 import jaxloss
 from jaxloss import mining
-from jaxloss.mining import _pairwise
+from jaxloss._embedding import distance_matrix as _pairwise
 from tests.embedding_helpers import CDIST, TOL
 from tests.embedding_helpers import grad_finite as _grad_finite
 from tests.embedding_helpers import jit as _jit
@@ -85,7 +85,7 @@ def _np_batch_all(x, y, margin, mean_over="positive", distance="euclidean"):
     return per_anchor, (sums.sum() / counts.sum() if counts.sum() else 0.0)
 
 
-def _np_hard_quadruplet(x, y, margin, margin2, distance="squared_euclidean"):
+def _np_hard_quadruplet(x, y, margin, margin2, distance="euclidean"):
     """Chen et al. 2017 eq. (5) on each anchor's hardest positive, negative, negative pair."""
     d = _np_distances(x, distance)
     b = len(y)
@@ -131,6 +131,8 @@ def _with_negatives(rng, b, d, classes):
         (16, 5, 4, "euclidean", 1.0),
         (16, 5, 4, "squared_euclidean", 0.5),
         (16, 5, 4, "cosine", 0.2),
+        (16, 5, 4, "manhattan", 0.5),
+        (16, 5, 4, "chebyshev", 0.5),
     ],
 )
 def test_semihard_matches_tf_addons_port(rng, b, d, classes, distance, margin):
@@ -175,6 +177,7 @@ def test_semihard_paths_agree_on_values_gradients_and_ties(rng, ties, monkeypatc
         (16, 5, 4, "euclidean", True),
         (16, 5, 4, "squared_euclidean", False),
         (16, 5, 4, "cosine", False),
+        (16, 5, 4, "chebyshev", False),
     ],
 )
 def test_batch_hard_matches_tf_addons_port(rng, b, d, classes, distance, soft):
@@ -193,6 +196,7 @@ def test_batch_hard_matches_tf_addons_port(rng, b, d, classes, distance, soft):
         (6, 3, 2, "positive", "euclidean"),
         (16, 5, 4, "valid", "euclidean"),
         (16, 5, 4, "positive", "cosine"),
+        (16, 5, 4, "valid", "manhattan"),
     ],
 )
 def test_batch_all_matches_loops(rng, b, d, classes, mean_over, distance):
@@ -207,12 +211,18 @@ def test_batch_all_matches_loops(rng, b, d, classes, mean_over, distance):
 
 @pytest.mark.parametrize(
     "b,d,classes,distance",
-    [(6, 3, 2, "squared_euclidean"), (16, 5, 4, "squared_euclidean"), (16, 5, 4, "euclidean")],
+    [
+        (6, 3, 2, "squared_euclidean"),
+        (16, 5, 4, "squared_euclidean"),
+        (16, 5, 4, "euclidean"),
+        (16, 5, 4, "manhattan"),
+    ],
 )
 def test_batch_hard_quadruplet_matches_loops(rng, b, d, classes, distance):
     x, y = _batch(rng, b, d, classes)
     per_anchor, mean = _np_hard_quadruplet(x, y, 1.0, 0.5, distance)
-    kw = {"distance": distance}
+    # The default distance is "euclidean" (jaxloss 1.0; it was "squared_euclidean").
+    kw = {} if distance == "euclidean" else {"distance": distance}
     np.testing.assert_allclose(
         _jit(jaxloss.batch_hard_quadruplet_loss)(x, y, **kw), per_anchor, **TOL
     )
@@ -386,3 +396,142 @@ def test_batch_hard_bounds_every_triplet_of_its_anchor(seed):
         for p, n in itertools.product(range(8), repeat=2):
             if p != a and y[p] == y[a] and y[n] != y[a]:
                 assert hard[a] + 1e-6 >= max(d[a, p] - d[a, n] + 1.0, 0.0)
+
+
+# masks, weights, sum_and_count -----------------------------------------------------------
+
+
+def _np_semihard_counts(x, y, margin):
+    """Per-anchor (total, count) of the TF-Addons semi-hard loss: count = positive pairs of
+    an anchor that has a negative."""
+    per_anchor, _ = _np_semihard(x, y, margin)
+    count = np.array(
+        [
+            sum(p != a and y[p] == y[a] for p in range(len(y))) * any(y != y[a])
+            for a in range(len(y))
+        ],
+        float,
+    )
+    return per_anchor * count, count
+
+
+def _np_batch_all_counts(x, y, margin):
+    d = _np_distances(x, "euclidean")
+    total, count = np.zeros(len(y)), np.zeros(len(y))
+    for a, p, n in itertools.product(range(len(y)), repeat=3):
+        if p != a and y[p] == y[a] and y[n] != y[a]:
+            h = max(d[a, p] - d[a, n] + margin, 0.0)
+            total[a] += h
+            count[a] += h > 0
+    return total, count
+
+
+def _np_hard_counts(x, y, margin):
+    per_anchor, _ = _np_hard(x, y, margin)
+    valid = np.array([any(y == y[a]) and any(y != y[a]) for a in range(len(y))])
+    valid &= np.array([np.sum(y == y[a]) > 1 for a in range(len(y))])
+    return per_anchor, valid.astype(float)
+
+
+def _np_quadruplet_counts(x, y, margin):
+    per_anchor, _ = _np_hard_quadruplet(x, y, margin, 0.5)
+    _, valid = _np_hard_counts(x, y, margin)
+    return per_anchor, valid
+
+
+def _np_ntxent_counts(x, y, margin):
+    u = x / np.linalg.norm(x, axis=-1, keepdims=True)
+    s = u @ u.T / margin  # `margin` is the temperature here
+    total, count = np.zeros(len(y)), np.zeros(len(y))
+    for i, j in itertools.product(range(len(y)), repeat=2):
+        if j != i and y[j] == y[i]:
+            neg = np.exp(s[i, y != y[i]]).sum()
+            total[i] += np.log(np.exp(s[i, j]) + neg) - s[i, j]
+            count[i] += 1
+    return total, count
+
+
+# Each miner with its numpy oracle of per-anchor (total, count): "mean" is
+# sum(w total) / sum(w count), "none" and "sum" use the per-anchor value total / count.
+ORACLES = [
+    (jaxloss.semihard_triplet_loss, _np_semihard_counts, {"margin": 0.7}),
+    (jaxloss.batch_all_triplet_loss, _np_batch_all_counts, {"margin": 0.7}),
+    (jaxloss.batch_hard_triplet_loss, _np_hard_counts, {"margin": 0.7}),
+    (jaxloss.batch_hard_quadruplet_loss, _np_quadruplet_counts, {"margin": 0.7}),
+    (jaxloss.ntxent, _np_ntxent_counts, {"temperature": 0.7}),
+]
+
+
+@pytest.mark.parametrize("fn,oracle,kw", ORACLES, ids=[f.__name__ for f, _, _ in ORACLES])
+def test_where_removes_examples_entirely_and_weights_weight_anchors(rng, fn, oracle, kw):
+    # `where` leaves an example out as an anchor *and* as a candidate: the loss is the
+    # oracle's on the batch without it (its embedding may be NaN padding). `weights` weight
+    # the anchors of the reductions.
+    x = rng.standard_normal((12, 3))
+    y = rng.permutation(np.arange(12) % 4)
+    where = rng.random(12) < 0.75
+    where[y == y[0]] = True  # keep a positive pair
+    keep = np.nonzero(where)[0]
+    weights = rng.uniform(0.1, 2.0, 12)
+    total, count = oracle(x[keep], y[keep], 0.7)
+    value = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+    w = weights[keep]
+    padded = x.copy()
+    padded[~where] = np.nan
+    opts = {**kw, "where": where, "weights": weights}
+    none = np.asarray(_jit(fn)(padded, y, reduction="none", **opts))
+    np.testing.assert_allclose(none[keep], w * value, **TOL)
+    np.testing.assert_array_equal(none[~where], 0.0)
+    np.testing.assert_allclose(_jit(fn)(padded, y, reduction="sum", **opts), w @ value, **TOL)
+    mean = (w @ total) / (w @ count)
+    np.testing.assert_allclose(_jit(fn)(padded, y, reduction="mean", **opts), mean, **TOL)
+    s, c = _jit(fn)(padded, y, reduction="sum_and_count", **opts)
+    np.testing.assert_allclose((s, c), (w @ total, w @ count), **TOL)
+    # Unweighted and without a mask: the oracle on the whole batch.
+    total, count = oracle(x, y, 0.7)
+    np.testing.assert_allclose(
+        _jit(fn)(x, y, reduction="sum_and_count", **kw), (total.sum(), count.sum()), **TOL
+    )
+    grad = jax.jit(jax.grad(lambda e: fn(e, y, reduction="mean", **opts)))(padded)
+    assert np.all(np.isfinite(grad)) and np.all(np.asarray(grad)[~where] == 0.0)
+
+
+def test_zero_weight_removes_an_anchor_but_keeps_the_candidate(rng):
+    x = rng.standard_normal((8, 3))
+    y = np.array([0, 0, 1, 1, 2, 2, 0, 1])
+    weights = np.ones(8)
+    weights[2] = 0.0
+    per_anchor, _ = _np_hard(x, y, 1.0)
+    out = _jit(jaxloss.batch_hard_triplet_loss)(x, y, weights=weights)
+    np.testing.assert_allclose(out, np.where(weights > 0, per_anchor, 0.0), **TOL)
+    # Every anchor is valid: the mean is over the anchors of non-zero weight.
+    np.testing.assert_allclose(
+        _jit(jaxloss.batch_hard_triplet_loss)(x, y, weights=weights, reduction="mean"),
+        per_anchor[weights > 0].mean(),
+        **TOL,
+    )
+
+
+def test_mining_weights_are_checked(rng):
+    from tests.embedding_helpers import checked_mode
+
+    x = jnp.asarray(rng.standard_normal((6, 3)))
+    y = jnp.array([0, 0, 1, 1, 2, 2])
+    for fn in MINERS:
+
+        def loss(w, fn=fn):
+            return fn(x, y, weights=w, reduction="mean")
+
+        checked_mode(loss, -jnp.ones(6), jnp.ones(6), "weights")
+    # A masked-out example's weight is not checked.
+    where = jnp.arange(6) != 3
+    w = jnp.ones(6).at[3].set(-1.0)
+    assert np.isfinite(float(jaxloss.semihard_triplet_loss(x, y, where=where, weights=w)[0]))
+
+
+def test_mining_rejects_scipy_spellings():
+    x, y = jnp.ones((4, 3)), jnp.array([0, 0, 1, 1])
+    for fn in MINERS[:4]:
+        for spelling in ("sqeuclidean", "cityblock", "seuclidean"):
+            with pytest.raises(ValueError, match="`distance`"):
+                fn(x, y, distance=spelling)

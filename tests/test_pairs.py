@@ -22,6 +22,7 @@ from scipy.spatial.distance import cdist
 import jaxloss
 from tests.embedding_helpers import CDIST, TOL
 from tests.embedding_helpers import as_torch as _t
+from tests.embedding_helpers import checked_mode as _checked
 from tests.embedding_helpers import grad_finite as _grad_finite
 from tests.embedding_helpers import jit as _jit
 
@@ -146,3 +147,157 @@ def test_ntxent_without_positive_pairs_is_zero_not_nan():
     value, grad = jax.jit(jax.value_and_grad(jaxloss.ntxent))(x, labels)
     assert float(value) == 0.0
     np.testing.assert_array_equal(grad, 0.0)
+
+
+# reduction, masks, weights, data checks (CONTRIBUTING.md, sections 4 and 7) ------------------
+
+
+def _masked_mean_reference(values, where, weights):
+    """numpy: (m w l, sum(m w l), sum(m w l) / sum(m w)) with masked values taken as 0."""
+    v = np.where(where, values, 0.0)
+    return weights * v, np.sum(weights * v), np.sum(weights * v) / np.sum(weights * where)
+
+
+def _check_reductions(fn, args, where, weights, expected_values, **kw):
+    none, total, mean = _masked_mean_reference(expected_values, where, weights)
+    run = {
+        r: jax.jit(lambda *a, r=r: fn(*a, reduction=r, where=where, weights=weights, **kw))
+        for r in ("none", "sum", "mean", "sum_and_count")
+    }
+    np.testing.assert_allclose(run["none"](*args), none, **TOL)
+    np.testing.assert_allclose(run["sum"](*args), total, **TOL)
+    np.testing.assert_allclose(run["mean"](*args), mean, **TOL)
+    s, c = run["sum_and_count"](*args)
+    np.testing.assert_allclose((s, c), (total, np.sum(weights * where)), **TOL)
+    grads = jax.jit(jax.grad(lambda *a: run["mean"](*a), argnums=(0, 1)))(*args)
+    for g in grads:
+        assert np.all(np.isfinite(g)), "a masked NaN pair leaked into the gradient"
+        np.testing.assert_array_equal(np.asarray(g)[~where], 0.0)
+
+
+def test_cosine_embedding_loss_where_and_weights_match_torch(rng):
+    x1, x2 = rng.standard_normal((6, 4)), rng.standard_normal((6, 4))
+    labels = rng.choice([-1, 1], 6)
+    where = np.array([True, False, True, True, False, True])
+    weights = rng.uniform(0, 2, 6)
+    expected = F.cosine_embedding_loss(
+        _t(x1), _t(x2), torch.from_numpy(labels), margin=0.2, reduction="none"
+    ).numpy()
+    x1[1] = np.nan  # masked: read by nothing
+    labels[4] = 0  # masked: not checked
+    _check_reductions(
+        jaxloss.cosine_embedding_loss, (x1, x2, labels), where, weights, expected, margin=0.2
+    )
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "manhattan", "chebyshev", "squared_euclidean"])
+def test_contrastive_loss_where_and_weights_match_hadsell_formula(rng, distance):
+    x1, x2 = rng.standard_normal((7, 3)), rng.standard_normal((7, 3))
+    labels = rng.integers(0, 2, 7).astype(bool)
+    where = rng.random(7) < 0.7
+    where[0], where[1] = True, False
+    weights = rng.uniform(0, 2, 7)
+    d = np.array(
+        [cdist(a[None], b[None], CDIST[distance])[0, 0] for a, b in zip(x1, x2, strict=True)]
+    )
+    expected = labels * d**2 + (1 - labels) * np.maximum(1.5 - d, 0) ** 2
+    x2[1] = np.inf
+    _check_reductions(
+        jaxloss.contrastive_loss,
+        (x1, x2, labels),
+        where,
+        weights,
+        expected,
+        margin=1.5,
+        distance=distance,
+    )
+
+
+def test_cosine_similarity_loss_where_and_weights_match_torch(rng):
+    p, t = rng.standard_normal((5, 4)), rng.standard_normal((5, 4))
+    expected = 1 - F.cosine_similarity(_t(p), _t(t), dim=-1, eps=1e-8).numpy()
+    where = np.array([True, True, False, True, False])
+    weights = rng.uniform(0, 2, 5)
+    p[2] = np.nan
+    _check_reductions(jaxloss.cosine_similarity_loss, (p, t), where, weights, expected)
+
+
+def test_pair_losses_reject_scipy_spellings_and_accept_the_vocabulary(rng):
+    x1, x2 = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    labels = np.array([1, 0, 1, 0])
+    for spelling in ("sqeuclidean", "cityblock", "l2"):
+        with pytest.raises(ValueError, match="`distance`"):
+            jaxloss.contrastive_loss(x1, x2, labels, distance=spelling)
+
+
+def test_contrastive_labels_outside_0_1_raise_eagerly_and_in_checked_mode(rng):
+    x1, x2 = jnp.asarray(rng.standard_normal((4, 3))), jnp.asarray(rng.standard_normal((4, 3)))
+
+    def fn(labels):
+        return jaxloss.contrastive_loss(x1, x2, labels, reduction="mean")
+
+    _checked(fn, jnp.array([1.0, 0.0, 2.0, 1.0]), jnp.array([1.0, 0.0, 0.25, 1.0]), "labels")
+    _checked(fn, jnp.array([1, -1, 0, 1]), jnp.array([1, 0, 0, 1]), "labels")
+    # A masked pair's label is not checked; soft and bool labels are accepted.
+    masked = jaxloss.contrastive_loss(x1, x2, jnp.array([1, 0, 5, 1]), where=jnp.arange(4) != 2)
+    assert float(masked[2]) == 0.0
+    np.testing.assert_allclose(
+        jaxloss.contrastive_loss(x1, x2, jnp.array([True, False, True, False])),
+        jaxloss.contrastive_loss(x1, x2, jnp.array([1.0, 0.0, 1.0, 0.0])),
+    )
+
+
+def test_cosine_embedding_labels_other_than_plus_minus_one_raise(rng):
+    x1, x2 = jnp.asarray(rng.standard_normal((4, 3))), jnp.asarray(rng.standard_normal((4, 3)))
+
+    def fn(labels):
+        return jaxloss.cosine_embedding_loss(x1, x2, labels, reduction="sum")
+
+    _checked(fn, jnp.array([1, 0, -1, 1]), jnp.array([1, -1, -1, 1]), "labels")
+    _checked(fn, jnp.array([1.0, 0.5, -1.0, 1.0]), jnp.array([1.0, -1.0, -1.0, 1.0]), "labels")
+    # The unchecked, traced value of a bad label is torch's: 0 for that pair.
+    out = jax.jit(jaxloss.cosine_embedding_loss)(x1, x2, jnp.array([1, 0, -1, 1]))
+    assert float(out[1]) == 0.0
+
+
+def _np_ntxent(x, y, tau):
+    """Per-anchor (sum over positives of -log e^s_ij / (e^s_ij + sum_neg e^s_ik), count)."""
+    u = x / np.linalg.norm(x, axis=-1, keepdims=True)
+    s = u @ u.T / tau
+    total, count = np.zeros(len(y)), np.zeros(len(y))
+    for i in range(len(y)):
+        neg = [k for k in range(len(y)) if y[k] != y[i]]
+        for j in range(len(y)):
+            if j != i and y[j] == y[i]:
+                total[i] += -s[i, j] + np.log(np.exp(s[i, j]) + np.exp(s[i, neg]).sum())
+                count[i] += 1
+    return total, count
+
+
+def test_ntxent_where_removes_examples_and_weights_weight_anchors(rng):
+    x = rng.standard_normal((9, 4))
+    y = np.array([0, 0, 1, 1, 2, 2, 0, 1, 2])
+    where = np.array([True, True, True, False, True, True, True, True, False])
+    weights = rng.uniform(0.1, 2, 9)
+    keep = np.nonzero(where)[0]
+    # where: the loss of the batch without the masked examples (optax on the kept rows).
+    sub = optax.losses.ntxent(jnp.asarray(x[keep]), jnp.asarray(y[keep]), 0.5)
+    x_nan = x.copy()
+    x_nan[3] = np.nan
+    ours = _jit(jaxloss.ntxent)(x_nan, y, 0.5, where=where)
+    np.testing.assert_allclose(ours, sub, **TOL)
+    # weights: sum(w total) / sum(w count) over the kept anchors (numpy oracle).
+    total, count = _np_ntxent(x[keep], y[keep], 0.5)
+    w = weights[keep]
+    per_anchor = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+    kw = {"where": where, "weights": weights}
+    np.testing.assert_allclose(
+        _jit(jaxloss.ntxent)(x_nan, y, 0.5, **kw), (w * total).sum() / (w * count).sum(), **TOL
+    )
+    none = _jit(jaxloss.ntxent)(x_nan, y, 0.5, reduction="none", **kw)
+    np.testing.assert_allclose(none[keep], w * per_anchor, **TOL)
+    np.testing.assert_array_equal(none[~where], 0.0)
+    s, c = _jit(jaxloss.ntxent)(x_nan, y, 0.5, reduction="sum_and_count", **kw)
+    np.testing.assert_allclose((s, c), ((w * total).sum(), (w * count).sum()), **TOL)
+    grad = jax.jit(jax.grad(lambda e: jaxloss.ntxent(e, y, 0.5, **kw)))(x_nan)
+    assert np.all(np.isfinite(grad)) and np.all(grad[~where] == 0.0)

@@ -8,7 +8,9 @@ from the paper with scipy's ``cdist`` distances.
 from __future__ import annotations
 
 import functools
+import inspect
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -118,3 +120,70 @@ def test_quadruplet_loss_matches_paper_formula(rng, distance):
     )
     actual = _jit(jaxloss.quadruplet_loss)(a, p, n, n2, distance=distance)
     np.testing.assert_allclose(actual, expected, **TOL)
+
+
+# reduction, masks, weights; the distance default ----------------------------------------------
+
+
+def test_triplet_margin_loss_where_and_weights_match_torch(rng):
+    a, p, n = (rng.standard_normal((6, 4)) for _ in range(3))
+    expected = F.triplet_margin_loss(_t(a), _t(p), _t(n), margin=1.5, reduction="none").numpy()
+    where = np.array([True, False, True, True, False, True])
+    weights = rng.uniform(0, 2, 6)
+    n[1] = np.nan  # masked: read by nothing
+    kw = {"margin": 1.5, "where": where, "weights": weights}
+    fn = jaxloss.triplet_margin_loss
+    m_expected = np.where(where, weights * expected, 0.0)
+    np.testing.assert_allclose(_jit(fn)(a, p, n, **kw), m_expected, **TOL)
+    np.testing.assert_allclose(_jit(fn)(a, p, n, reduction="sum", **kw), m_expected.sum(), **TOL)
+    mean = m_expected.sum() / (weights * where).sum()
+    np.testing.assert_allclose(_jit(fn)(a, p, n, reduction="mean", **kw), mean, **TOL)
+    total, count = _jit(fn)(a, p, n, reduction="sum_and_count", **kw)
+    np.testing.assert_allclose((total, count), (m_expected.sum(), (weights * where).sum()), **TOL)
+    grads = jax.jit(
+        jax.grad(
+            lambda *v: jaxloss.triplet_margin_loss(*v, reduction="mean", **kw), argnums=(0, 1, 2)
+        )
+    )(a, p, n)
+    for g in grads:
+        assert np.all(np.isfinite(g)) and np.all(np.asarray(g)[~where] == 0.0)
+
+
+def test_quadruplet_loss_defaults_to_euclidean_like_the_triplet_losses(rng):
+    # jaxloss 1.0: the default `distance` of both quadruplet losses is "euclidean" (torch's
+    # triplet_margin_loss, pytorch-metric-learning, the mining losses); it was
+    # "squared_euclidean" (Chen et al.'s g^2), which stays available by name.
+    a, p, n, n2 = (rng.standard_normal((5, 3)) for _ in range(4))
+    d = functools.partial(np.linalg.norm, axis=-1)
+    expected = np.maximum(d(a - p) - d(a - n) + 1.0, 0) + np.maximum(d(a - p) - d(n - n2) + 0.5, 0)
+    np.testing.assert_allclose(_jit(jaxloss.quadruplet_loss)(a, p, n, n2), expected, **TOL)
+    sq = _jit(jaxloss.quadruplet_loss)(a, p, n, n2, distance="squared_euclidean")
+    assert not np.allclose(sq, expected)
+    for fn in (jaxloss.quadruplet_loss, jaxloss.batch_hard_quadruplet_loss):
+        assert inspect.signature(fn).parameters["distance"].default == "euclidean"
+    assert inspect.signature(jaxloss.batch_hard_triplet_loss).parameters["distance"].default == (
+        "euclidean"
+    )
+
+
+@pytest.mark.parametrize("distance", ["manhattan", "chebyshev"])
+def test_tuple_losses_take_every_named_distance(rng, distance):
+    a, p, n, n2 = (rng.standard_normal((6, 3)) for _ in range(4))
+    d = np.diag  # distances of aligned rows
+    dap, dan = d(cdist(a, p, CDIST[distance])), d(cdist(a, n, CDIST[distance]))
+    dnn = d(cdist(n, n2, CDIST[distance]))
+    np.testing.assert_allclose(
+        _jit(jaxloss.triplet_margin_loss)(a, p, n, distance=distance, margin=0.5),
+        np.maximum(dap - dan + 0.5, 0),
+        **TOL,
+    )
+    np.testing.assert_allclose(
+        _jit(jaxloss.quadruplet_loss)(a, p, n, n2, distance=distance),
+        np.maximum(dap - dan + 1.0, 0) + np.maximum(dap - dnn + 0.5, 0),
+        **TOL,
+    )
+    for scipy_spelling in ("cityblock", "sqeuclidean"):  # `metric=` of pairwise_distances only
+        with pytest.raises(ValueError, match="`distance`"):
+            jaxloss.quadruplet_loss(a, p, n, n2, distance=scipy_spelling)
+        with pytest.raises(ValueError, match="`distance`"):
+            jaxloss.triplet_margin_loss(a, p, n, distance=scipy_spelling)

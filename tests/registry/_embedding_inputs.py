@@ -39,6 +39,7 @@ DUPLICATED = jnp.array([[1.0, 2.0, 0.0], [1.0, 2.0, 0.0], [3.0, 4.0, 0.0], [3.0,
 ZEROS = jnp.zeros((4, D))
 TWO_CLASSES = jnp.array([0, 0, 1, 1])
 THREE_CLASSES = jnp.array([0, 0, 1, 2])
+PADDED = jnp.concatenate([DUPLICATED, jnp.full((1, D), jnp.nan)])
 
 MINING_EDGES = (
     lambda: Call((COLLAPSED, TWO_CLASSES)),
@@ -50,6 +51,17 @@ MINING_EDGES = (
     lambda: Call((jnp.ones((1, D)), jnp.zeros(1, jnp.int32)), {"reduction": "mean"}),  # B = 1
     lambda: Call((ZEROS, TWO_CLASSES), {"distance": "cosine"}),
     lambda: Call((DUPLICATED, TWO_CLASSES), {"distance": "squared_euclidean"}),
+    lambda: Call((DUPLICATED, THREE_CLASSES), {"distance": "manhattan"}),
+    lambda: Call((COLLAPSED, TWO_CLASSES), {"distance": "chebyshev"}),
+    # A masked-out example (NaN padding) changes nothing; weighted anchors.
+    lambda: Call(
+        (PADDED, jnp.array([0, 0, 1, 1, 7])),
+        {"where": jnp.array([True, True, True, True, False]), "reduction": "mean"},
+    ),
+    lambda: Call(
+        (DUPLICATED, TWO_CLASSES),
+        {"weights": jnp.array([0.0, 1.0, 2.0, 0.5]), "reduction": "sum_and_count"},
+    ),
 )
 
 MINING_BAD = (
@@ -58,8 +70,13 @@ MINING_BAD = (
     Bad(lambda: Call((jnp.ones((4, D)), jnp.zeros((4,)))), "`labels`"),
     Bad(lambda: Call((jnp.ones((4,)), jnp.zeros((4,), jnp.int32))), "`embeddings`"),
     Bad(lambda: Call((jnp.ones((4, D), jnp.int32), jnp.zeros((4,), jnp.int32))), "`embeddings`"),
-    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"distance": "manhattan"}), "`distance`"),
+    # scipy's spellings are `pairwise_distances`'s `metric`, not a loss's `distance`.
+    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"distance": "cityblock"}), "`distance`"),
+    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"distance": "sqeuclidean"}), "`distance`"),
     Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"reduction": "avg"}), "`reduction`"),
+    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"where": jnp.ones(3, bool)}), "`where`"),
+    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"where": jnp.ones(4)}), "`where`"),
+    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"weights": -jnp.ones(4)}), "`weights`"),
 )
 
 
@@ -69,6 +86,22 @@ def margin_bad(name="margin"):
 
 def pair_bad(first, labels_ok):
     return (
+        Bad(
+            lambda: Call((jnp.ones((2, D)), jnp.ones((2, D)), labels_ok), {"reduction": "avg"}),
+            "`reduction`",
+        ),
+        Bad(
+            lambda: Call(
+                (jnp.ones((2, D)), jnp.ones((2, D)), labels_ok), {"where": jnp.ones(3, bool)}
+            ),
+            "`where`",
+        ),
+        Bad(
+            lambda: Call(
+                (jnp.ones((2, D)), jnp.ones((2, D)), labels_ok), {"weights": -jnp.ones(2)}
+            ),
+            "`weights`",
+        ),
         Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D + 1)), labels_ok)), "Shapes"),
         Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D)), jnp.ones((3,)))), "`labels`"),
         Bad(

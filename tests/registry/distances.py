@@ -34,13 +34,33 @@ _other = jnp.array([[0.5, 1.0, -1.0, 2.0, 4.0]])
 _partly_equal = jnp.array([[1.0, -2.0, 7.0, 3.0, 1.0]])  # equal to _point in two coordinates
 _huge = jnp.array([[1e30, -1e30, 0.0, 1.0, 2.0]])
 
-# Identical points, zero vectors, partially equal coordinates.
+_nan_row = jnp.concatenate([_point, jnp.full((1, D), jnp.nan)])
+_two_others = jnp.concatenate([_other, _other])
+# The second example is masked out: its NaN reaches neither the value nor the gradient.
+_masked_nan = (
+    lambda: Call(
+        (_nan_row, _two_others),
+        {"where": jnp.array([True, False]), "weights": jnp.array([2.0, 1.0]), "reduction": "mean"},
+    ),
+)
+
+# Identical points, zero vectors, partially equal coordinates, a masked NaN example.
 _metric_edges = (
     lambda: Call((_point, _point)),
     lambda: Call((_zero, _zero)),
     lambda: Call((_point, _partly_equal)),
+    *_masked_nan,
+)
+_reduction_bads = (
+    Bad(
+        lambda: Call((jnp.ones((2, D)), jnp.ones((2, D))), {"where": jnp.ones((3,), bool)}),
+        "`where`",
+    ),
+    Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D))), {"weights": -jnp.ones(2)}), "`weights`"),
+    Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D))), {"reduction": "avg"}), "`reduction`"),
 )
 _shape_bads = (
+    *_reduction_bads,
     Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D + 1)))), "`y`"),
     Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((D,)))), "`y`"),
     Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((3, D)))), "`x`"),
@@ -49,7 +69,7 @@ _shape_bads = (
 )
 
 _metrics = [
-    Case(name, _vectors(), reduces=False, edge_cases=_metric_edges, bad_calls=_shape_bads)
+    Case(name, _vectors(), edge_cases=_metric_edges, bad_calls=_shape_bads)
     for name in (
         "euclidean_distance",
         "squared_euclidean_distance",
@@ -63,7 +83,6 @@ CASES = [
     Case(
         "minkowski_distance",
         _vectors(p=3.0),
-        reduces=False,
         edge_cases=(
             *_metric_edges,
             lambda: Call((_point, _partly_equal), {"p": 1.0}),
@@ -82,12 +101,15 @@ CASES = [
     Case(
         "mahalanobis_distance",
         _mahalanobis,
-        reduces=False,
         edge_cases=(
             lambda: Call((_point, _point), {"precision": jnp.eye(D)}),
             lambda: Call((_zero, _zero), {"covariance": 2 * jnp.eye(D)}),
             # A singular (PSD) precision: zero quadratic form for a non-zero difference.
             lambda: Call((_point, _point + 1), {"precision": jnp.zeros((D, D))}),
+            lambda: Call(
+                (_nan_row, _two_others),
+                {"precision": jnp.eye(D), "where": jnp.array([True, False]), "reduction": "sum"},
+            ),
         ),
         bad_calls=(
             Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D))), {}), "`precision`"),
@@ -120,13 +142,19 @@ CASES = [
                 lambda: Call((jnp.ones((2, D)), jnp.ones((2, D + 1))), {"precision": jnp.eye(D)}),
                 "`y`",
             ),
+            Bad(
+                lambda: Call(
+                    (jnp.ones((2, D)), jnp.ones((2, D))),
+                    {"precision": jnp.eye(D), "where": jnp.ones((3,), bool)},
+                ),
+                "`where`",
+            ),
         ),
     ),
     *[
         Case(
             name,
             _vectors(),
-            reduces=False,
             edge_cases=(
                 lambda: Call((_zero, _other)),
                 lambda: Call((_zero, _zero)),
@@ -134,6 +162,12 @@ CASES = [
                 lambda: Call((_point, -_point)),
                 lambda: Call((_zero, _other), {"where": jnp.zeros((1, D), bool)}),
                 lambda: Call((_point, _other), {"epsilon": 1e-3}),
+                *_masked_nan,
+                # optax's element mask over a NaN element; the second example has no element.
+                lambda: Call(
+                    (_nan_row, _two_others),
+                    {"where": jnp.isfinite(_nan_row), "reduction": "mean"},
+                ),
             ),
             bad_calls=(
                 Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D + 1)))), "`targets`"),
@@ -152,6 +186,13 @@ CASES = [
                     lambda: Call((jnp.ones((2, D)), jnp.ones((2, D))), {"where": jnp.ones((2, D))}),
                     "`where`",
                 ),
+                Bad(
+                    lambda: Call(
+                        (jnp.ones((2, D)), jnp.ones((2, D))), {"where": jnp.ones((1, 2, D), bool)}
+                    ),
+                    "`where`",
+                ),
+                *_reduction_bads[1:],
             ),
         )
         for name in ("cosine_similarity", "cosine_distance")
@@ -160,12 +201,12 @@ CASES = [
         Case(
             name,
             _vectors(),
-            reduces=False,
             edge_cases=(
                 lambda: Call((jnp.full((1, D), 0.1), _other)),
                 lambda: Call((jnp.full((1, D), 0.1), jnp.full((1, D), -3.0))),
                 lambda: Call((_point, _point)),
                 lambda: Call((_point, 2 * _point + 1)),
+                *_masked_nan,
             ),
             bad_calls=_shape_bads,
         )
@@ -175,14 +216,18 @@ CASES = [
         Case(
             name,
             _memberships,
-            reduces=False,
             edge_cases=(
                 lambda: Call((_zero, _zero)),
                 lambda: Call((_zero, jnp.ones((1, D)))),
                 lambda: Call((jnp.ones((1, D)), jnp.ones((1, D)))),
                 lambda: Call((_zero, _zero), {"soft": False}),
+                lambda: Call(
+                    (jnp.concatenate([0.5 * jnp.ones((1, D)), _nan_row[1:]]), jnp.ones((2, D))),
+                    {"where": jnp.array([True, False]), "reduction": "mean"},
+                ),
             ),
             bad_calls=(
+                *_reduction_bads,
                 Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D + 1)))), "`y`"),
                 Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D))), {"soft": "yes"}), "`soft`"),
                 Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((D,)))), "`y`"),
@@ -193,9 +238,13 @@ CASES = [
     Case(
         "hamming_distance",
         _vectors(),
-        reduces=False,
-        edge_cases=(lambda: Call((_point, _point)), lambda: Call((_zero, _point))),
+        edge_cases=(
+            lambda: Call((_point, _point)),
+            lambda: Call((_zero, _point)),
+            *_masked_nan,
+        ),
         bad_calls=(
+            *_reduction_bads,
             Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D + 1)))), "`y`"),
             Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D))), {"axis": -3}), "`axis`"),
         ),

@@ -8,6 +8,23 @@ from tests.registry._embedding_inputs import (
     vectors,
 )
 
+# The second tuple is NaN and masked out (with weights): finite and right.
+_NAN_ROWS = jnp.concatenate([jnp.ones((1, D)), jnp.full((1, D), jnp.nan)])
+_MASK_SECOND = {
+    "where": jnp.array([True, False]),
+    "weights": jnp.array([2.0, 1.0]),
+    "reduction": "mean",
+}
+
+
+def _reduction_bads(count):
+    return (
+        Bad(lambda: Call((jnp.ones((2, D)),) * count, {"reduction": "avg"}), "`reduction`"),
+        Bad(lambda: Call((jnp.ones((2, D)),) * count, {"where": jnp.ones(3, bool)}), "`where`"),
+        Bad(lambda: Call((jnp.ones((2, D)),) * count, {"weights": -jnp.ones(2)}), "`weights`"),
+    )
+
+
 CASES = [
     Case(
         "triplet_margin_loss",
@@ -22,6 +39,8 @@ CASES = [
             lambda: Call((jnp.ones((2, D)),) * 3, {"soft": True, "eps": 0.0}),
             lambda: Call((jnp.zeros((2, D)),) * 3, {"distance": "cosine"}),
             lambda: Call((jnp.ones((2, D)),) * 3, {"distance": "euclidean"}),
+            lambda: Call((jnp.ones((2, D)),) * 3, {"distance": "manhattan"}),
+            lambda: Call((_NAN_ROWS, jnp.ones((2, D)), jnp.zeros((2, D))), _MASK_SECOND),
         ),
         bad_calls=(
             Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D)), jnp.ones((2, 1)))), "Shapes"),
@@ -29,6 +48,7 @@ CASES = [
             Bad(lambda: Call((jnp.ones((2, D)),) * 3, {"norm_degree": 0.5}), "`norm_degree`"),
             Bad(lambda: Call((jnp.ones((2, D)),) * 3, {"distance": "l3"}), "`distance`"),
             Bad(lambda: Call((jnp.ones((2, D), jnp.int32),) * 3), "`anchors`"),
+            *_reduction_bads(3),
         ),
     ),
     Case(
@@ -39,12 +59,17 @@ CASES = [
             lambda: Call((jnp.ones((2, D)),) * 4),
             lambda: Call((jnp.zeros((2, D)),) * 4, {"distance": "euclidean"}),
             lambda: Call((jnp.zeros((2, D)),) * 4, {"distance": "cosine"}),
+            lambda: Call((jnp.zeros((2, D)),) * 4, {"distance": "squared_euclidean"}),
+            lambda: Call((jnp.ones((2, D)),) * 4, {"distance": "chebyshev"}),
+            lambda: Call((_NAN_ROWS, *(jnp.ones((2, D)),) * 3), _MASK_SECOND),
         ),
         bad_calls=(
             Bad(lambda: Call((jnp.ones((2, D)),) * 3 + (jnp.ones((3, D)),)), "Shapes"),
             Bad(lambda: Call((jnp.ones((2, D)),) * 4, {"margin": -1.0}), "`margin`"),
             Bad(lambda: Call((jnp.ones((2, D)),) * 4, {"margin2": -1.0}), "`margin2`"),
             Bad(lambda: Call((jnp.ones((2, D)),) * 4, {"distance": "l3"}), "`distance`"),
+            Bad(lambda: Call((jnp.ones((2, D)),) * 4, {"distance": "cityblock"}), "`distance`"),
+            *_reduction_bads(4),
         ),
     ),
 ]
