@@ -13,7 +13,7 @@ opt-in checked mode, where it becomes an error naming the argument.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -295,9 +295,26 @@ def combine_masks(a: jax.Array | None, b: jax.Array | None) -> jax.Array | None:
     return a & b
 
 
-def _first_bad(values: np.ndarray, bad: np.ndarray) -> str:
-    index = tuple(int(i) for i in np.argwhere(bad)[0])
-    return f"{values[index].item()!r} at index {index}"
+def _data_check(message: str, x: Any, bad: Callable[[Any], Any], where: jax.Array | None) -> None:
+    """Raises (concrete `x`) or emits a checked-mode check (traced `x`) where `bad(x)` holds.
+
+    `bad` maps an array to a boolean array of the same shape with numpy or jax.numpy
+    operators alike. Entries where `where` is False are never checked.
+    """
+    known, known_mask = concrete(x), concrete(where) if where is not None else None
+    if known is not None and (where is None or known_mask is not None):
+        flags = np.asarray(bad(known))
+        if known_mask is not None:
+            flags &= np.broadcast_to(known_mask, flags.shape)
+        if np.any(flags):
+            index = tuple(int(i) for i in np.argwhere(flags)[0])
+            raise ValueError(f"{message}; got {known[index].item()!r} at index {index}.")
+        return
+    flags = bad(x)
+    if where is not None:
+        flags &= jnp.broadcast_to(where, flags.shape)
+    first = jnp.where(jnp.any(flags), x.ravel()[jnp.argmax(flags.ravel())], 0)
+    checkify.debug_check(~jnp.any(flags), message + "; got {}.", first)
 
 
 def check_class_ids(
@@ -315,27 +332,12 @@ def check_class_ids(
     ok_range = f"[0, {num_classes})" + (
         "" if ignore_index is None else f" or equal `ignore_index`={ignore_index}"
     )
-    known, known_mask = concrete(labels), concrete(where) if where is not None else None
-    if known is not None and (where is None or known_mask is not None):
-        bad = (known < 0) | (known >= num_classes)
-        if ignore_index is not None:
-            bad &= known != ignore_index
-        if known_mask is not None:
-            bad &= np.broadcast_to(known_mask, bad.shape)
-        if np.any(bad):
-            raise ValueError(
-                f"`{name}` must hold class ids in {ok_range}; got {_first_bad(known, bad)}."
-            )
-        return
-    bad = (labels < 0) | (labels >= num_classes)
-    if ignore_index is not None:
-        bad &= labels != ignore_index
-    if where is not None:
-        bad &= jnp.broadcast_to(where, bad.shape)
-    first = jnp.where(jnp.any(bad), labels.ravel()[jnp.argmax(bad.ravel())], 0)
-    checkify.debug_check(
-        ~jnp.any(bad), f"`{name}` must hold class ids in {ok_range}; got {{}}.", first
-    )
+
+    def bad(v):
+        out = (v < 0) | (v >= num_classes)
+        return out if ignore_index is None else out & (v != ignore_index)
+
+    _data_check(f"`{name}` must hold class ids in {ok_range}", labels, bad, where)
 
 
 def check_values_in(
@@ -353,25 +355,28 @@ def check_values_in(
     """
     lo = "-inf" if low is None else f"{low:g}"
     hi = "inf" if high is None else f"{high:g}"
-    message = f"`{name}` must lie in [{lo}, {hi}]"
-    known, known_mask = concrete(x), concrete(where) if where is not None else None
-    if known is not None and (where is None or known_mask is not None):
-        bad = np.isnan(known)
+
+    def bad(v):
+        out = v != v  # NaN
         if low is not None:
-            bad |= known < low
+            out = out | (v < low)
         if high is not None:
-            bad |= known > high
-        if known_mask is not None:
-            bad &= np.broadcast_to(known_mask, bad.shape)
-        if np.any(bad):
-            raise ValueError(f"{message}; got {_first_bad(known, bad)}.")
-        return
-    bad = jnp.isnan(x)
-    if low is not None:
-        bad |= x < low
-    if high is not None:
-        bad |= x > high
-    if where is not None:
-        bad &= jnp.broadcast_to(where, bad.shape)
-    first = jnp.where(jnp.any(bad), x.ravel()[jnp.argmax(bad.ravel())], 0)
-    checkify.debug_check(~jnp.any(bad), message + "; got {}.", first)
+            out = out | (v > high)
+        return out
+
+    _data_check(f"`{name}` must lie in [{lo}, {hi}]", x, bad, where)
+
+
+def check_values_among(
+    name: str, x: jax.Array, values: Sequence[float], *, where: jax.Array | None = None
+) -> None:
+    """Array values must be one of `values` (labels in {-1, 1}; masked ones are free)."""
+
+    def bad(v):
+        out = v == v  # True, NaN included
+        for allowed in values:
+            out = out & (v != allowed)
+        return out
+
+    listing = " or ".join(f"{a:g}" for a in values)
+    _data_check(f"`{name}` must be {listing}", x, bad, where)

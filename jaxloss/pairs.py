@@ -35,8 +35,6 @@ from collections.abc import Hashable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
-from jax.experimental import checkify
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _embedding, _numerics
@@ -170,7 +168,7 @@ def cosine_embedding_loss(
     dtype = _checks.result_dtype(x1, x2)
     acc = _checks.compute_dtype(dtype)
     mask = _pair_mask(where, labels.shape)
-    _check_signs(labels, mask)
+    _checks.check_values_among("labels", labels, (-1, 1), where=mask)
     a, b = _embedding.zero_masked_rows(mask, x1.astype(acc), x2.astype(acc))
     # torch: prod / sqrt((|a|^2 + EPSILON) * (|b|^2 + EPSILON)), EPSILON = 1e-12.
     cos = jnp.sum(a * b, axis=-1) / jnp.sqrt(
@@ -364,27 +362,6 @@ def _reduce(loss, dtype, reduction, mask, weights, axis_name):
         weights=weights,
         axis_name=axis_name,
     )
-
-
-def _check_signs(labels, mask):
-    """`labels` must be -1 or 1 where counted: a ValueError on concrete labels, a checked-mode
-    check on traced ones (the form of `_checks.check_values_in`, for a set of two values)."""
-    message = "`labels` must be -1 or 1"
-    known = _checks.concrete(labels)
-    known_mask = None if mask is None else _checks.concrete(mask)
-    if known is not None and (mask is None or known_mask is not None):
-        bad = (known != 1) & (known != -1)
-        if known_mask is not None:
-            bad &= np.broadcast_to(known_mask, bad.shape)
-        if np.any(bad):
-            index = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(f"{message}; got {known[index].item()!r} at index {index}.")
-        return
-    bad = (labels != 1) & (labels != -1)
-    if mask is not None:
-        bad &= mask
-    first = jnp.where(jnp.any(bad), labels.ravel()[jnp.argmax(bad.ravel())], 0)
-    checkify.debug_check(~jnp.any(bad), message + "; got {}.", first)
 
 
 def _pair_labels(labels: ArrayLike, shape: tuple[int, ...]) -> jax.Array:

@@ -246,6 +246,19 @@ def test_every_case_has_an_edge_case_and_a_bad_call():
 # 4. shapes per reduction and dtypes -------------------------------------------------------
 
 REDUCING = [c for c in CASES if c.reduces]
+# Losses that compare the examples of a batch with each other: `where` removes an example
+# entirely, as an anchor and as a candidate of the other anchors (CONTRIBUTING.md, section 4),
+# so their masked "none" is `weights` times the loss of the batch without the masked
+# examples, zero where masked, rather than `where * weights` times the unmasked loss.
+WHERE_REMOVES_EXAMPLES = frozenset(
+    {
+        "batch_all_triplet_loss",
+        "batch_hard_quadruplet_loss",
+        "batch_hard_triplet_loss",
+        "ntxent",
+        "semihard_triplet_loss",
+    }
+)
 
 
 def _takes(case: Case, *names: str) -> bool:
@@ -276,6 +289,7 @@ def test_output_shape_per_reduction(case: Case):
         if masked:
             for r in ("none", "sum", "mean", "sum_and_count"):
                 out["masked_" + r] = fn(*args, reduction=r, where=where, weights=weights)
+            out["where_only_none"] = fn(*args, reduction="none", where=where)
         return out
 
     out = jax.jit(all_reductions)(call.args, where, weights)
@@ -291,7 +305,11 @@ def test_output_shape_per_reduction(case: Case):
         jaxloss.mean_from_sum_and_count((total, count)), out["mean"], rtol=1e-5, atol=1e-6
     )
     if masked:
-        expected = jnp.where(where, weights * none, 0.0)
+        base = out["where_only_none"] if case.name in WHERE_REMOVES_EXAMPLES else none
+        np.testing.assert_allclose(
+            out["where_only_none"], jnp.where(where, base, 0.0), rtol=1e-5, atol=1e-6
+        )
+        expected = jnp.where(where, weights * base, 0.0)
         np.testing.assert_allclose(out["masked_none"], expected, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(out["masked_sum"], jnp.sum(expected), rtol=1e-5, atol=1e-6)
         m_total, m_count = out["masked_sum_and_count"]
