@@ -30,7 +30,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxloss import _checks
+from jaxloss import _checks, _dispatch
 from jaxloss.reductions import reduce_loss, weighted_reduce
 
 __all__ = [
@@ -311,6 +311,7 @@ def softmax_cross_entropy_with_integer_labels(
     return weighted_reduce(numerator.astype(out_dtype), count, mask, reduction, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def softmax_focal_loss(
     logits: ArrayLike,
     labels: ArrayLike,

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _overlap
+from jaxloss import _checks, _dispatch, _overlap
 from jaxloss.binary import sigmoid_binary_cross_entropy, sigmoid_focal_loss
 from jaxloss.classification import (
     softmax_cross_entropy,
@@ -33,6 +33,7 @@ from jaxloss.reductions import weighted_reduce
 __all__ = ["dice_bce_loss", "dice_cross_entropy_loss", "dice_focal_loss"]
 
 
+@_dispatch.compiled_when_eager
 def dice_bce_loss(
     logits: ArrayLike,
     labels: ArrayLike,
@@ -128,6 +129,7 @@ def dice_bce_loss(
     )
 
 
+@_dispatch.compiled_when_eager
 def dice_cross_entropy_loss(
     logits: ArrayLike,
     labels: ArrayLike,
@@ -250,6 +252,7 @@ def dice_cross_entropy_loss(
     )
 
 
+@_dispatch.compiled_when_eager
 def dice_focal_loss(
     logits: ArrayLike,
     labels: ArrayLike,
