@@ -241,7 +241,7 @@ def _regression(key):
     targets = targets.at[0, 0].add(8.0)  # one outlier
     pt = f"predictions, targets [{B},{D}], one outlier"
     params = {"w": preds, "b": targets[0]}
-    no_bias = {"mask": lambda path, leaf: "b" not in jax.tree_util.keystr(path)}
+    no_bias = {"where": lambda path, leaf: "b" not in jax.tree_util.keystr(path)}
 
     def cost(p, x, y):
         return jaxloss.squared_error(x @ p["w"].T + p["b"][None, :B], y[:, :B], reduction="mean")
