@@ -319,8 +319,8 @@ def _divergences(p, q, key):
         "convex_kl_divergence": (pq, lambda: jaxloss.convex_kl_divergence(jnp.log(q), p)),
         "js_divergence": (pq, lambda: jaxloss.js_divergence(q, p)),
         "generalized_js_divergence": (
-            pq + ", weights (0.3, 0.7)",
-            lambda: jaxloss.generalized_js_divergence(q, p, weights=(0.3, 0.7)),
+            pq + ", mixture weights (0.3, 0.7)",
+            lambda: jaxloss.generalized_js_divergence(q, p, mixture_weights=(0.3, 0.7)),
         ),
         "gaussian_kl_divergence": (
             f"mean, log-variance [{B},{D}] vs N(0, 1)",
