@@ -23,14 +23,18 @@ def _optax_where(fn):
     """optax's names take optax's entry mask only (no example mask under that name).
 
     The contract suite passes a mask of the per-example shape; the same mask spelled as an
-    entry mask is ``where[..., None]`` (every entry of a masked example masked), which is what
-    this wrapper passes on. Masks of the inputs' rank are passed unchanged.
+    entry mask is ``where[..., None]`` (every entry of a masked example masked: CONTRIBUTING.md
+    section 4, "optax names whose `where` is an element mask"), which is what this wrapper
+    passes on. Masks of the inputs' rank are passed unchanged. `weights` and `axis_name` are
+    named so that the suites that look for them in the signature find them.
     """
 
-    def call(log_predictions, targets, *, where=None, weights=None, **kwargs):
+    def call(log_predictions, targets, *, where=None, weights=None, axis_name=None, **kwargs):
         if where is not None and jnp.ndim(where) == jnp.ndim(log_predictions) - 1:
             where = jnp.asarray(where)[..., None]
-        return fn(log_predictions, targets, where=where, weights=weights, **kwargs)
+        return fn(
+            log_predictions, targets, where=where, weights=weights, axis_name=axis_name, **kwargs
+        )
 
     return call
 
