@@ -239,7 +239,7 @@ def _regression(key):
     targets = targets.at[0, 0].add(8.0)  # one outlier
     pt = f"predictions, targets [{B},{D}], one outlier"
     params = {"w": preds, "b": targets[0]}
-    no_bias = {"mask": lambda path, leaf: "b" not in jax.tree_util.keystr(path)}
+    no_bias = {"where": lambda path, leaf: "b" not in jax.tree_util.keystr(path)}
 
     def cost(p, x, y):
         return jaxloss.squared_error(x @ p["w"].T + p["b"][None, :B], y[:, :B], reduction="mean")
@@ -317,8 +317,8 @@ def _divergences(p, q, key):
         "convex_kl_divergence": (pq, lambda: jaxloss.convex_kl_divergence(jnp.log(q), p)),
         "js_divergence": (pq, lambda: jaxloss.js_divergence(q, p)),
         "generalized_js_divergence": (
-            pq + ", weights (0.3, 0.7)",
-            lambda: jaxloss.generalized_js_divergence(q, p, weights=(0.3, 0.7)),
+            pq + ", mixture weights (0.3, 0.7)",
+            lambda: jaxloss.generalized_js_divergence(q, p, mixture_weights=(0.3, 0.7)),
         ),
         "gaussian_kl_divergence": (
             f"mean, log-variance [{B},{D}] vs N(0, 1)",

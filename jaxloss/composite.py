@@ -32,7 +32,9 @@ def composite_loss(
     batch: total_variation(x)`` next to ``lambda x, batch: mse(x, batch["content"])``; use the
     same signature as `objective` (``(params, *batch)``) to compose with it. A term that
     returns per-example losses is averaged with `jaxloss.reduce` (``reduction="mean"``), so
-    each term is a scalar cost.
+    each term is a scalar cost. The composite returns scalars, not per-example values, so it
+    takes no ``reduction``: a term that needs a masked, weighted or global (``axis_name``)
+    mean reduces itself and returns the scalar.
 
     Args:
       terms: a non-empty mapping from a term name (str) to ``loss_fn`` (weight 1) or

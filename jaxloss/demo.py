@@ -113,7 +113,7 @@ def build_objective(graphdef: Any, cfg: Config) -> Callable[..., tuple[jax.Array
     def loss_fn(params, x, y):
         return terms(nnx.merge(graphdef, params)(x), y)
 
-    weights_only = functools.partial(jaxloss.l2_penalty, mask=lambda path, leaf: leaf.ndim > 1)
+    weights_only = functools.partial(jaxloss.l2_penalty, where=lambda path, leaf: leaf.ndim > 1)
     return jaxloss.objective(
         loss_fn, regularizer=weights_only, strength=cfg.weight_decay, has_aux=True
     )

@@ -1,18 +1,37 @@
 """Entropies and divergences between discrete distributions, and the Gaussian KL term.
 
 Distributions lie along `axis` (default the last one); every function returns one value per
-distribution. `where` masks entries elementwise with optax's semantics (masked entries are left
-out of the sum along `axis`); for ``reduction="mean"`` a distribution counts when at least one
-of its entries is unmasked.
+distribution (the *examples*), reduced by ``reduction`` with ``weights`` (per-example) and
+``axis_name`` (the data-parallel batch axis) as `jaxloss.reduce` does (CONTRIBUTING.md,
+section 4).
+
+``where`` has one of two meanings, told apart by its rank:
+
+* optax's names (`kl_divergence`, `kl_divergence_with_log_targets`,
+  `generalized_kl_divergence`, `convex_kl_divergence`) keep optax's ``where``: a mask
+  broadcastable to the inputs' shape that leaves *entries* out of the sum along `axis`. They
+  take no separate example mask: spell one as an entry mask, ``where=mask[..., None]`` (for
+  ``axis=-1``);
+* the other functions take a mask of the per-example shape (the inputs' shape without `axis`)
+  for *examples*, or a mask of the inputs' full rank for entries.
+
+An example whose entries are all masked has value 0 and is not counted by
+``reduction="mean"``. Masked entries contribute nothing to values or gradients.
 
 At the boundary of the simplex a term ``x log(...)`` with ``x = 0`` is ``0`` (``0 log 0 = 0``,
 and ``0 · log q = 0`` even for ``log q = -inf``); its derivative with respect to ``x`` there,
 infinite mathematically, is given the finite value stated in each docstring. Values and
 gradients are therefore finite at one-hot distributions, zero targets and disjoint supports.
+
+Negative probabilities (or masses) are outside the domain: by default the formula is applied
+as written (NaN where a log of a negative number enters); eager calls with concrete arrays
+raise a ValueError naming the argument, and so does the checked mode under ``jit``
+(``checkify.checkify(f, errors=checkify.user_checks)``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import jax
@@ -22,7 +41,7 @@ from jax.typing import ArrayLike
 
 from jaxloss import _checks
 from jaxloss._checks import Axis
-from jaxloss.reductions import weighted_reduce
+from jaxloss.reductions import reduce_loss
 
 
 def entropy(
@@ -30,18 +49,24 @@ def entropy(
     *,
     axis: Axis = -1,
     where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
     reduction: str = "none",
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Shannon entropy :math:`H(P) = -\sum_i p_i \log p_i` in nats, with ``0 log 0 = 0``.
 
     Args:
-      probabilities: ``[..., num_classes]`` probabilities along `axis` (not renormalized).
+      probabilities: ``[..., num_classes]`` probabilities along `axis` (not renormalized),
+        ``>= 0`` (checked, see the module docstring).
       axis: static axis or axes holding the distribution (``None``: all of them).
-      where: optional boolean mask broadcastable to ``probabilities.shape``.
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      where: optional boolean mask of examples (``[...]``) or of entries (full rank).
+      weights: optional non-negative per-example weights broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` entropies (`axis` removed), or a scalar when reduced.
+      ``[...]`` entropies (`axis` removed), or a scalar when reduced (a pair for
+      ``"sum_and_count"``).
 
     At ``p_i = 0`` the term is 0 and its derivative is taken as 0 (it is ``+inf``
     mathematically), so one-hot distributions have finite gradients.
@@ -56,8 +81,8 @@ def entropy(
       >>> print(f"{float(entropy(jnp.array([0.5, 0.5, 0.0]))):.4f}")
       0.6931
     """
-    (p,), axes, mask, dtype = _prepare({"probabilities": probabilities}, axis, where)
-    return _finish(-_xlogx(p), axes, mask, reduction, dtype)
+    (p,), prep = _prepare({"probabilities": probabilities}, axis, where, nonnegative=(0,))
+    return _finish(-_xlogx(p), prep, reduction, weights, axis_name)
 
 
 def cross_entropy(
@@ -66,7 +91,9 @@ def cross_entropy(
     *,
     axis: Axis = -1,
     where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
     reduction: str = "none",
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Cross-entropy :math:`H(P, Q) = -\sum_i p_i \log q_i` of distributions.
 
@@ -75,14 +102,17 @@ def cross_entropy(
 
     Args:
       log_predictions: ``[..., num_classes]`` log-probabilities ``log q``.
-      targets: ``[..., num_classes]`` probabilities ``p``, same shape (or broadcastable in the
-        batch dimensions).
+      targets: ``[..., num_classes]`` probabilities ``p >= 0`` (checked), same shape (or
+        broadcastable in the batch dimensions).
       axis: static axis or axes holding the distribution (``None``: all of them).
-      where: optional boolean mask broadcastable to the inputs' shape.
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      where: optional boolean mask of examples (``[...]``) or of entries (full rank).
+      weights: optional non-negative per-example weights broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` cross-entropies (`axis` removed), or a scalar when reduced.
+      ``[...]`` cross-entropies (`axis` removed), or a scalar when reduced (a pair for
+      ``"sum_and_count"``).
 
     Where ``p_i = 0`` the term is 0 even if ``log q_i = -inf``; its derivative with respect to
     ``p_i`` is ``-log q_i`` (0 when ``log q_i = -inf``) and with respect to ``log q_i`` is 0.
@@ -99,8 +129,8 @@ def cross_entropy(
       1.3863
     """
     arrays = {"log_predictions": log_predictions, "targets": targets}
-    (log_q, p), axes, mask, dtype = _prepare(arrays, axis, where, same_support=True)
-    return _finish(-_x_times(p, log_q), axes, mask, reduction, dtype)
+    (log_q, p), prep = _prepare(arrays, axis, where, same_support=True, nonnegative=(1,))
+    return _finish(-_x_times(p, log_q), prep, reduction, weights, axis_name)
 
 
 def kl_divergence(
@@ -109,25 +139,31 @@ def kl_divergence(
     axis: Axis = -1,
     where: ArrayLike | None = None,
     *,
+    weights: ArrayLike | None = None,
     reduction: str = "none",
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Kullback-Leibler divergence :math:`KL(P \| Q) = \sum_i p_i (\log p_i - \log q_i)`.
 
     Drop-in for ``optax.losses.kl_divergence`` (same signature, values, `axis` and `where`),
-    with keyword-only `reduction`, and finite where optax is not: the gradient with respect to
-    a zero target is finite (NaN in optax) and a zero target with ``log q_i = -inf`` gives a
-    zero term (NaN in optax).
+    with keyword-only `weights`, `reduction` and `axis_name`, and finite where optax is not:
+    the gradient with respect to a zero target is finite (NaN in optax) and a zero target with
+    ``log q_i = -inf`` gives a zero term (NaN in optax).
 
     Args:
       log_predictions: ``[..., num_classes]`` log-probabilities ``log q``.
-      targets: ``[..., num_classes]`` probabilities ``p``.
+      targets: ``[..., num_classes]`` probabilities ``p >= 0`` (checked).
       axis: static axis or axes holding the distribution (``None``: all of them).
-      where: optional boolean mask broadcastable to the inputs' shape; masked entries are
-        left out of the sum.
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      where: optax's mask: boolean, broadcastable to the inputs' shape; masked entries are
+        left out of the sum. There is no separate example mask under this name: mask an
+        example by masking all its entries, ``where=example_mask[..., None]``.
+      weights: optional non-negative per-example weights broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` divergences (`axis` removed), or a scalar when reduced.
+      ``[...]`` divergences (`axis` removed), or a scalar when reduced (a pair for
+      ``"sum_and_count"``).
 
     Where ``p_i = 0`` the term is 0; its derivative with respect to ``p_i`` is ``-log q_i``
     (0 when ``log q_i = -inf``), the ``0 log 0`` part contributing 0. Where ``p_i > 0`` and
@@ -145,8 +181,10 @@ def kl_divergence(
       0.6931
     """
     arrays = {"log_predictions": log_predictions, "targets": targets}
-    (log_q, p), axes, mask, dtype = _prepare(arrays, axis, where, same_support=True)
-    return _finish(_xlogx(p) - _x_times(p, log_q), axes, mask, reduction, dtype)
+    (log_q, p), prep = _prepare(
+        arrays, axis, where, same_support=True, nonnegative=(1,), optax=True
+    )
+    return _finish(_xlogx(p) - _x_times(p, log_q), prep, reduction, weights, axis_name)
 
 
 def kl_divergence_with_log_targets(
@@ -155,23 +193,28 @@ def kl_divergence_with_log_targets(
     axis: Axis = -1,
     where: ArrayLike | None = None,
     *,
+    weights: ArrayLike | None = None,
     reduction: str = "none",
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""KL divergence with log-space targets: :math:`\sum_i e^{\log p_i}(\log p_i - \log q_i)`.
 
-    Drop-in for ``optax.losses.kl_divergence_with_log_targets``, with keyword-only
-    `reduction`. Where ``log p_i = -inf`` (a zero target) the term is 0 and its gradients with
-    respect to both inputs are 0, their limits (optax gives NaN there).
+    Drop-in for ``optax.losses.kl_divergence_with_log_targets``, with keyword-only `weights`,
+    `reduction` and `axis_name`. Where ``log p_i = -inf`` (a zero target) the term is 0 and
+    its gradients with respect to both inputs are 0, their limits (optax gives NaN there).
 
     Args:
       log_predictions: ``[..., num_classes]`` log-probabilities ``log q``.
       log_targets: ``[..., num_classes]`` log-probabilities ``log p``.
       axis: static axis or axes holding the distribution (``None``: all of them).
-      where: optional boolean mask broadcastable to the inputs' shape.
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      where: optax's entry mask, as in `kl_divergence` (no separate example mask).
+      weights: optional non-negative per-example weights broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` divergences (`axis` removed), or a scalar when reduced.
+      ``[...]`` divergences (`axis` removed), or a scalar when reduced (a pair for
+      ``"sum_and_count"``).
 
     References:
       Kullback and Leibler (1951). Matches ``optax.losses.kl_divergence_with_log_targets`` and
@@ -186,12 +229,12 @@ def kl_divergence_with_log_targets(
       0.6931
     """
     arrays = {"log_predictions": log_predictions, "log_targets": log_targets}
-    (log_q, log_p), axes, mask, dtype = _prepare(arrays, axis, where, same_support=True)
+    (log_q, log_p), prep = _prepare(arrays, axis, where, same_support=True, optax=True)
     zero = jnp.isneginf(log_p)
     safe_log_p = jnp.where(zero, 0.0, log_p)
     safe_log_q = jnp.where(zero, 0.0, log_q)
     terms = jnp.where(zero, 0.0, jnp.exp(safe_log_p) * (safe_log_p - safe_log_q))
-    return _finish(terms, axes, mask, reduction, dtype)
+    return _finish(terms, prep, reduction, weights, axis_name)
 
 
 def generalized_kl_divergence(
@@ -200,24 +243,30 @@ def generalized_kl_divergence(
     axis: Axis = -1,
     where: ArrayLike | None = None,
     *,
+    weights: ArrayLike | None = None,
     reduction: str = "none",
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Generalized KL divergence :math:`\sum_i p_i \log(p_i/q_i) - p_i + q_i` (unnormalized).
 
     The Bregman divergence of ``x log x - x``; equal to `kl_divergence` for normalized inputs.
     Drop-in for ``optax.losses.generalized_kl_divergence`` (and its deprecated alias
     ``convex_kl_divergence``, which here is the same function without a warning), with
-    keyword-only `reduction` and the zero-target conventions of `kl_divergence`.
+    keyword-only `weights`, `reduction` and `axis_name` and the zero-target conventions of
+    `kl_divergence`.
 
     Args:
       log_predictions: ``[..., num_classes]`` log-masses ``log q``.
-      targets: ``[..., num_classes]`` non-negative masses ``p``.
+      targets: ``[..., num_classes]`` non-negative masses ``p`` (checked).
       axis: static axis or axes holding the measure (``None``: all of them).
-      where: optional boolean mask broadcastable to the inputs' shape.
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      where: optax's entry mask, as in `kl_divergence` (no separate example mask).
+      weights: optional non-negative per-example weights broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` divergences (`axis` removed), or a scalar when reduced.
+      ``[...]`` divergences (`axis` removed), or a scalar when reduced (a pair for
+      ``"sum_and_count"``).
 
     References:
       Boyd and Vandenberghe, Convex Optimization (2004), p. 90. Matches
@@ -231,9 +280,11 @@ def generalized_kl_divergence(
       1.0000
     """
     arrays = {"log_predictions": log_predictions, "targets": targets}
-    (log_q, p), axes, mask, dtype = _prepare(arrays, axis, where, same_support=True)
+    (log_q, p), prep = _prepare(
+        arrays, axis, where, same_support=True, nonnegative=(1,), optax=True
+    )
     terms = _xlogx(p) - _x_times(p, log_q) + jnp.exp(log_q) - p
-    return _finish(terms, axes, mask, reduction, dtype)
+    return _finish(terms, prep, reduction, weights, axis_name)
 
 
 convex_kl_divergence = generalized_kl_divergence
@@ -245,22 +296,27 @@ def js_divergence(
     *,
     axis: Axis = -1,
     where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
     reduction: str = "none",
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Jensen-Shannon divergence :math:`\tfrac12 KL(P \| M) + \tfrac12 KL(Q \| M)`, M = (P+Q)/2.
 
     Symmetric, in nats, with ``0 <= JS <= log 2``; equal to
-    ``generalized_js_divergence(predictions, targets, weights=(0.5, 0.5))``.
+    ``generalized_js_divergence(predictions, targets, mixture_weights=(0.5, 0.5))``.
 
     Args:
-      predictions: ``[..., num_classes]`` probabilities ``q``.
-      targets: ``[..., num_classes]`` probabilities ``p``.
+      predictions: ``[..., num_classes]`` probabilities ``q >= 0`` (checked).
+      targets: ``[..., num_classes]`` probabilities ``p >= 0`` (checked).
       axis: static axis or axes holding the distribution (``None``: all of them).
-      where: optional boolean mask broadcastable to the inputs' shape.
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      where: optional boolean mask of examples (``[...]``) or of entries (full rank).
+      weights: optional non-negative per-example weights broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` divergences (`axis` removed), or a scalar when reduced.
+      ``[...]`` divergences (`axis` removed), or a scalar when reduced (a pair for
+      ``"sum_and_count"``).
 
     Edge cases: identical distributions give exactly 0; disjoint supports give ``log 2``
     (exactly, for one-hot inputs). There the divergence is locally constant, so the gradient
@@ -280,7 +336,13 @@ def js_divergence(
       0.6931
     """
     return generalized_js_divergence(
-        predictions, targets, weights=(0.5, 0.5), axis=axis, where=where, reduction=reduction
+        predictions,
+        targets,
+        axis=axis,
+        where=where,
+        weights=weights,
+        reduction=reduction,
+        axis_name=axis_name,
     )
 
 
@@ -288,12 +350,14 @@ def generalized_js_divergence(
     predictions: ArrayLike,
     targets: ArrayLike,
     *,
-    weights: Any = (0.5, 0.5),
+    mixture_weights: Any = (0.5, 0.5),
     axis: Axis = -1,
     where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
     reduction: str = "none",
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
-    r"""Jensen-Shannon divergence with weights :math:`\pi_1, \pi_2` (Lin 1991).
+    r"""Jensen-Shannon divergence with mixture weights :math:`\pi_1, \pi_2` (Lin 1991).
 
     .. math::
       JS_\pi(Q, P) = H(\pi_1 Q + \pi_2 P) - \pi_1 H(Q) - \pi_2 H(P)
@@ -303,18 +367,21 @@ def generalized_js_divergence(
     ``0 <= JS_pi <= H(pi1, pi2)``, reached for disjoint supports.
 
     Args:
-      predictions: ``[..., num_classes]`` probabilities ``q`` (weighted by ``pi_1``).
-      targets: ``[..., num_classes]`` probabilities ``p`` (weighted by ``pi_2``).
-      weights: the mixture weights ``(pi_1, pi_2)``: two non-negative numbers summing to 1
-        (a sequence or an array of shape ``[2]``; may be traced). Not per-example weights.
+      predictions: ``[..., num_classes]`` probabilities ``q >= 0`` (weighted by ``pi_1``).
+      targets: ``[..., num_classes]`` probabilities ``p >= 0`` (weighted by ``pi_2``).
+      mixture_weights: ``(pi_1, pi_2)``: two non-negative numbers summing to 1 (a sequence
+        or an array of shape ``[2]``; may be traced).
       axis: static axis or axes holding the distribution (``None``: all of them).
-      where: optional boolean mask broadcastable to the inputs' shape.
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      where: optional boolean mask of examples (``[...]``) or of entries (full rank).
+      weights: optional non-negative per-example weights broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` divergences (`axis` removed), or a scalar when reduced.
+      ``[...]`` divergences (`axis` removed), or a scalar when reduced (a pair for
+      ``"sum_and_count"``).
 
-    Zero probabilities follow `js_divergence`; a zero weight removes its term (value 0).
+    Zero probabilities follow `js_divergence`; a zero mixture weight removes its term.
 
     References:
       Lin (1991), Divergence measures based on the Shannon entropy, IEEE Trans. Inf. Theory
@@ -324,15 +391,16 @@ def generalized_js_divergence(
       >>> import jax.numpy as jnp
       >>> from jaxloss import generalized_js_divergence
       >>> q, p = jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0])
-      >>> print(f"{float(generalized_js_divergence(q, p, weights=(0.25, 0.75))):.4f}")
+      >>> js = generalized_js_divergence(q, p, mixture_weights=(0.25, 0.75))
+      >>> print(f"{float(js):.4f}")
       0.5623
     """
     arrays = {"predictions": predictions, "targets": targets}
-    (q, p), axes, mask, dtype = _prepare(arrays, axis, where, same_support=True)
-    pi_1, pi_2 = _mixture_weights(weights, q.dtype)
+    (q, p), prep = _prepare(arrays, axis, where, same_support=True, nonnegative=(0, 1))
+    pi_1, pi_2 = _mixture_weights(mixture_weights, q.dtype)
     m = pi_1 * q + pi_2 * p
     terms = pi_1 * _xlog_ratio(q, m) + pi_2 * _xlog_ratio(p, m)
-    return _finish(terms, axes, mask, reduction, dtype)
+    return _finish(terms, prep, reduction, weights, axis_name)
 
 
 def gaussian_kl_divergence(
@@ -343,7 +411,9 @@ def gaussian_kl_divergence(
     prior_log_variance: ArrayLike = 0.0,
     axis: Axis = -1,
     where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
     reduction: str = "none",
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""KL divergence between diagonal Gaussians, summed over `axis` (the VAE term).
 
@@ -363,11 +433,15 @@ def gaussian_kl_divergence(
       prior_mean: prior means, broadcastable to the inputs' shape (default 0).
       prior_log_variance: prior log-variances, broadcastable likewise (default 0: ``N(0, 1)``).
       axis: static axis or axes summed over (``None``: all of them).
-      where: optional boolean mask broadcastable to the inputs' shape (e.g. padded latents).
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      where: optional boolean mask of examples (``[...]``) or of latents (full rank, e.g.
+        padded latents).
+      weights: optional non-negative per-example weights broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` divergences (`axis` removed), or a scalar when reduced.
+      ``[...]`` divergences (`axis` removed), or a scalar when reduced (a pair for
+      ``"sum_and_count"``).
 
     References:
       Kingma and Welling (2014), Auto-Encoding Variational Bayes, appendix B. Matches
@@ -381,7 +455,7 @@ def gaussian_kl_divergence(
       0.5000
     """
     arrays = {"mean": mean, "log_variance": log_variance}
-    (mu, log_var), axes, mask, dtype = _prepare(arrays, axis, where)
+    (mu, log_var), prep = _prepare(arrays, axis, where)
     shape = mu.shape
     prior_mu = _checks.broadcast_to(
         "prior_mean", _checks.as_float("prior_mean", prior_mean), shape
@@ -396,7 +470,7 @@ def gaussian_kl_divergence(
     safe_prior_log_var = jnp.where(same, jnp.zeros((), diff.dtype), prior_log_var)
     mean_term = jnp.where(same, 0.0, jnp.square(diff) * jnp.exp(-safe_prior_log_var))
     terms = 0.5 * ((jnp.expm1(d) - d) + mean_term)
-    return _finish(terms, axes, mask, reduction, dtype)
+    return _finish(terms, prep, reduction, weights, axis_name)
 
 
 __all__ = [
@@ -418,11 +492,15 @@ def _prepare(
     where: ArrayLike | None,
     *,
     same_support: bool = False,
-) -> tuple[list[jax.Array], tuple[int, ...], jax.Array | None, jnp.dtype]:
-    """Validates, broadcasts and upcasts the inputs; returns them, the axes, mask and dtype.
+    nonnegative: tuple[int, ...] = (),
+    optax: bool = False,
+) -> tuple[list[jax.Array], tuple[Any, ...]]:
+    """Validates, broadcasts and upcasts the inputs; returns them and ``(axes, mask, dtype)``.
 
     With `same_support`, every input must have the full size along the reduced axes (a size-1
-    distribution axis broadcast against a longer one is refused as a shape mismatch).
+    distribution axis broadcast against a longer one is refused as a shape mismatch). `mask`
+    is the entry mask (inputs' shape) that `where` gives, an example mask spread over `axes`.
+    The inputs at the positions `nonnegative` are checked to be ``>= 0`` where unmasked.
     """
     named = {name: _checks.as_float(name, x) for name, x in arrays.items()}
     try:
@@ -444,26 +522,48 @@ def _prepare(
     dtype = _checks.result_dtype(*named.values())
     compute = _checks.compute_dtype(dtype)
     out = [jnp.broadcast_to(x, shape).astype(compute) for x in named.values()]
-    mask = None
-    if where is not None:
-        mask = _checks.broadcast_to("where", _checks.as_bool("where", where), shape)
-    return out, axes, mask, dtype
+    mask = None if where is None else _entry_mask(where, shape, axes, optax)
+    for i in nonnegative:
+        _checks.check_values_in(list(named)[i], out[i], low=0.0, where=mask)
+    if mask is not None:
+        # Masked entries become 0 before the formula: a NaN or Inf there reaches neither the
+        # value nor the gradient.
+        out = [jnp.where(mask, x, jnp.zeros((), x.dtype)) for x in out]
+    return out, (axes, mask, dtype)
+
+
+def _entry_mask(where: ArrayLike, shape: tuple[int, ...], axes: tuple[int, ...], optax: bool):
+    """The entry mask ``[shape]`` that `where` gives (module docstring)."""
+    where = _checks.as_bool("where", where)
+    if optax or where.ndim == len(shape):
+        return _checks.broadcast_to("where", where, shape)
+    kept = tuple(n for i, n in enumerate(shape) if i not in axes)
+    if where.ndim != len(kept):
+        raise ValueError(
+            f"`where` must have the per-example shape {kept} (examples) or the rank "
+            f"{len(shape)} of the inputs (entries); got shape {where.shape}."
+        )
+    examples = _checks.broadcast_to("where", where, kept)
+    return jnp.broadcast_to(jnp.expand_dims(examples, axes), shape)
 
 
 def _finish(
     terms: jax.Array,
-    axes: tuple[int, ...],
-    mask: jax.Array | None,
+    prep: tuple[Any, ...],
     reduction: str,
-    dtype: jnp.dtype,
+    weights: ArrayLike | None,
+    axis_name: Hashable | None,
 ) -> jax.Array:
-    """Sums masked terms over `axes`, then reduces over distributions (counting any unmasked)."""
+    """Sums masked terms over the axes, then reduces the examples (those with any entry)."""
     _checks.check_reduction(reduction)
+    axes, mask, dtype = prep
     if mask is not None:
         terms = jnp.where(mask, terms, jnp.zeros((), terms.dtype))
-    values = jnp.sum(terms, axis=axes).astype(dtype)
-    example_mask = None if mask is None else jnp.any(mask, axis=axes)
-    return weighted_reduce(values, None, example_mask, reduction)
+    values = jnp.sum(terms, axis=axes)
+    counted = None if mask is None else jnp.any(mask, axis=axes)
+    return reduce_loss(
+        values, dtype, reduction=reduction, where=counted, weights=weights, axis_name=axis_name
+    )
 
 
 def _xlogx(x: jax.Array) -> jax.Array:
@@ -501,11 +601,11 @@ def _mixture_weights(weights: Any, dtype: jnp.dtype) -> tuple[jax.Array, jax.Arr
         or abs(float(np.sum(given)) - 1.0) > 1e-6
     ):
         raise ValueError(
-            f"`weights` must be two non-negative numbers (pi_1, pi_2) summing to 1; "
+            f"`mixture_weights` must be two non-negative numbers (pi_1, pi_2) summing to 1; "
             f"got {weights!r}."
         )
     pair = jnp.asarray(weights)
     if pair.shape != (2,):
-        raise ValueError(f"`weights` must have shape (2,); got shape {pair.shape}.")
+        raise ValueError(f"`mixture_weights` must have shape (2,); got shape {pair.shape}.")
     pair = pair.astype(dtype)
     return pair[0], pair[1]

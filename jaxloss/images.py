@@ -3,11 +3,17 @@
 Images and feature maps are channel-last, ``[..., H, W, C]`` (Flax's layout). Feature
 extractors for the perceptual and style losses (VGG16/VGG19 with torchvision weights) live in
 `jaxloss.models`.
+
+The losses return one value per image (the leading shape ``[...]``), reduced by
+``reduction`` with a per-image mask ``where``, per-image ``weights`` and ``axis_name`` (the
+data-parallel batch axis) as `jaxloss.reduce` does (CONTRIBUTING.md, section 4). A masked
+image is replaced by zeros before the loss, so a NaN or Inf there reaches neither the value
+nor the gradient.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -16,7 +22,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _numerics
-from jaxloss.reductions import reduce
+from jaxloss.reductions import reduce_loss
 
 __all__ = [
     "anisotropic_total_variation",
@@ -27,7 +33,7 @@ __all__ = [
 ]
 
 GRAM_NORMALIZATIONS = ("hw", "chw")
-DISTANCES = ("mse", "mae")
+PENALTIES = ("squared_error", "absolute_error")
 
 
 def gram_matrix(
@@ -86,6 +92,9 @@ def style_loss(
     normalize: bool | str = True,
     precision: jax.lax.PrecisionLike = None,
     reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Style loss: weighted mean squared difference of Gram matrices over feature layers.
 
@@ -113,12 +122,15 @@ def style_loss(
         keys.
       normalize: the Gram normalization of `gram_matrix` (static).
       precision: matmul precision of the Gram contractions.
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      where: optional boolean per-example mask broadcastable to ``[...]``.
+      weights: optional non-negative per-example weights broadcastable to ``[...]``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
       Per-example losses of shape ``[...]`` (the leading shape of the predictions) for
-      ``reduction="none"``, else a scalar; dtype of the promoted inputs. Identical inputs
-      give 0 with zero gradient.
+      ``reduction="none"``, else a scalar (a pair for ``"sum_and_count"``); dtype of the
+      promoted inputs. Identical inputs give 0 with zero gradient.
 
     References:
       Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural Networks",
@@ -138,14 +150,15 @@ def style_loss(
     _checks.check_reduction(reduction)
     mode = _gram_mode(normalize)
     names, preds, targs = _paired_layers(predictions, targets)
-    weights = _layer_weights(layer_weights, names)
+    layer_w = _layer_weights(layer_weights, names)
     preds = [_checks.as_float("predictions", p) for p in preds]
     targs = [_checks.as_float("targets", t) for t in targs]
     out_dtype = _checks.result_dtype(*preds, *targs)
     acc = _checks.compute_dtype(out_dtype)
     batch = None
     total = None
-    for name, p, t, w in zip(names, preds, targs, weights, strict=True):
+    mask = None
+    for name, p, t, w in zip(names, preds, targs, layer_w, strict=True):
         label = "" if name is None else f" (layer {name!r})"
         _checks.check_min_rank("predictions", p, 3)
         _checks.check_min_rank("targets", t, 3)
@@ -156,17 +169,20 @@ def style_loss(
             )
         if batch is None:
             batch = p.shape[:-3]
+            mask = _example_mask(where, batch)
         elif p.shape[:-3] != batch:
             raise ValueError(
                 f"`predictions` layers must share their leading shape; got {p.shape[:-3]}"
                 f"{label} and {batch}."
             )
+        p = _zero_masked(p, mask)
+        t = _zero_masked(t, mask) if t.shape[:-3] == batch else t
         gp = _gram(p, mode, precision)
         gt = _checks.broadcast_to("targets", _gram(t, mode, precision), gp.shape)
         term = jnp.mean(jnp.square(gp.astype(acc) - gt.astype(acc)), axis=(-2, -1))
         term = jnp.asarray(w, acc) * term
         total = term if total is None else total + term
-    return reduce(total.astype(out_dtype), reduction=reduction)
+    return _reduce(total, out_dtype, reduction, mask, weights, axis_name)
 
 
 def perceptual_loss(
@@ -176,23 +192,26 @@ def perceptual_loss(
     feature_fn: Callable[[jax.Array], Mapping[str, jax.Array]],
     layers: Sequence[str] | None = None,
     layer_weights: Any = None,
-    distance: str = "mse",
+    penalty: str = "squared_error",
     normalize_features: bool = False,
     eps: float = 1e-10,
     reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
-    r"""Perceptual (feature reconstruction) loss: distance between deep features of images.
+    r"""Perceptual (feature reconstruction) loss: difference between deep features of images.
 
     With :math:`\phi_l` the activations named ``l`` returned by ``feature_fn``::
 
         loss = sum_l w_l * mean_{h, w, c} |phi_l(x)[h, w, c] - phi_l(y)[h, w, c]| ** p
 
-    with ``p = 2`` for ``distance="mse"`` (Johnson et al.'s feature reconstruction loss, the
-    squared Euclidean distance over ``C_l H_l W_l``) and ``p = 1`` for ``"mae"`` (gradient 0
-    where features are equal, as torch's ``l1_loss``). With
+    with ``p = 2`` for ``penalty="squared_error"`` (Johnson et al.'s feature reconstruction
+    loss, the squared Euclidean distance over ``C_l H_l W_l``) and ``p = 1`` for
+    ``"absolute_error"`` (gradient 0 where features are equal, as torch's ``l1_loss``). With
     ``normalize_features=True`` each feature vector is first unit-normalized over channels as
     in LPIPS, ``phi / (||phi||_2 + eps)`` (a zero vector stays zero, with finite gradient).
-    LPIPS is then ``C_l`` times the ``"mse"`` term with its learned per-channel weights
+    LPIPS is then ``C_l`` times the ``"squared_error"`` term with its learned per-channel weights
     replaced by ones.
 
     ``feature_fn`` is called once on the predictions and once on the targets, each reshaped
@@ -212,15 +231,19 @@ def perceptual_loss(
         ``layers`` (or with the iteration order of the returned dict when ``layers`` is
         ``None``; a jitted ``feature_fn`` returns sorted keys, so prefer a dict then), or a
         dict keyed by layer name with one weight per compared layer.
-      distance: ``"mse"`` or ``"mae"`` (static).
+      penalty: the elementwise penalty of the feature differences, ``"squared_error"``
+        (default) or ``"absolute_error"`` (static; the names of the regression losses).
       normalize_features: unit-normalize each feature vector over channels (LPIPS).
       eps: added to the channel norm when ``normalize_features`` (LPIPS uses 1e-10).
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      where: optional boolean per-image mask broadcastable to ``[...]``.
+      weights: optional non-negative per-image weights broadcastable to ``[...]``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      Per-example losses ``[...]`` for ``reduction="none"``, else a scalar, in the promoted
-      dtype of the images (features are compared in at least float32). Identical images give
-      0.
+      Per-example losses ``[...]`` for ``reduction="none"``, else a scalar (a pair for
+      ``"sum_and_count"``), in the promoted dtype of the images (features are compared in at
+      least float32). Identical images give 0.
 
     References:
       Johnson, Alahi & Fei-Fei, "Perceptual Losses for Real-Time Style Transfer and
@@ -236,11 +259,13 @@ def perceptual_loss(
       >>> y = jnp.ones((1, 4, 4, 3))
       >>> perceptual_loss(x, y, feature_fn=features)
       Array([10.], dtype=float32)
-      >>> perceptual_loss(x, y, feature_fn=features, layers=["squared"], distance="mae")
+      >>> perceptual_loss(
+      ...     x, y, feature_fn=features, layers=["squared"], penalty="absolute_error"
+      ... )
       Array([3.], dtype=float32)
     """
     _checks.check_reduction(reduction)
-    _checks.check_choice("distance", distance, DISTANCES)
+    _checks.check_choice("penalty", penalty, PENALTIES)
     if not callable(feature_fn):
         raise TypeError(f"`feature_fn` must be callable; got {type(feature_fn).__name__}.")
     _checks.check_nonnegative("eps", eps)
@@ -252,6 +277,8 @@ def perceptual_loss(
     out_dtype = _checks.result_dtype(predictions, targets)
     acc = _checks.compute_dtype(out_dtype)
     batch = predictions.shape[:-3]
+    mask = _example_mask(where, batch)
+    predictions, targets = _zero_masked(predictions, mask), _zero_masked(targets, mask)
 
     pred_features = _call_feature_fn(feature_fn, predictions)
     target_features = _call_feature_fn(feature_fn, targets)
@@ -267,10 +294,10 @@ def perceptual_loss(
                 f"`layers` {unknown} are not among the activations returned by `feature_fn`: "
                 f"{list(pred_features)}."
             )
-    weights = _layer_weights(layer_weights, names)
+    layer_w = _layer_weights(layer_weights, names)
 
     total = jnp.zeros(batch, acc)
-    for name, w in zip(names, weights, strict=True):
+    for name, w in zip(names, layer_w, strict=True):
         a = jnp.asarray(pred_features[name]).astype(acc)
         b = jnp.asarray(target_features[name]).astype(acc)
         if a.shape != b.shape or a.ndim < 2 or a.shape[0] != int(np.prod(batch)):
@@ -282,10 +309,10 @@ def perceptual_loss(
             a = _numerics.unit_normalize(a, -1, offset=eps)
             b = _numerics.unit_normalize(b, -1, offset=eps)
         diff = a - b
-        per = jnp.square(diff) if distance == "mse" else _numerics.abs_zero_grad(diff)
+        per = jnp.square(diff) if penalty == "squared_error" else _numerics.abs_zero_grad(diff)
         per = jnp.mean(per, axis=tuple(range(1, per.ndim)))
         total = total + jnp.asarray(w, acc) * per.reshape(batch)
-    return reduce(total.astype(out_dtype), reduction=reduction)
+    return _reduce(total, out_dtype, reduction, mask, weights, axis_name)
 
 
 def total_variation(
@@ -293,6 +320,9 @@ def total_variation(
     *,
     beta: float = 1.0,
     reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Total variation :math:`V^\beta` of images (Mahendran & Vedaldi 2015).
 
@@ -318,11 +348,14 @@ def total_variation(
       images: ``[..., H, W, C]`` floating images.
       beta: exponent ``> 0`` (Mahendran & Vedaldi use ``beta = 2`` for regularization; 1 is
         the usual TV).
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      where: optional boolean per-image mask broadcastable to ``[...]``.
+      weights: optional non-negative per-image weights broadcastable to ``[...]``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      Per-image values ``[...]`` for ``reduction="none"``, else a scalar, in the dtype of
-      ``images`` (computed in at least float32).
+      Per-image values ``[...]`` for ``reduction="none"``, else a scalar (a pair for
+      ``"sum_and_count"``), in the dtype of ``images`` (computed in at least float32).
 
     References:
       Mahendran & Vedaldi, "Understanding Deep Image Representations by Inverting Them",
@@ -344,7 +377,8 @@ def total_variation(
     _checks.check_min_rank("images", images, 3)
     _checks.check_positive("beta", beta)
     acc = _checks.compute_dtype(images.dtype)
-    dy, dx = _forward_differences(images.astype(acc))
+    mask = _example_mask(where, images.shape[:-3])
+    dy, dx = _forward_differences(_zero_masked(images, mask).astype(acc))
     squared = jnp.square(dy) + jnp.square(dx)
     fixed = _checks.concrete(beta)
     if fixed is not None and fixed.shape == () and float(fixed) == 2.0:
@@ -355,10 +389,17 @@ def total_variation(
         exponent = jnp.asarray(beta, acc) / 2
         terms = jnp.where(positive, safe**exponent, jnp.zeros((), acc))
     value = jnp.sum(terms, axis=(-3, -2, -1))
-    return reduce(value.astype(images.dtype), reduction=reduction)
+    return _reduce(value, images.dtype, reduction, mask, weights, axis_name)
 
 
-def anisotropic_total_variation(images: ArrayLike, *, reduction: str = "none") -> jax.Array:
+def anisotropic_total_variation(
+    images: ArrayLike,
+    *,
+    reduction: str = "none",
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
+) -> jax.Array:
     r"""Anisotropic (L1) total variation: sum of absolute neighbour differences.
 
     ::
@@ -373,11 +414,15 @@ def anisotropic_total_variation(images: ArrayLike, *, reduction: str = "none") -
 
     Args:
       images: ``[..., H, W, C]`` floating images.
-      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      where: optional boolean per-image mask broadcastable to ``[...]``.
+      weights: optional non-negative per-image weights broadcastable to ``[...]``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      Per-image values ``[...]`` for ``reduction="none"``, else a scalar, in the dtype of
-      ``images`` (computed in at least float32). A 1x1 image gives 0.
+      Per-image values ``[...]`` for ``reduction="none"``, else a scalar (a pair for
+      ``"sum_and_count"``), in the dtype of ``images`` (computed in at least float32). A 1x1
+      image gives 0.
 
     References:
       Rudin, Osher & Fatemi, "Nonlinear total variation based noise removal algorithms",
@@ -394,9 +439,31 @@ def anisotropic_total_variation(images: ArrayLike, *, reduction: str = "none") -
     images = _checks.as_float("images", images)
     _checks.check_min_rank("images", images, 3)
     acc = _checks.compute_dtype(images.dtype)
-    dy, dx = _forward_differences(images.astype(acc))
+    mask = _example_mask(where, images.shape[:-3])
+    dy, dx = _forward_differences(_zero_masked(images, mask).astype(acc))
     value = jnp.sum(_numerics.abs_zero_grad(dy) + _numerics.abs_zero_grad(dx), axis=(-3, -2, -1))
-    return reduce(value.astype(images.dtype), reduction=reduction)
+    return _reduce(value, images.dtype, reduction, mask, weights, axis_name)
+
+
+def _example_mask(where: ArrayLike | None, batch: tuple[int, ...]) -> jax.Array | None:
+    """The per-image mask from `where`, broadcast to the leading shape `batch`."""
+    if where is None:
+        return None
+    return _checks.broadcast_to("where", _checks.as_bool("where", where), batch)
+
+
+def _zero_masked(x: jax.Array, mask: jax.Array | None) -> jax.Array:
+    """`x` ``[..., H, W, C]`` with the masked images replaced by zeros (nothing leaks)."""
+    if mask is None:
+        return x
+    return jnp.where(mask[..., None, None, None], x, jnp.zeros((), x.dtype))
+
+
+def _reduce(values, dtype, reduction, mask, weights, axis_name):
+    """The per-image values reduced as `jaxloss.reduce` does, in the result dtype."""
+    return reduce_loss(
+        values, dtype, reduction=reduction, where=mask, weights=weights, axis_name=axis_name
+    )
 
 
 def _gram_mode(normalize: Any) -> str | None:

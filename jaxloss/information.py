@@ -1,5 +1,16 @@
 """Mutual information (natural log, nats): from two discrete labelings, from a joint table, and
-a differentiable Parzen-window estimate for continuous signals (image registration)."""
+a differentiable Parzen-window estimate for continuous signals (image registration).
+
+These functions return one value per labeling (or table, or pair of signals), a statistic of
+all its samples, not per-example losses: they take no ``reduction``, ``where`` or
+``axis_name`` (CONTRIBUTING.md, section 4). Sample ``weights`` enter the contingency table.
+
+Data conditions (CONTRIBUTING.md, section 7): class labels outside ``[0, num_classes)``,
+negative sample weights and negative table entries raise a ValueError naming the argument on
+concrete (eager) arrays, and in the checked mode under ``jit``
+(``checkify.checkify(f, errors=checkify.user_checks)``). Unchecked, the documented default
+applies.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +22,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _numerics
+from jaxloss._checks import Axis
 
 __all__ = [
     "mutual_information",
@@ -38,21 +50,27 @@ def mutual_information(
         I = sum_ij p_ij log(p_ij / (p_i p_j))        (terms with p_ij = 0 are 0)
 
     Equal to scikit-learn's ``mutual_info_score``, including its conventions: a labeling with
-    a single cluster gives exactly 0, and the result is clipped at 0 against rounding.
+    a single cluster gives exactly 0, and the result is clipped at 0 against rounding. One
+    value per labeling pair, not per sample: there is no ``reduction``.
+
+    Labels outside ``[0, num_classes)`` of a sample with positive weight are an error: a
+    ValueError naming the argument for concrete labels, an error in the checked mode under
+    ``jit``. Unchecked under ``jit`` such a sample is dropped from the table (as if its weight
+    were 0; scikit-learn would count -1 as a label of its own). To leave samples out (padding),
+    give them weight 0: their labels are then not checked.
 
     Args:
-      labels_a: ``[..., N]`` integer labels in ``[0, num_classes_a)``. Labels outside the
-        range (e.g. -1 for padding) are dropped from the table.
+      labels_a: ``[..., N]`` integer labels in ``[0, num_classes_a)``.
       labels_b: ``[..., N]`` integer labels in ``[0, num_classes_b)``, same shape.
       num_classes_a: static number of classes of ``a`` (absent classes are harmless).
       num_classes_b: static number of classes of ``b``.
-      weights: optional non-negative sample weights broadcastable to ``[..., N]``; the table
-        sums weights instead of counts (integer weights equal repeating samples). MI is
-        differentiable with respect to them.
+      weights: optional non-negative sample weights broadcastable to ``[..., N]`` (checked);
+        the table sums weights instead of counts (integer weights equal repeating samples).
+        MI is differentiable with respect to them.
 
     Returns:
       ``[...]``: MI per labeling pair, in the dtype of ``weights`` (float32 without weights).
-      An empty table (no valid sample) gives 0.
+      An empty table (no sample of positive weight) gives 0.
 
     References:
       ``sklearn.metrics.mutual_info_score``; T. M. Cover and J. A. Thomas, "Elements of
@@ -88,16 +106,17 @@ def normalized_mutual_information(
     Equal to scikit-learn's ``normalized_mutual_info_score(average_method=average)``,
     including its degenerate cases (clusters are the classes with positive count or weight):
     both labelings with a single cluster (or both empty) give 1.0, a perfect match; exactly
-    one with a single cluster gives 0.0.
+    one with a single cluster gives 0.0. One value per labeling pair: no ``reduction``.
+    Out-of-range labels and zero weights are treated as in `mutual_information`.
 
     Args:
-      labels_a: ``[..., N]`` integer labels in ``[0, num_classes_a)``; others are dropped.
+      labels_a: ``[..., N]`` integer labels in ``[0, num_classes_a)`` (checked).
       labels_b: ``[..., N]`` integer labels in ``[0, num_classes_b)``, same shape.
       num_classes_a: static number of classes of ``a``.
       num_classes_b: static number of classes of ``b``.
       average: ``"arithmetic"`` (default, as scikit-learn), ``"geometric"``, ``"min"`` or
         ``"max"`` (static).
-      weights: optional non-negative sample weights broadcastable to ``[..., N]``.
+      weights: optional non-negative sample weights broadcastable to ``[..., N]`` (checked).
 
     Returns:
       ``[...]``, in the dtype of ``weights`` (float32 without weights).
@@ -138,11 +157,12 @@ def mutual_information_from_joint(joint: ArrayLike) -> jax.Array:
     """Mutual information of a joint distribution table ``p(a, b)``, in nats.
 
     ``I = sum_ij p_ij log(p_ij / (p_i p_j))`` with ``p = joint / sum(joint)``: the table may
-    hold probabilities or counts.
+    hold probabilities or counts. One value per table: no ``reduction``.
 
     Args:
-      joint: ``[..., A, B]`` non-negative floating table (negative entries are not checked
-        and give meaningless values).
+      joint: ``[..., A, B]`` non-negative floating table. A negative entry raises a
+        ValueError when concrete and in the checked mode; unchecked it gives a meaningless
+        value (the formula applied as written).
 
     Returns:
       ``[...]``, clipped at 0. An all-zero table or one with a single non-empty row or column
@@ -163,6 +183,7 @@ def mutual_information_from_joint(joint: ArrayLike) -> jax.Array:
     """
     joint = _checks.as_float("joint", joint)
     _checks.check_min_rank("joint", joint, 2)
+    _checks.check_values_in("joint", joint, low=0.0)
     dtype = joint.dtype
     return _information(joint.astype(_checks.compute_dtype(dtype)))[0].astype(dtype)
 
@@ -174,7 +195,7 @@ def soft_mutual_information(
     num_bins: int = 32,
     bandwidth: float | None = None,
     value_range: tuple[float, float] = (0.0, 1.0),
-    axis: int | tuple[int, ...] | None = -1,
+    axis: Axis = -1,
 ) -> jax.Array:
     """Differentiable mutual information of two signals from Parzen-window histograms.
 
@@ -209,7 +230,8 @@ def soft_mutual_information(
       axis: the sample axis or axes (static), default -1; ``None`` uses all axes.
 
     Returns:
-      ``[...]``: MI in nats, clipped at 0, in the promoted dtype of the inputs.
+      ``[...]``: MI in nats, clipped at 0, in the promoted dtype of the inputs; one value per
+      pair of signals (no ``reduction``).
 
     References:
       ``monai.losses.GlobalMutualInformationLoss`` (Gaussian kernel); P. Viola and W. M.
@@ -266,12 +288,18 @@ def _contingency(labels_a, labels_b, num_classes_a, num_classes_b, weights):
             raise TypeError(f"`{name}` must be a static int; got {value!r}.")
         if value < 1:
             raise ValueError(f"`{name}` must be >= 1; got {value}.")
+    counted = None
     if weights is not None:
         weights = _checks.broadcast_to(
             "weights", _checks.as_float("weights", weights), labels_a.shape
         )
+        _checks.check_values_in("weights", weights, low=0.0)
+        counted = weights > 0
+    _checks.check_class_ids("labels_a", labels_a, num_classes_a, where=counted)
+    _checks.check_class_ids("labels_b", labels_b, num_classes_b, where=counted)
     dtype = _checks.result_dtype(weights)
     acc = _checks.compute_dtype(dtype)
+    # Out-of-range ids one-hot to zero rows: unchecked, such a sample leaves the table.
     one_hot_a = jax.nn.one_hot(labels_a, num_classes_a, dtype=acc)
     one_hot_b = jax.nn.one_hot(labels_b, num_classes_b, dtype=acc)
     if weights is not None:

@@ -3,6 +3,13 @@
 A *loss* is per example; a *cost* reduces it over the data, ``J(theta) = mean_i loss_i``; an
 *objective* adds a regularization penalty, ``J(theta) + lambda * R(theta)``. The penalties here
 are the ``R``; `objective` builds the function to differentiate.
+
+None of these returns per-example values, so none takes ``reduction``, ``weights`` or
+``axis_name`` (CONTRIBUTING.md, section 4): a penalty is one scalar per parameter pytree, and
+`objective` reduces the per-example losses of its ``loss_fn`` once, with `jaxloss.reduce`'s
+mean (reduce inside ``loss_fn`` for masks, weights or ``axis_name``). A penalty's ``where``
+selects the parameters to penalize: True means "penalize", as ``where`` elsewhere means
+"count".
 """
 
 from __future__ import annotations
@@ -25,12 +32,12 @@ __all__ = [
     "objective",
 ]
 
-# A mask is a pytree of booleans matching `params` (leaves: Python bools or boolean arrays
-# broadcastable to the parameter), or a callable `(key_path, leaf) -> bool`.
-Mask = Any
+# `where` of a penalty is a pytree of booleans matching `params` (leaves: Python bools or
+# boolean arrays broadcastable to the parameter), or a callable `(key_path, leaf) -> bool`.
+Where = Any
 
 
-def l1_penalty(params: Any, *, mask: Mask = None) -> jax.Array:
+def l1_penalty(params: Any, *, where: Where = None) -> jax.Array:
     r"""L1 (lasso) penalty: the sum of absolute values of every parameter.
 
     .. math:: R(\theta) = \sum_j |\theta_j|
@@ -38,8 +45,9 @@ def l1_penalty(params: Any, *, mask: Mask = None) -> jax.Array:
     The gradient is ``sign(theta)``, taken as 0 where ``theta == 0``.
 
     Args:
-      params: a pytree of floating arrays (any shapes). Non-floating leaves must be masked out.
-      mask: optional selection of the leaves to penalize (True means "penalize"): a pytree of
+      params: a pytree of floating arrays (any shapes); non-floating leaves must be left out
+        by `where`.
+      where: optional selection of the leaves to penalize (True means "penalize"): a pytree of
         booleans with the structure of ``params`` (a leaf may also be a boolean array
         broadcastable to that parameter, selecting entries), or a callable
         ``(path, leaf) -> bool`` on the key path (`jax.tree_util` key entries), e.g.
@@ -59,13 +67,13 @@ def l1_penalty(params: Any, *, mask: Mask = None) -> jax.Array:
       >>> params = {"w": jnp.array([1.0, -2.0]), "b": jnp.array([5.0])}
       >>> l1_penalty(params)
       Array(8., dtype=float32)
-      >>> l1_penalty(params, mask={"w": True, "b": False})
+      >>> l1_penalty(params, where={"w": True, "b": False})
       Array(3., dtype=float32)
     """
-    return _penalty(params, mask, _numerics.abs_zero_grad)
+    return _penalty(params, where, _numerics.abs_zero_grad)
 
 
-def l2_penalty(params: Any, *, mask: Mask = None) -> jax.Array:
+def l2_penalty(params: Any, *, where: Where = None) -> jax.Array:
     r"""L2 (ridge, weight-decay) penalty: half the sum of squares of every parameter.
 
     .. math:: R(\theta) = \tfrac12 \sum_j \theta_j^2
@@ -74,8 +82,9 @@ def l2_penalty(params: Any, *, mask: Mask = None) -> jax.Array:
     weight decay with coefficient ``strength``).
 
     Args:
-      params: a pytree of floating arrays (any shapes). Non-floating leaves must be masked out.
-      mask: optional selection of the leaves to penalize (True means "penalize"), as in
+      params: a pytree of floating arrays (any shapes); non-floating leaves must be left out
+        by `where`.
+      where: optional selection of the leaves to penalize (True means "penalize"), as in
         `l1_penalty`.
 
     Returns:
@@ -89,13 +98,13 @@ def l2_penalty(params: Any, *, mask: Mask = None) -> jax.Array:
       >>> import jax.numpy as jnp
       >>> from jaxloss import l2_penalty
       >>> l2_penalty({"w": jnp.array([1.0, -2.0]), "b": jnp.array([5.0])},
-      ...            mask=lambda path, leaf: path[0].key != "b")
+      ...            where=lambda path, leaf: path[0].key != "b")
       Array(2.5, dtype=float32)
     """
-    return _penalty(params, mask, _half_square)
+    return _penalty(params, where, _half_square)
 
 
-def elastic_net_penalty(params: Any, *, l1_ratio: ArrayLike, mask: Mask = None) -> jax.Array:
+def elastic_net_penalty(params: Any, *, l1_ratio: ArrayLike, where: Where = None) -> jax.Array:
     r"""Elastic-net penalty: a convex combination of the L1 and L2 penalties.
 
     .. math::
@@ -107,9 +116,10 @@ def elastic_net_penalty(params: Any, *, l1_ratio: ArrayLike, mask: Mask = None) 
     ``ElasticNet`` penalty without ``alpha``. ``l1_ratio=1`` is the lasso, ``0`` the ridge.
 
     Args:
-      params: a pytree of floating arrays (any shapes). Non-floating leaves must be masked out.
+      params: a pytree of floating arrays (any shapes); non-floating leaves must be left out
+        by `where`.
       l1_ratio: the mixing weight in ``[0, 1]``; concrete values outside raise.
-      mask: optional selection of the leaves to penalize (True means "penalize"), as in
+      where: optional selection of the leaves to penalize (True means "penalize"), as in
         `l1_penalty`.
 
     Returns:
@@ -131,7 +141,7 @@ def elastic_net_penalty(params: Any, *, l1_ratio: ArrayLike, mask: Mask = None) 
         rho = jnp.asarray(l1_ratio, x.dtype)
         return rho * _numerics.abs_zero_grad(x) + (1 - rho) * _half_square(x)
 
-    return _penalty(params, mask, term)
+    return _penalty(params, where, term)
 
 
 def objective(
@@ -148,7 +158,9 @@ def objective(
 
     * ``loss_fn(params, *batch)`` returns the cost: a scalar is used as it is; an array of
       per-example losses is averaged with `jaxloss.reduce` (``reduction="mean"``), so
-      ``J = mean_i loss_i``.
+      ``J = mean_i loss_i``. There is no ``reduction`` here: for a masked or weighted mean,
+      or a global one under ``shard_map``, reduce inside ``loss_fn`` (``reduction="mean"``
+      with ``where``, ``weights``, ``axis_name``) and return the scalar.
     * ``value = cost + strength * regularizer(params)`` (the penalty is 0 without a
       regularizer), in the promoted dtype of cost and penalty.
     * ``aux = {"cost": cost, "penalty": penalty}`` with the *unscaled* penalty ``R(theta)``.
@@ -158,8 +170,8 @@ def objective(
     Args:
       loss_fn: ``loss_fn(params, *batch)`` returning a floating scalar cost or per-example
         losses (or a pair with ``has_aux=True``).
-      regularizer: ``regularizer(params) -> scalar`` such as `l2_penalty`; bind a mask with
-        ``functools.partial(l2_penalty, mask=...)`` to leave biases unpenalized.
+      regularizer: ``regularizer(params) -> scalar`` such as `l2_penalty`; bind a selection
+        with ``functools.partial(l2_penalty, where=...)`` to leave biases unpenalized.
       strength: the coefficient ``lambda >= 0`` (may be traced); nonzero without a
         regularizer raises.
       has_aux: whether ``loss_fn`` returns ``(value, aux)`` (static).
@@ -226,13 +238,13 @@ def _half_square(x: jax.Array) -> jax.Array:
     return 0.5 * (x * x)
 
 
-def _penalty(params: Any, mask: Mask, term: Callable[[jax.Array], jax.Array]) -> jax.Array:
+def _penalty(params: Any, where: Where, term: Callable[[jax.Array], jax.Array]) -> jax.Array:
     """``sum`` of ``term`` over the selected entries of every leaf, accumulated in >= f32."""
     leaves_with_paths, treedef = jax.tree_util.tree_flatten_with_path(params)
     leaves = [jnp.asarray(leaf) for _, leaf in leaves_with_paths]
     out = _checks.result_dtype(*leaves)
     acc = _checks.compute_dtype(out)
-    selections = _selections(leaves_with_paths, treedef, mask)
+    selections = _selections(leaves_with_paths, treedef, where)
     total = jnp.zeros((), acc)
     for (path, _), leaf, selected in zip(leaves_with_paths, leaves, selections, strict=True):
         if selected is False:
@@ -240,7 +252,7 @@ def _penalty(params: Any, mask: Mask, term: Callable[[jax.Array], jax.Array]) ->
         if not jnp.issubdtype(leaf.dtype, jnp.floating):
             raise TypeError(
                 f"`params` leaf {jax.tree_util.keystr(path)} must be floating-point; got dtype "
-                f"{leaf.dtype}. Mask it out with `mask` to leave it unpenalized."
+                f"{leaf.dtype}. Leave it out with `where` to leave it unpenalized."
             )
         values = term(leaf.astype(acc))
         if selected is not True:
@@ -249,18 +261,18 @@ def _penalty(params: Any, mask: Mask, term: Callable[[jax.Array], jax.Array]) ->
     return total.astype(out)
 
 
-def _selections(leaves_with_paths: list, treedef: Any, mask: Mask) -> list:
+def _selections(leaves_with_paths: list, treedef: Any, where: Where) -> list:
     """Per leaf: True / False (static), or a boolean array broadcast to the leaf."""
-    if mask is None:
+    if where is None:
         return [True] * len(leaves_with_paths)
-    if callable(mask):
-        raw = [mask(path, leaf) for path, leaf in leaves_with_paths]
+    if callable(where):
+        raw = [where(path, leaf) for path, leaf in leaves_with_paths]
     else:
         try:
-            raw = treedef.flatten_up_to(mask)
+            raw = treedef.flatten_up_to(where)
         except (ValueError, TypeError) as error:
             raise ValueError(
-                f"`mask` must be a pytree of booleans with the structure of `params`: {error}"
+                f"`where` must be a pytree of booleans with the structure of `params`: {error}"
             ) from None
     selections = []
     for (path, leaf), m in zip(leaves_with_paths, raw, strict=True):
@@ -270,8 +282,8 @@ def _selections(leaves_with_paths: list, treedef: Any, mask: Mask) -> list:
         m = jnp.asarray(m)
         if m.dtype != jnp.bool_:
             raise TypeError(
-                f"`mask` entry for {jax.tree_util.keystr(path)} must be a bool or boolean "
+                f"`where` entry for {jax.tree_util.keystr(path)} must be a bool or boolean "
                 f"array; got dtype {m.dtype}."
             )
-        selections.append(_checks.broadcast_to("mask", m, jnp.shape(leaf)))
+        selections.append(_checks.broadcast_to("where", m, jnp.shape(leaf)))
     return selections

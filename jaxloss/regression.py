@@ -2,15 +2,18 @@
 
 The residual is ``a = predictions - targets`` (``predictions`` alone when ``targets`` is None).
 Elementwise losses return one value per element by default (``reduction="none"``); the mean
-errors average over ``axis`` (all axes by default). Every value is computed in at least
-float32 and returned in the promoted floating dtype of the inputs. Entries masked out by
-``where`` count for nothing: their residual is replaced by 0 before the loss, so even a NaN or
-Inf there reaches neither the value nor the gradient.
+errors average over ``axis`` (all axes by default) and return one value per example. Every
+value is computed in at least float32 and returned in the promoted floating dtype of the
+inputs. ``reduction``, ``where``, ``weights`` and ``axis_name`` (the data-parallel batch
+axis) have the semantics of `jaxloss.reduce` (CONTRIBUTING.md, section 4). Entries masked out
+by ``where`` count for nothing: their residual is replaced by 0 before the loss, so even a NaN
+or Inf there reaches neither the value nor the gradient.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from typing import Any
 
 import jax
@@ -18,7 +21,8 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _numerics
-from jaxloss.reductions import reduce
+from jaxloss._checks import Axis
+from jaxloss.reductions import mean_from_sum_and_count, reduce_loss, weighted_reduce
 
 __all__ = [
     "absolute_error",
@@ -33,8 +37,6 @@ __all__ = [
     "squared_error",
 ]
 
-Axis = int | tuple[int, ...] | None
-
 # log_cosh evaluates log1p(cosh c - 1) at c = min(|a|, 20) and adds |a| - c, exact to within
 # exp(-40) (cosh c - 1 stays finite: expm1(20)^2 ~ 2e17 even in float32).
 _LOG_COSH_CLAMP = 20.0
@@ -47,6 +49,7 @@ def squared_error(
     reduction: str = "none",
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Elementwise squared error.
 
@@ -57,12 +60,13 @@ def squared_error(
     Args:
       predictions: floating array ``[...]``.
       targets: floating or integer array with the shape of ``predictions``; zeros if None.
-      reduction: ``"none"`` (default), ``"mean"`` or ``"sum"``, via `jaxloss.reduce`.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
       where: optional boolean mask broadcastable to ``[...]``; False entries count for nothing.
       weights: optional non-negative weights broadcastable to ``[...]``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` for ``reduction="none"``, else a scalar, in the promoted floating dtype.
+      ``[...]`` (``"none"``), a scalar or a pair (``"sum_and_count"``); promoted float dtype.
 
     References:
       ``optax.losses.squared_error`` (same signature and values);
@@ -75,7 +79,7 @@ def squared_error(
       Array([1., 4.], dtype=float32)
     """
     a, out = _residual(predictions, targets, where)
-    return _finish(a * a, out, reduction, where, weights)
+    return _reduce(a * a, out, reduction, where, weights, axis_name)
 
 
 def l2_loss(
@@ -85,6 +89,7 @@ def l2_loss(
     reduction: str = "none",
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Elementwise half squared error.
 
@@ -96,12 +101,13 @@ def l2_loss(
     Args:
       predictions: floating array ``[...]``.
       targets: floating or integer array with the shape of ``predictions``; zeros if None.
-      reduction: ``"none"`` (default), ``"mean"`` or ``"sum"``, via `jaxloss.reduce`.
-      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      where: optional boolean mask broadcastable to ``[...]``; False entries count for nothing.
       weights: optional non-negative weights broadcastable to ``[...]``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` for ``reduction="none"``, else a scalar, in the promoted floating dtype.
+      ``[...]`` (``"none"``), a scalar or a pair (``"sum_and_count"``); promoted float dtype.
 
     References:
       ``optax.losses.l2_loss`` (same signature and values).
@@ -113,7 +119,7 @@ def l2_loss(
       Array([0.5, 2. ], dtype=float32)
     """
     a, out = _residual(predictions, targets, where)
-    return _finish(0.5 * (a * a), out, reduction, where, weights)
+    return _reduce(0.5 * (a * a), out, reduction, where, weights, axis_name)
 
 
 def absolute_error(
@@ -123,6 +129,7 @@ def absolute_error(
     reduction: str = "none",
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Elementwise absolute error.
 
@@ -134,12 +141,13 @@ def absolute_error(
     Args:
       predictions: floating array ``[...]``.
       targets: floating or integer array with the shape of ``predictions``; zeros if None.
-      reduction: ``"none"`` (default), ``"mean"`` or ``"sum"``, via `jaxloss.reduce`.
-      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      where: optional boolean mask broadcastable to ``[...]``; False entries count for nothing.
       weights: optional non-negative weights broadcastable to ``[...]``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` for ``reduction="none"``, else a scalar, in the promoted floating dtype.
+      ``[...]`` (``"none"``), a scalar or a pair (``"sum_and_count"``); promoted float dtype.
 
     References:
       ``torch.nn.functional.l1_loss`` (``reduction="none"``).
@@ -151,7 +159,7 @@ def absolute_error(
       Array([1., 2.], dtype=float32)
     """
     a, out = _residual(predictions, targets, where)
-    return _finish(_numerics.abs_zero_grad(a), out, reduction, where, weights)
+    return _reduce(_numerics.abs_zero_grad(a), out, reduction, where, weights, axis_name)
 
 
 def huber_loss(
@@ -162,6 +170,7 @@ def huber_loss(
     reduction: str = "none",
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Huber loss: quadratic inside ``delta``, linear outside.
 
@@ -180,12 +189,13 @@ def huber_loss(
       targets: floating or integer array with the shape of ``predictions``; zeros if None.
         Unlike optax, a targets array of another (broadcastable) shape is refused.
       delta: positive threshold (scalar); ``delta <= 0`` raises when concrete.
-      reduction: ``"none"`` (default), ``"mean"`` or ``"sum"``, via `jaxloss.reduce`.
-      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      where: optional boolean mask broadcastable to ``[...]``; False entries count for nothing.
       weights: optional non-negative weights broadcastable to ``[...]``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` for ``reduction="none"``, else a scalar, in the promoted floating dtype.
+      ``[...]`` (``"none"``), a scalar or a pair (``"sum_and_count"``); promoted float dtype.
 
     References:
       Huber, *Robust Estimation of a Location Parameter*, Ann. Math. Statist. 1964;
@@ -207,7 +217,7 @@ def huber_loss(
     # multiplied by |a| - q = 0, so the kink gets delta * sign(a) exactly once.
     q = jnp.minimum(abs_a, d)
     values = 0.5 * (q * q) + d * (abs_a - q)
-    return _finish(values, out, reduction, where, weights)
+    return _reduce(values, out, reduction, where, weights, axis_name)
 
 
 def smooth_l1_loss(
@@ -218,6 +228,7 @@ def smooth_l1_loss(
     reduction: str = "none",
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Smooth L1 loss (torch semantics): Huber loss divided by its threshold.
 
@@ -233,12 +244,13 @@ def smooth_l1_loss(
       predictions: floating array ``[...]``.
       targets: floating or integer array with the shape of ``predictions``; zeros if None.
       beta: non-negative threshold (scalar); ``beta < 0`` raises when concrete.
-      reduction: ``"none"`` (default), ``"mean"`` or ``"sum"``, via `jaxloss.reduce`.
-      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      where: optional boolean mask broadcastable to ``[...]``; False entries count for nothing.
       weights: optional non-negative weights broadcastable to ``[...]``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` for ``reduction="none"``, else a scalar, in the promoted floating dtype.
+      ``[...]`` (``"none"``), a scalar or a pair (``"sum_and_count"``); promoted float dtype.
 
     References:
       Girshick, *Fast R-CNN*, ICCV 2015; ``torch.nn.functional.smooth_l1_loss``.
@@ -259,7 +271,7 @@ def smooth_l1_loss(
     # Same min() form as huber_loss: (|a| - q) + 0.5 q^2 / beta with q = min(|a|, beta).
     q = jnp.minimum(abs_a, b)
     values = (abs_a - q) + 0.5 * (q * q) / safe_b
-    return _finish(values, out, reduction, where, weights)
+    return _reduce(values, out, reduction, where, weights, axis_name)
 
 
 def pseudo_huber_loss(
@@ -270,6 +282,7 @@ def pseudo_huber_loss(
     reduction: str = "none",
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Pseudo-Huber loss: a smooth Huber loss, ``a^2 / 2`` near 0 and ``delta |a|`` far.
 
@@ -284,12 +297,13 @@ def pseudo_huber_loss(
       predictions: floating array ``[...]``.
       targets: floating or integer array with the shape of ``predictions``; zeros if None.
       delta: positive scale (scalar); ``delta <= 0`` raises when concrete.
-      reduction: ``"none"`` (default), ``"mean"`` or ``"sum"``, via `jaxloss.reduce`.
-      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      where: optional boolean mask broadcastable to ``[...]``; False entries count for nothing.
       weights: optional non-negative weights broadcastable to ``[...]``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` for ``reduction="none"``, else a scalar, in the promoted floating dtype.
+      ``[...]`` (``"none"``), a scalar or a pair (``"sum_and_count"``); promoted float dtype.
 
     References:
       Charbonnier et al., *Deterministic edge-preserving regularization in computed imaging*,
@@ -305,7 +319,7 @@ def pseudo_huber_loss(
     a, out = _residual(predictions, targets, where)
     d = jnp.asarray(delta, a.dtype)
     values = (d * d) * _sqrt1p_square_minus_one(a / d)
-    return _finish(values, out, reduction, where, weights)
+    return _reduce(values, out, reduction, where, weights, axis_name)
 
 
 def log_cosh(
@@ -315,6 +329,7 @@ def log_cosh(
     reduction: str = "none",
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
     r"""Log-cosh loss, ``a^2 / 2`` near 0 and ``|a| - log 2`` far from it.
 
@@ -331,12 +346,13 @@ def log_cosh(
       predictions: floating array ``[...]``.
       targets: floating or integer array with the shape of ``predictions``; zeros if None.
         Unlike optax, a targets array of another (broadcastable) shape is refused.
-      reduction: ``"none"`` (default), ``"mean"`` or ``"sum"``, via `jaxloss.reduce`.
-      where: optional boolean mask broadcastable to ``[...]``.
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
+      where: optional boolean mask broadcastable to ``[...]``; False entries count for nothing.
       weights: optional non-negative weights broadcastable to ``[...]``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``[...]`` for ``reduction="none"``, else a scalar, in the promoted floating dtype.
+      ``[...]`` (``"none"``), a scalar or a pair (``"sum_and_count"``); promoted float dtype.
 
     References:
       Chen et al., *Log Hyperbolic Cosine Loss Improves Variational Auto-Encoder*, 2019;
@@ -360,7 +376,7 @@ def log_cosh(
     # max(b - clamp, 0) is b - c, written so that its gradient is exactly 0 below the clamp
     # (1 - dc/db would round tanh(b) away for tiny b).
     values = jnp.log1p(t * t / (2 * (1 + t))) + jnp.maximum(b - clamp, 0)
-    return _finish(values, out, reduction, where, weights)
+    return _reduce(values, out, reduction, where, weights, axis_name)
 
 
 def mean_squared_error(
@@ -371,42 +387,52 @@ def mean_squared_error(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     reduction: str = "none",
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
-    r"""Mean squared error over ``axis``.
+    r"""Mean squared error over ``axis``: one value per example (the entries not on ``axis``).
 
     .. math:: \mathrm{MSE} = \frac{\sum_i m_i w_i a_i^2}{\sum_i m_i w_i}
 
-    over the entries ``i`` along ``axis`` (mask ``m`` from ``where``, weights ``w``, both 1 by
-    default). A mean over nothing (all masked or zero weight) is 0.
+    over the entries ``i`` along ``axis``, with an entry mask ``m`` and entry weights ``w``
+    (both 1 by default). A mean over nothing (all masked or zero weight) is 0, and that
+    example is not counted by ``reduction="mean"``.
+
+    ``where`` and ``weights`` act on entries or on examples, told apart by their rank:
+
+    * the rank of ``predictions`` (broadcastable to its shape): entries, inside the mean
+      above (``weights`` is scikit-learn's ``sample_weight`` when ``axis=0``);
+    * the rank of the per-example shape (``predictions.shape`` without ``axis``): examples,
+      with `jaxloss.reduce`'s semantics (``"none"`` gives ``m * w * MSE``).
 
     Args:
       predictions: floating array ``[...]``.
       targets: floating or integer array with the shape of ``predictions``; zeros if None.
       axis: int or tuple of ints to average over (static); None (default) averages over all.
-      where: optional boolean mask broadcastable to ``predictions.shape``.
-      weights: optional non-negative weights broadcastable to ``predictions.shape``.
-      reduction: how the remaining (non-``axis``) entries are reduced: ``"none"`` (default,
-        shape of ``predictions`` without ``axis``), ``"mean"`` (over the entries whose
-        ``axis`` slice counted anything) or ``"sum"``.
+      where: optional boolean mask of entries or of examples (see above).
+      weights: optional non-negative weights of entries or of examples (see above).
+      reduction: how the examples are reduced: ``"none"`` (default, shape of
+        ``predictions`` without ``axis``), ``"mean"`` (over the examples that counted
+        anything), ``"sum"`` or ``"sum_and_count"``.
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``predictions.shape`` without ``axis`` (a scalar by default), in the promoted floating
-      dtype.
+      ``predictions.shape`` without ``axis`` (a scalar by default), else a scalar
+      (``"sum_and_count"``: a pair), in the promoted floating dtype.
 
     References:
       ``sklearn.metrics.mean_squared_error`` (``axis=0`` gives ``multioutput="raw_values"``;
-      ``weights`` is ``sample_weight``).
+      entry ``weights`` are ``sample_weight``).
 
     Examples:
       >>> import jax.numpy as jnp
       >>> from jaxloss import mean_squared_error
       >>> mean_squared_error(jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0]))
       Array(2.5, dtype=float32)
+      >>> p, t = jnp.array([[1.0, 2.0], [3.0, 3.0]]), jnp.zeros((2, 2))
+      >>> mean_squared_error(p, t, axis=1, weights=jnp.array([1.0, 0.5]))
+      Array([2.5, 4.5], dtype=float32)
     """
-    _checks.check_reduction(reduction)
-    a, out = _residual(predictions, targets, where)
-    means, counted = _mean_over(a * a, axis, where, weights)
-    return reduce(means, reduction=reduction, where=counted).astype(out)
+    return _mean_error(jnp.square, predictions, targets, axis, where, weights, reduction, axis_name)
 
 
 def mean_absolute_error(
@@ -417,8 +443,9 @@ def mean_absolute_error(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     reduction: str = "none",
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
-    r"""Mean absolute error over ``axis``.
+    r"""Mean absolute error over ``axis``: one value per example.
 
     .. math:: \mathrm{MAE} = \frac{\sum_i m_i w_i |a_i|}{\sum_i m_i w_i}
 
@@ -428,14 +455,15 @@ def mean_absolute_error(
       predictions: floating array ``[...]``.
       targets: floating or integer array with the shape of ``predictions``; zeros if None.
       axis: int or tuple of ints to average over (static); None (default) averages over all.
-      where: optional boolean mask broadcastable to ``predictions.shape``.
-      weights: optional non-negative weights broadcastable to ``predictions.shape``.
-      reduction: how the remaining entries are reduced: ``"none"`` (default), ``"mean"`` or
-        ``"sum"`` (see `mean_squared_error`).
+      where: optional boolean mask of entries or of examples (see `mean_squared_error`).
+      weights: optional non-negative weights of entries or of examples (likewise).
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"`` over the
+        examples (see `mean_squared_error`).
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``predictions.shape`` without ``axis`` (a scalar by default), in the promoted floating
-      dtype.
+      ``predictions.shape`` without ``axis`` (a scalar by default), else a scalar
+      (``"sum_and_count"``: a pair), in the promoted floating dtype.
 
     References:
       ``sklearn.metrics.mean_absolute_error``.
@@ -446,10 +474,9 @@ def mean_absolute_error(
       >>> mean_absolute_error(jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0]))
       Array(1.5, dtype=float32)
     """
-    _checks.check_reduction(reduction)
-    a, out = _residual(predictions, targets, where)
-    means, counted = _mean_over(_numerics.abs_zero_grad(a), axis, where, weights)
-    return reduce(means, reduction=reduction, where=counted).astype(out)
+    return _mean_error(
+        _numerics.abs_zero_grad, predictions, targets, axis, where, weights, reduction, axis_name
+    )
 
 
 def root_mean_squared_error(
@@ -460,28 +487,30 @@ def root_mean_squared_error(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     reduction: str = "none",
+    axis_name: Hashable | None = None,
 ) -> jax.Array:
-    r"""Root mean squared error over ``axis``.
+    r"""Root mean squared error over ``axis``: one value per example.
 
     .. math:: \mathrm{RMSE} = \sqrt{\mathrm{MSE}}
 
     with MSE as in `mean_squared_error`. At zero error the value is 0 and the gradient is
     taken as 0 (a double ``where`` around the square root; the true derivative is unbounded
     there), so training that reaches a perfect fit stays finite. ``reduction="mean"`` averages
-    the per-slice RMSEs, as scikit-learn does over outputs.
+    the per-example RMSEs, as scikit-learn does over outputs.
 
     Args:
       predictions: floating array ``[...]``.
       targets: floating or integer array with the shape of ``predictions``; zeros if None.
       axis: int or tuple of ints to average over (static); None (default) averages over all.
-      where: optional boolean mask broadcastable to ``predictions.shape``.
-      weights: optional non-negative weights broadcastable to ``predictions.shape``.
-      reduction: how the remaining entries are reduced: ``"none"`` (default), ``"mean"`` or
-        ``"sum"`` (see `mean_squared_error`).
+      where: optional boolean mask of entries or of examples (see `mean_squared_error`).
+      weights: optional non-negative weights of entries or of examples (likewise).
+      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"`` over the
+        examples (see `mean_squared_error`).
+      axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      ``predictions.shape`` without ``axis`` (a scalar by default), in the promoted floating
-      dtype.
+      ``predictions.shape`` without ``axis`` (a scalar by default), else a scalar
+      (``"sum_and_count"``: a pair), in the promoted floating dtype.
 
     References:
       ``sklearn.metrics.root_mean_squared_error`` (``axis=0`` with ``reduction="mean"`` is its
@@ -493,13 +522,15 @@ def root_mean_squared_error(
       >>> root_mean_squared_error(jnp.array([3.0, 4.0]), jnp.array([0.0, 0.0]))
       Array(3.535534, dtype=float32)
     """
-    _checks.check_reduction(reduction)
-    a, out = _residual(predictions, targets, where)
-    means, counted = _mean_over(a * a, axis, where, weights)
-    positive = means > 0
-    safe = jnp.where(positive, means, jnp.ones((), means.dtype))
-    roots = jnp.where(positive, jnp.sqrt(safe), jnp.zeros((), means.dtype))
-    return reduce(roots, reduction=reduction, where=counted).astype(out)
+
+    def root(means):
+        positive = means > 0
+        safe = jnp.where(positive, means, jnp.ones((), means.dtype))
+        return jnp.where(positive, jnp.sqrt(safe), jnp.zeros((), means.dtype))
+
+    return _mean_error(
+        jnp.square, predictions, targets, axis, where, weights, reduction, axis_name, root
+    )
 
 
 @jax.custom_jvp
@@ -550,51 +581,71 @@ def _difference(predictions: jax.Array, targets: Any) -> tuple[jax.Array, jnp.dt
     return predictions.astype(acc) - targets.astype(acc), out
 
 
-def _finish(
-    values: jax.Array, out: jnp.dtype, reduction: str, where: Any, weights: Any
-) -> jax.Array:
+def _reduce(values, out, reduction, where, weights, axis_name):
     """Reduces elementwise values (in the compute dtype) and casts to the result dtype."""
-    return reduce(values, reduction=reduction, where=where, weights=weights).astype(out)
+    return reduce_loss(
+        values, out, reduction=reduction, where=where, weights=weights, axis_name=axis_name
+    )
 
 
-def _mean_over(
-    values: jax.Array, axis: Axis, where: Any, weights: Any
-) -> tuple[jax.Array, jax.Array | None]:
-    """Masked weighted means of `values` over `axis`, via `reduce` on each slice.
+def _entries_or_examples(name, x, shape, axes, as_kind):
+    """`where`/`weights` of the rank of the inputs (entries) or of the examples.
 
-    Returns the means (shape without `axis`) and, when a mask or weights are given, whether
-    each slice counted anything (total weight > 0), else None.
+    Returns ``(entries, examples)``, one of them None: an array of ``len(shape)`` dimensions
+    broadcast to ``shape``, or one of the per-example rank broadcast to the per-example shape.
     """
-    shape = values.shape
-    ndim = values.ndim
-    if where is not None:
-        where = _checks.broadcast_to("where", _checks.as_bool("where", where), shape)
+    if x is None:
+        return None, None
+    x = as_kind(name, x)
+    kept = tuple(n for i, n in enumerate(shape) if i not in axes)
+    if x.ndim == len(shape):
+        return _checks.broadcast_to(name, x, shape), None
+    if x.ndim == len(kept):
+        return None, _checks.broadcast_to(name, x, kept)
+    raise ValueError(
+        f"`{name}` must have the rank of `predictions` ({len(shape)}, entries) or of the "
+        f"per-example shape {kept} ({len(kept)}, examples); got shape {x.shape}."
+    )
+
+
+def _mean_error(term, predictions, targets, axis, where, weights, reduction, axis_name, post=None):
+    """Masked weighted means of ``term(a)`` over `axis`, then `post`, then the reduction.
+
+    Each example's mean is `weighted_reduce` on its own entries (one vmapped call); an example
+    whose entries carry no weight has mean 0 and is left out of the reduction.
+    """
+    _checks.check_reduction(reduction)
+    shape = _checks.as_float("predictions", predictions).shape
+    axes = _checks.normalize_axes("axis", axis, len(shape))
+    where, example_where = _entries_or_examples("where", where, shape, axes, _checks.as_bool)
+    weights, example_weights = _entries_or_examples(
+        "weights", weights, shape, axes, _checks.as_float
+    )
+    if example_where is not None:
+        # Masked examples lose their entries too, so non-finite padding there stays out.
+        spread = jnp.broadcast_to(jnp.expand_dims(example_where, axes), shape)
+        where = _checks.combine_masks(where, spread)
     if weights is not None:
-        weights = _checks.broadcast_to("weights", _checks.as_float("weights", weights), shape)
-    if axis is None:
-        axes = tuple(range(ndim))
-    else:
-        raw = axis if isinstance(axis, tuple) else (axis,)
-        axes = tuple(_checks.normalize_axis("axis", ax, ndim) for ax in raw)
-        if len(set(axes)) != len(axes):
-            raise ValueError(f"`axis` has repeated entries: {axis!r}.")
-    kept = tuple(i for i in range(ndim) if i not in axes)
+        _checks.check_values_in("weights", weights, low=0.0, where=where)
+    a, out = _residual(predictions, targets, where)
+    values = term(a)
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
     kept_shape = tuple(shape[i] for i in kept)
-    rows = math.prod(kept_shape)
-    width = math.prod(shape[i] for i in axes)
+    rows, width = math.prod(kept_shape), math.prod(shape[i] for i in axes)
 
     def as_rows(x):
-        return None if x is None else jnp.transpose(x, kept + axes).reshape((rows, width))
+        if x is None:
+            return None
+        return jnp.transpose(x, kept + axes).reshape((rows, width))
 
-    def slice_mean(v, m, w):
-        return reduce(v, reduction="mean", where=m, weights=w)
+    def row_sum_and_count(v, m, w):
+        numerator = v if w is None else w.astype(v.dtype) * v
+        return weighted_reduce(numerator, w, m, "sum_and_count")
 
-    def slice_weight(v, m, w):
-        return reduce(jnp.ones_like(v), reduction="sum", where=m, weights=w)
-
-    args = (as_rows(values), as_rows(where), as_rows(weights))
-    means = jax.vmap(slice_mean)(*args).reshape(kept_shape)
-    if where is None and weights is None:
-        return means, None
-    counted = jax.vmap(slice_weight)(*args).reshape(kept_shape) > 0
-    return means, counted
+    pair = jax.vmap(row_sum_and_count)(as_rows(values), as_rows(where), as_rows(weights))
+    total, count = (x.reshape(kept_shape) for x in pair)
+    means = mean_from_sum_and_count((total, count))
+    if post is not None:
+        means = post(means)
+    counted = None if where is None and weights is None else count > 0
+    return _reduce(means, out, reduction, counted, example_weights, axis_name)

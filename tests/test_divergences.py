@@ -20,6 +20,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from jax.experimental import checkify
 
 import jaxloss
 from jaxloss import (
@@ -33,6 +34,7 @@ from jaxloss import (
     kl_divergence,
     kl_divergence_with_log_targets,
 )
+from tests.multidevice import run_on_devices
 
 SHAPES = [(5,), (3, 4), (2, 3, 6)]
 TOL = {np.float32: {"rtol": 1e-5, "atol": 1e-6}, np.float64: {"rtol": 1e-10, "atol": 1e-12}}
@@ -140,16 +142,16 @@ def _numpy_generalized_js(q, p, pi_1, pi_2):
 def test_generalized_js_matches_entropy_formula(rng, shape, weights):
     p, q = _dists(rng, shape, np.float64, zeros=True), _dists(rng, shape, np.float64)
     expected = _numpy_generalized_js(q, p, *weights)
-    _close(generalized_js_divergence(q, p, weights=weights), expected, np.float64)
+    _close(generalized_js_divergence(q, p, mixture_weights=weights), expected, np.float64)
     actual32 = generalized_js_divergence(
-        q.astype(np.float32), p.astype(np.float32), weights=weights
+        q.astype(np.float32), p.astype(np.float32), mixture_weights=weights
     )
     _close(actual32, expected, np.float32)
 
 
 def test_generalized_js_accepts_traced_weights(rng):
     p, q = _dists(rng, (3, 4), np.float64), _dists(rng, (3, 4), np.float64)
-    f = jax.jit(lambda w: generalized_js_divergence(q, p, weights=w))
+    f = jax.jit(lambda w: generalized_js_divergence(q, p, mixture_weights=w))
     _close(f(jnp.array([0.3, 0.7])), _numpy_generalized_js(q, p, 0.3, 0.7), np.float64)
 
 
@@ -279,6 +281,171 @@ def test_optax_signatures_are_kept():
         assert ours["reduction"].default == "none"
 
 
+def _weighted(values, mask, weights):
+    """The contract's reductions of per-example `values` (CONTRIBUTING.md, section 4), numpy."""
+    mw = mask * weights
+    none = np.where(mask, weights * values, 0.0)
+    return {
+        "none": none,
+        "sum": np.sum(none),
+        "mean": np.sum(none) / np.sum(mw),
+        "count": np.sum(mw),
+    }
+
+
+def _check_reductions(fn, expected, **kwargs):
+    for reduction in ("none", "sum", "mean"):
+        actual = fn(reduction=reduction, **kwargs)
+        np.testing.assert_allclose(actual, expected[reduction], rtol=1e-10, atol=1e-14)
+    total, count = fn(reduction="sum_and_count", **kwargs)
+    np.testing.assert_allclose([total, count], [expected["sum"], expected["count"]], rtol=1e-10)
+
+
+def test_example_mask_and_weights_match_the_numpy_reduction(rng):
+    """Functions other than optax's: `where` of the per-example shape masks examples."""
+    q, p = _dists(rng, (6, 5), np.float64), _dists(rng, (6, 5), np.float64, zeros=True)
+    mask = np.array([True, False, True, True, False, True])
+    w = rng.uniform(0.5, 2.0, 6)
+    m = 0.5 * (q + p)
+    js = 0.5 * (scipy.special.rel_entr(q, m) + scipy.special.rel_entr(p, m)).sum(-1)
+    h = scipy.stats.entropy(p, axis=-1)
+    ce = h + scipy.special.rel_entr(p, q).sum(-1)
+    cases = [
+        (functools.partial(js_divergence, q, p), js),
+        (functools.partial(entropy, p), h),
+        (functools.partial(cross_entropy, np.log(q), p), ce),
+    ]
+    for fn, values in cases:
+        _check_reductions(fn, _weighted(values, mask, w), where=mask, weights=w)
+        # The mask of the inputs' rank is the entry mask; all entries of an example = the example.
+        entries = np.broadcast_to(mask[:, None], (6, 5))
+        np.testing.assert_allclose(
+            fn(where=entries, weights=w, reduction="mean"), _weighted(values, mask, w)["mean"]
+        )
+    # Masked examples leak nothing, even NaN.
+    p_nan = np.where(mask[:, None], p, np.nan)
+    grad = jax.grad(lambda x: js_divergence(q, x, where=mask, weights=w, reduction="mean"))(p_nan)
+    assert np.all(np.isfinite(grad)) and np.all(np.asarray(grad)[~mask] == 0)
+
+
+def test_gaussian_kl_example_mask_and_weights_match_torch(rng):
+    mean, log_var = rng.standard_normal((5, 3)), rng.uniform(-2, 2, (5, 3))
+    values = _torch_gaussian_kl(mean, log_var, 0.0, 0.0)
+    mask, w = np.array([True, True, False, True, True]), rng.uniform(0.5, 2.0, 5)
+    fn = functools.partial(gaussian_kl_divergence, mean, log_var)
+    _check_reductions(fn, _weighted(values, mask, w), where=mask, weights=w)
+
+
+def test_optax_names_keep_the_entry_mask_and_take_per_example_weights(rng):
+    """optax's `where` masks entries, `weights` are per-example; examples: ``where[..., None]``."""
+    # Positive targets: optax is NaN at zero targets (see the edge-case tests below).
+    q, p = _dists(rng, (4, 5), np.float64), _dists(rng, (4, 5), np.float64)
+    log_q, log_p = np.log(q), np.log(p)
+    w = rng.uniform(0.5, 2.0, 4)
+    entries = rng.uniform(size=(4, 5)) > 0.3
+    entries[1] = False  # a wholly masked example: value 0, not counted by "mean"
+    counted = entries.any(-1)
+    for name, second in (
+        ("kl_divergence", p),
+        ("kl_divergence_with_log_targets", log_p),
+        ("generalized_kl_divergence", p),
+        ("convex_kl_divergence", p),
+    ):
+        ours = getattr(jaxloss, name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            values = np.asarray(getattr(optax.losses, name)(log_q, second, where=entries))
+        fn = functools.partial(ours, log_q, second)
+        _check_reductions(fn, _weighted(values, counted, w), where=entries, weights=w)
+        # A (4,) mask is broadcast as optax broadcasts it, against the trailing (5) axis: it is
+        # not read as an example mask.
+        with pytest.raises(ValueError, match="`where`"):
+            fn(where=np.array([True, True, False, True]))
+        example = np.array([True, False, True, True])
+        np.testing.assert_allclose(
+            fn(where=example[:, None], weights=w, reduction="mean"),
+            _weighted(np.asarray(fn()), example, w)["mean"],
+            rtol=1e-12,
+        )
+
+
+def test_where_of_another_rank_and_bad_weights_raise():
+    x = jnp.full((2, 3), 1 / 3)
+    with pytest.raises(ValueError, match="`where`"):
+        js_divergence(x, x, where=jnp.ones((2, 3, 1), bool))
+    with pytest.raises(ValueError, match="`where`"):
+        entropy(x, where=jnp.ones((3,), bool))  # neither the entries' rank nor (2,)
+    with pytest.raises(ValueError, match="`weights`"):
+        kl_divergence(jnp.log(x), x, weights=jnp.ones((3,)))
+    with pytest.raises(ValueError, match="`weights`"):
+        entropy(x, weights=jnp.array([1.0, -1.0]))
+
+
+def test_mixture_weights_replace_the_old_weights_keyword(rng):
+    """`generalized_js_divergence`: `weights` is per-example, the mixture `mixture_weights`."""
+    q, p = _dists(rng, (5,), np.float64), _dists(rng, (5,), np.float64)
+    np.testing.assert_allclose(
+        generalized_js_divergence(q, p, mixture_weights=(0.3, 0.7)),
+        _numpy_generalized_js(q, p, 0.3, 0.7),
+        rtol=1e-12,
+    )
+    with pytest.raises(ValueError, match="`weights`"):
+        generalized_js_divergence(q, p, weights=(0.3, 0.7))  # one distribution: shape ()
+    assert "mixture_weights" in inspect.signature(generalized_js_divergence).parameters
+
+
+# Checked mode: negative probabilities -----------------------------------------------------
+
+NONNEGATIVE = [
+    ("entropy", lambda a, b, **kw: entropy(b, **kw), "probabilities"),
+    ("cross_entropy", lambda a, b, **kw: cross_entropy(jnp.log(a), b, **kw), "targets"),
+    ("kl_divergence", lambda a, b, **kw: kl_divergence(jnp.log(a), b, **kw), "targets"),
+    (
+        "generalized_kl_divergence",
+        lambda a, b, **kw: generalized_kl_divergence(jnp.log(a), b, **kw),
+        "targets",
+    ),
+    ("js_divergence", lambda a, b, **kw: js_divergence(b, a, **kw), "predictions"),
+    ("js_divergence", lambda a, b, **kw: js_divergence(a, b, **kw), "targets"),
+    (
+        "generalized_js_divergence",
+        lambda a, b, **kw: generalized_js_divergence(a, b, mixture_weights=(0.2, 0.8), **kw),
+        "targets",
+    ),
+]
+
+
+@pytest.mark.parametrize("name,fn,arg", NONNEGATIVE, ids=[f"{n}-{a}" for n, _, a in NONNEGATIVE])
+def test_negative_probabilities_raise_in_checked_mode_and_eagerly(name, fn, arg):
+    q = jnp.full((3, 4), 0.25)
+    good = jnp.array([[0.5, 0.5, 0.0, 0.0], [0.25] * 4, [0.1, 0.2, 0.3, 0.4]])
+    bad = good.at[1, 2].set(-0.25).at[1, 3].set(0.75)
+    mean = functools.partial(fn, reduction="mean")
+    checked = checkify.checkify(jax.jit(mean), errors=checkify.user_checks)
+    err, _ = checked(q, bad)
+    assert f"`{arg}`" in err.get()
+    err, value = checked(q, good)
+    assert err.get() is None
+    np.testing.assert_array_equal(value, jax.jit(mean)(q, good))
+    with pytest.raises(ValueError, match=f"`{arg}`"):
+        mean(q, bad)
+    # A masked negative entry is free (examples for most names; entries for optax's).
+    where = jnp.array([True, False, True])
+    if name in ("kl_divergence", "generalized_kl_divergence"):
+        where = where[:, None]
+    masked = functools.partial(fn, reduction="mean", where=where)
+    err, _ = checkify.checkify(jax.jit(masked), errors=checkify.user_checks)(q, bad)
+    assert err.get() is None
+
+
+# Data parallelism --------------------------------------------------------------------------
+
+
+def test_axis_name_gives_the_global_reduction_on_4_devices():
+    stdout = run_on_devices(__file__, devices=4, timeout=300)
+    assert "checked 24 configurations" in stdout, stdout
+
+
 # Edge cases: values and gradients ---------------------------------------------------------
 
 
@@ -357,7 +524,7 @@ def test_js_disjoint_supports_give_log_2_with_finite_vanishing_gradient():
     np.testing.assert_allclose(jax.grad(along, argnums=(0, 1))(0.3, 0.9), [0.0, 0.0], atol=1e-15)
     for weights in [(0.2, 0.8), (0.5, 0.5)]:
         expected = scipy.stats.entropy(weights)  # the bound H(pi), reached at disjoint supports
-        value = generalized_js_divergence(one_hot, other, weights=weights)
+        value = generalized_js_divergence(one_hot, other, mixture_weights=weights)
         np.testing.assert_allclose(value, expected, rtol=1e-12)
 
 
@@ -414,8 +581,8 @@ def test_size_one_distribution_axis_is_refused():
 def test_bad_mixture_weights_raise():
     x = jnp.full((3,), 1 / 3)
     for weights in [(0.5, 0.6), (-0.1, 1.1), (1.0,), np.ones((2, 2)) / 4, (np.nan, 0.5)]:
-        with pytest.raises(ValueError, match="`weights`"):
-            generalized_js_divergence(x, x, weights=weights)
+        with pytest.raises(ValueError, match="`mixture_weights`"):
+            generalized_js_divergence(x, x, mixture_weights=weights)
 
 
 # Properties (hypothesis) ------------------------------------------------------------------
@@ -423,7 +590,7 @@ def test_bad_mixture_weights_raise():
 
 PROPERTY_SHAPES = [(4, 5), (2, 1)]
 _js = jax.jit(js_divergence)
-_gjs = jax.jit(lambda q, p, w: generalized_js_divergence(q, p, weights=w))
+_gjs = jax.jit(lambda q, p, w: generalized_js_divergence(q, p, mixture_weights=w))
 _kl = jax.jit(kl_divergence)
 _gkl = jax.jit(generalized_kl_divergence)
 _ce = jax.jit(cross_entropy)
@@ -530,3 +697,69 @@ def test_js_gradient_finite_when_one_side_is_tiny_and_the_other_zero(tiny):
     assert all(bool(jnp.isfinite(g).all()) for g in grads)
     value = jaxloss.js_divergence(p, q)
     assert bool(jnp.isfinite(value)) and float(value) >= 0.0
+
+
+def _main() -> None:
+    """Each divergence inside ``shard_map`` with ``axis_name`` equals one device (4 devices)."""
+    from jax.sharding import PartitionSpec as P
+
+    assert jax.device_count() == 4, jax.devices()
+    mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+    rng = np.random.default_rng(0)
+    q, p = _dists(rng, (8, 5), np.float32), _dists(rng, (8, 5), np.float32, zeros=True)
+    w = rng.uniform(0.5, 2.0, 8).astype(np.float32)
+    mask = np.array([1, 1, 0, 0, 1, 0, 1, 1], bool)  # device 1 holds no counted example
+    fns = {
+        "entropy": lambda a, b, **kw: entropy(b, **kw),
+        "cross_entropy": lambda a, b, **kw: cross_entropy(jnp.log(a), b, **kw),
+        "kl_divergence": lambda a, b, *, where, **kw: kl_divergence(
+            jnp.log(a), b, where=where[:, None], **kw
+        ),
+        "kl_divergence_with_log_targets": lambda a, b, *, where, **kw: (
+            kl_divergence_with_log_targets(jnp.log(a), jnp.log(b + 0.1), where=where[:, None], **kw)
+        ),
+        "generalized_kl_divergence": lambda a, b, *, where, **kw: generalized_kl_divergence(
+            jnp.log(a), b, where=where[:, None], **kw
+        ),
+        "js_divergence": js_divergence,
+        "generalized_js_divergence": functools.partial(
+            generalized_js_divergence, mixture_weights=(0.3, 0.7)
+        ),
+        "gaussian_kl_divergence": gaussian_kl_divergence,
+    }
+    reductions = ("mean", "sum", "sum_and_count")
+
+    def all_losses(a, b, m, v, axis_name=None):
+        return {
+            (name, r): fn(a, b, where=m, weights=v, reduction=r, axis_name=axis_name)
+            for name, fn in fns.items()
+            for r in reductions
+        }
+
+    def total(out):
+        return sum(jnp.sum(jnp.stack(jax.tree.leaves(x))) for x in out.values())
+
+    sharded = jax.shard_map(
+        functools.partial(all_losses, axis_name="data"),
+        mesh=mesh,
+        in_specs=(P("data"), P("data"), P("data"), P("data")),
+        out_specs=P(),
+    )
+    args = (q, p, mask, w)
+    expected, got = jax.jit(all_losses)(*args), jax.jit(sharded)(*args)
+    g_expected = jax.jit(jax.grad(lambda *a: total(all_losses(*a)), argnums=(0, 1)))(*args)
+    g_got = jax.jit(jax.grad(lambda *a: total(sharded(*a)), argnums=(0, 1)))(*args)
+    for key in expected:
+        np.testing.assert_allclose(
+            np.asarray(jax.tree.leaves(got[key])),
+            np.asarray(jax.tree.leaves(expected[key])),
+            rtol=1e-5,
+            err_msg=str(key),
+        )
+    for a, b in zip(g_got, g_expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    print(f"checked {len(expected)} configurations")
+
+
+if __name__ == "__main__":
+    _main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,6 +19,7 @@ from jaxloss import (
     style_loss,
     total_variation,
 )
+from tests.multidevice import run_on_devices
 
 SHAPES = [(4, 5, 3), (2, 3, 3, 2), (2, 1, 6, 7, 4)]
 
@@ -218,7 +221,7 @@ def numpy_features(x):
     return {"conv": a, "pool": b}
 
 
-def perceptual_ref(x, y, layers, weights, distance, normalize, eps=1e-10):
+def perceptual_ref(x, y, layers, weights, penalty, normalize, eps=1e-10):
     """Johnson et al. 2016 feature reconstruction loss (mean over C*H*W); LPIPS normalize."""
     batch = x.shape[:-3]
     fx = numpy_features(x.reshape((-1, *x.shape[-3:])))
@@ -229,46 +232,47 @@ def perceptual_ref(x, y, layers, weights, distance, normalize, eps=1e-10):
         if normalize:
             a = a / (np.sqrt(np.sum(a**2, axis=-1, keepdims=True)) + eps)
             b = b / (np.sqrt(np.sum(b**2, axis=-1, keepdims=True)) + eps)
-        d = (a - b) ** 2 if distance == "mse" else np.abs(a - b)
+        d = (a - b) ** 2 if penalty == "squared_error" else np.abs(a - b)
         total = total + w * d.mean(axis=(1, 2, 3))
     return np.asarray(total).reshape(batch)
 
 
 @pytest.mark.parametrize("shape", [(2, 6, 6, 3), (2, 2, 5, 4, 3), (4, 5, 3)])
-@pytest.mark.parametrize("distance", ["mse", "mae"])
+@pytest.mark.parametrize("penalty", ["squared_error", "absolute_error"])
 @pytest.mark.parametrize("normalize", [False, True])
-def test_perceptual_loss_against_numpy(rng, shape, distance, normalize):
+def test_perceptual_loss_against_numpy(rng, shape, penalty, normalize):
     x, y = rng.uniform(-1, 1, shape), rng.uniform(-1, 1, shape)
     actual = perceptual_loss(
         jnp.asarray(x),
         jnp.asarray(y),
         feature_fn=jax_features,
         layer_weights={"pool": 0.5, "conv": 2.0},
-        distance=distance,
+        penalty=penalty,
         normalize_features=normalize,
     )
-    expected = perceptual_ref(x, y, ["conv", "pool"], [2.0, 0.5], distance, normalize)
+    expected = perceptual_ref(x, y, ["conv", "pool"], [2.0, 0.5], penalty, normalize)
     assert actual.shape == shape[:-3] and actual.dtype == jnp.float64
     np.testing.assert_allclose(actual, expected, rtol=1e-10)
     only = perceptual_loss(
-        jnp.asarray(x), jnp.asarray(y), feature_fn=jax_features, layers="pool", distance=distance
+        jnp.asarray(x), jnp.asarray(y), feature_fn=jax_features, layers="pool", penalty=penalty
     )
     np.testing.assert_allclose(
-        only, perceptual_ref(x, y, ["pool"], [1.0], distance, False), rtol=1e-10
+        only, perceptual_ref(x, y, ["pool"], [1.0], penalty, False), rtol=1e-10
     )
 
 
 def test_perceptual_loss_identical_and_zero_features():
     x = jnp.zeros((2, 4, 4, 3))
-    for normalize, distance in [(False, "mse"), (True, "mse"), (True, "mae"), (False, "mae")]:
-        value, grad = jax.jit(
-            jax.value_and_grad(
-                lambda p, n=normalize, d=distance: perceptual_loss(
-                    p, x, feature_fn=jax_features, normalize_features=n, distance=d
-                ).sum()
-            )
-        )(x)
-        assert float(value) == 0.0 and bool(jnp.all(grad == 0))
+    for normalize in (False, True):
+        for penalty in ("squared_error", "absolute_error"):
+            value, grad = jax.jit(
+                jax.value_and_grad(
+                    lambda p, n=normalize, d=penalty: perceptual_loss(
+                        p, x, feature_fn=jax_features, normalize_features=n, penalty=d
+                    ).sum()
+                )
+            )(x)
+            assert float(value) == 0.0 and bool(jnp.all(grad == 0))
 
 
 def test_perceptual_loss_errors():
@@ -289,8 +293,14 @@ def test_perceptual_loss_errors():
         perceptual_loss(x, x, feature_fn=lambda v: {"flat": v.reshape(-1)})
     with pytest.raises(ValueError, match="`predictions`"):
         perceptual_loss(x, x.reshape(1, 4, 12, 1), feature_fn=jax_features)
-    with pytest.raises(ValueError, match="`distance`"):
-        perceptual_loss(x, x, feature_fn=jax_features, distance="l1")
+    with pytest.raises(ValueError, match="`penalty`"):
+        perceptual_loss(x, x, feature_fn=jax_features, penalty="l1")
+    # The old spelling is gone: `distance=` names vector distances only (CONTRIBUTING.md, 3).
+    for old in ("mse", "mae"):
+        with pytest.raises(ValueError, match="`penalty`"):
+            perceptual_loss(x, x, feature_fn=jax_features, penalty=old)
+        with pytest.raises(TypeError, match="distance"):
+            perceptual_loss(x, x, feature_fn=jax_features, distance=old)
 
 
 # Total variation ----------------------------------------------------------------------------
@@ -435,3 +445,116 @@ def test_total_variation_errors():
             fn(jnp.ones((4, 4, 3), jnp.int32))
         with pytest.raises(ValueError, match="`reduction`"):
             fn(x, reduction="avg")
+
+
+# Per-image mask and weights, data parallelism ------------------------------------------------
+
+
+def _reductions_of(fn, values, mask, w):
+    """The contract's reductions (CONTRIBUTING.md, section 4) against a numpy formula."""
+    none = np.where(mask, w * values, 0.0)
+    count = np.sum(mask * w)
+    np.testing.assert_allclose(fn(where=mask, weights=w), none, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(fn(where=mask, weights=w, reduction="sum"), none.sum(), rtol=1e-10)
+    mean = fn(where=mask, weights=w, reduction="mean")
+    np.testing.assert_allclose(mean, none.sum() / count, rtol=1e-10)
+    total, n = fn(where=mask, weights=w, reduction="sum_and_count")
+    np.testing.assert_allclose([total, n], [none.sum(), count], rtol=1e-10)
+
+
+def test_per_image_where_and_weights_against_numpy(rng):
+    shape = (5, 4, 3, 3)  # three channels: the input of `jax_features`
+    x, y = rng.uniform(-1, 1, shape), rng.uniform(-1, 1, shape)
+    mask = np.array([True, False, True, True, False])
+    w = rng.uniform(0.5, 2.0, 5)
+    cases = [
+        (
+            functools.partial(total_variation, x, beta=1.5),
+            _over_images(lambda i: tv_ref(i, 1.5), x),
+        ),
+        (
+            functools.partial(anisotropic_total_variation, x),
+            kornia_tv(np.moveaxis(x, -1, -3)),
+        ),
+        (
+            functools.partial(style_loss, x, y),
+            np.mean((gram_ref(x) - gram_ref(y)) ** 2, axis=(-2, -1)),
+        ),
+        (
+            functools.partial(perceptual_loss, x, y, feature_fn=jax_features),
+            perceptual_ref(x, y, ["conv", "pool"], [1.0, 1.0], "squared_error", False),
+        ),
+    ]
+    for fn, values in cases:
+        _reductions_of(fn, values, mask, w)
+    # A masked image leaks nothing, even NaN (values and gradients).
+    x_nan = np.where(mask[:, None, None, None], x, np.nan)
+    for fn in (total_variation, anisotropic_total_variation):
+        grad = jax.grad(lambda v, fn=fn: fn(v, where=mask, weights=w, reduction="mean"))(x_nan)
+        assert np.all(np.isfinite(grad)) and np.all(np.asarray(grad)[~mask] == 0)
+    grad = jax.grad(
+        lambda v: perceptual_loss(
+            v, y, feature_fn=jax_features, where=mask, reduction="sum", normalize_features=True
+        )
+    )(x_nan)
+    assert np.all(np.isfinite(grad)) and np.all(np.asarray(grad)[~mask] == 0)
+
+
+def test_axis_name_gives_the_global_reduction_on_4_devices():
+    stdout = run_on_devices(__file__, devices=4, timeout=300)
+    assert "checked 12 configurations" in stdout, stdout
+
+
+def _main() -> None:
+    """Each image loss inside ``shard_map`` with ``axis_name`` equals one device (4 devices)."""
+    from jax.sharding import PartitionSpec as P
+
+    assert jax.device_count() == 4, jax.devices()
+    mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (8, 4, 4, 3)).astype(np.float32)
+    y = rng.uniform(-1, 1, (8, 4, 4, 3)).astype(np.float32)
+    w = rng.uniform(0.5, 2.0, 8).astype(np.float32)
+    mask = np.array([1, 1, 0, 0, 1, 0, 1, 1], bool)  # device 1 holds no counted image
+    fns = {
+        "total_variation": lambda a, b, **kw: total_variation(a, beta=1.5, **kw),
+        "anisotropic_total_variation": lambda a, b, **kw: anisotropic_total_variation(a, **kw),
+        "style_loss": style_loss,
+        "perceptual_loss": functools.partial(perceptual_loss, feature_fn=jax_features),
+    }
+    reductions = ("mean", "sum", "sum_and_count")
+
+    def all_losses(a, b, m, v, axis_name=None):
+        return {
+            (name, r): fn(a, b, where=m, weights=v, reduction=r, axis_name=axis_name)
+            for name, fn in fns.items()
+            for r in reductions
+        }
+
+    def total(out):
+        return sum(jnp.sum(jnp.stack(jax.tree.leaves(x))) for x in out.values())
+
+    sharded = jax.shard_map(
+        functools.partial(all_losses, axis_name="data"),
+        mesh=mesh,
+        in_specs=(P("data"),) * 4,
+        out_specs=P(),
+    )
+    args = (x, y, mask, w)
+    expected, got = jax.jit(all_losses)(*args), jax.jit(sharded)(*args)
+    g_expected = jax.jit(jax.grad(lambda *a: total(all_losses(*a)), argnums=(0, 1)))(*args)
+    g_got = jax.jit(jax.grad(lambda *a: total(sharded(*a)), argnums=(0, 1)))(*args)
+    for key in expected:
+        np.testing.assert_allclose(
+            np.asarray(jax.tree.leaves(got[key])),
+            np.asarray(jax.tree.leaves(expected[key])),
+            rtol=1e-5,
+            err_msg=str(key),
+        )
+    for a, b in zip(g_got, g_expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    print(f"checked {len(expected)} configurations")
+
+
+if __name__ == "__main__":
+    _main()

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.experimental import checkify
 from sklearn.metrics import mutual_info_score, normalized_mutual_info_score
 
 import jaxloss
@@ -74,6 +75,7 @@ def test_degenerate_labelings_follow_sklearn(a, b):
 
 
 def test_dropped_labels_equal_sklearn_on_the_kept_samples():
+    """The unchecked default under jit: out-of-range labels leave the table."""
     rng = np.random.default_rng(1)
     a, b = rng.integers(-1, 4, 40), rng.integers(0, 5, 40)  # -1 and 3 fall outside [0, 3)
     keep = (a >= 0) & (a < 3)
@@ -85,6 +87,82 @@ def test_dropped_labels_equal_sklearn_on_the_kept_samples():
     empty = np.full(5, -1)
     assert float(_mi(empty, empty, 2, 2)) == 0.0
     assert float(_nmi(empty, empty, 2, 2)) == normalized_mutual_info_score([], []) == 1.0
+
+
+LABELINGS = [
+    ("mutual_information", {}),
+    ("normalized_mutual_information", {"average": "geometric"}),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", LABELINGS)
+def test_out_of_range_labels_raise_eagerly_and_in_checked_mode(name, kwargs):
+    """Issue #11: -1 labels gave 0.0 silently where scikit-learn's score is 0.732."""
+    fn = functools.partial(getattr(jaxloss, name), num_classes_a=2, num_classes_b=2, **kwargs)
+    a, b = jnp.array([0, 0, 1, 1, -1, -1]), jnp.array([0, 0, 1, 1, 1, 1])
+    with pytest.raises(ValueError, match="`labels_a`"):
+        fn(a, b)
+    with pytest.raises(ValueError, match="`labels_b`"):
+        fn(b, jnp.array([0, 1, 2, 0, 1, 0]))
+    checked = checkify.checkify(jax.jit(fn), errors=checkify.user_checks)
+    err, _ = checked(a, b)
+    assert "`labels_a`" in err.get()
+    err, _ = checked(b, a)
+    assert "`labels_b`" in err.get()
+    good = jnp.array([0, 1, 1, 1, 0, 0])
+    err, value = checked(good, b)
+    assert err.get() is None
+    np.testing.assert_array_equal(value, jax.jit(fn)(good, b))
+    # Weight 0 marks padding: its labels are not checked, and the rest is scikit-learn's.
+    w = jnp.array([1.0, 1.0, 1.0, 1.0, 0.0, 0.0])
+    sk = {"mutual_information": mutual_info_score, "normalized_mutual_information": None}[name]
+    value = fn(a, b, weights=w)
+    if sk is not None:
+        np.testing.assert_allclose(value, sk(a[:4], b[:4]), rtol=1e-6)
+    err, _ = checked(a, b, weights=w)
+    assert err.get() is None
+
+
+def test_negative_weights_and_table_entries_raise():
+    a = jnp.array([0, 1, 1, 0])
+    kwargs = {"num_classes_a": 2, "num_classes_b": 2}
+    bad = jnp.array([1.0, -1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="`weights`"):
+        jaxloss.mutual_information(a, a, weights=bad, **kwargs)
+    checked = checkify.checkify(
+        jax.jit(functools.partial(jaxloss.mutual_information, **kwargs)),
+        errors=checkify.user_checks,
+    )
+    err, _ = checked(a, a, weights=bad)
+    assert "`weights`" in err.get()
+    table = jnp.array([[5.0, -1.0], [1.0, 5.0]])  # counts (scikit-learn casts to int)
+    with pytest.raises(ValueError, match="`joint`"):
+        jaxloss.mutual_information_from_joint(table)
+    checked_joint = checkify.checkify(
+        jax.jit(jaxloss.mutual_information_from_joint), errors=checkify.user_checks
+    )
+    err, _ = checked_joint(table)
+    assert "`joint`" in err.get()
+    err, value = checked_joint(jnp.abs(table))
+    assert err.get() is None
+    np.testing.assert_allclose(
+        value, mutual_info_score(None, None, contingency=np.abs(np.asarray(table))), rtol=1e-5
+    )
+
+
+def test_information_functions_take_no_reduction():
+    """One value per labeling, not per example (CONTRIBUTING.md, section 4)."""
+    import inspect
+
+    for name in (
+        "mutual_information",
+        "normalized_mutual_information",
+        "mutual_information_from_joint",
+        "soft_mutual_information",
+    ):
+        params = inspect.signature(getattr(jaxloss, name)).parameters
+        assert "reduction" not in params and "axis_name" not in params, name
+        assert "no ``reduction``" in getattr(jaxloss, name).__doc__, name
 
 
 def test_integer_weights_equal_repeated_samples():

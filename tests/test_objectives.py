@@ -9,6 +9,7 @@ Oracles: numpy formulas of the penalties (scikit-learn's ElasticNet documentatio
 from __future__ import annotations
 
 import functools
+import inspect
 
 import hypothesis.extra.numpy as hnp
 import jax
@@ -110,15 +111,15 @@ def test_masks_select_leaves(rng, penalty):
         "norm": {"scale": False},
         "extra": [True, (True,)],
     }
-    np.testing.assert_allclose(penalty(tree, mask=mask), expected, rtol=1e-12)
-    np.testing.assert_allclose(penalty(tree, mask=_skip_bias_and_scale), expected, rtol=1e-12)
+    np.testing.assert_allclose(penalty(tree, where=mask), expected, rtol=1e-12)
+    np.testing.assert_allclose(penalty(tree, where=_skip_bias_and_scale), expected, rtol=1e-12)
     # Independent check: the L1 value of the selected leaves by numpy.
     if penalty is jaxloss.l1_penalty:
         np.testing.assert_allclose(
-            penalty(tree, mask=mask), _np_l1(_np_leaves(selected)), rtol=1e-12
+            penalty(tree, where=mask), _np_l1(_np_leaves(selected)), rtol=1e-12
         )
     # Masked leaves get exactly zero gradient; selected leaves the penalty's gradient.
-    grads = jax.grad(lambda p: penalty(p, mask=mask))(tree)
+    grads = jax.grad(lambda p: penalty(p, where=mask))(tree)
     assert np.all(np.asarray(grads["dense"]["bias"]) == 0)
     assert np.all(np.asarray(grads["norm"]["scale"]) == 0)
     assert np.any(np.asarray(grads["dense"]["kernel"]) != 0)
@@ -128,12 +129,12 @@ def test_elementwise_array_masks(rng):
     w = rng.standard_normal((3, 4))
     rows = np.array([True, False, True])[:, None]
     np.testing.assert_allclose(
-        jaxloss.l2_penalty({"w": w}, mask={"w": jnp.asarray(rows)}),
+        jaxloss.l2_penalty({"w": w}, where={"w": jnp.asarray(rows)}),
         0.5 * np.sum(np.square(w[[0, 2]])),
         rtol=1e-12,
     )
     # A traced mask works under jit.
-    fn = jax.jit(lambda p, m: jaxloss.l1_penalty(p, mask=m))
+    fn = jax.jit(lambda p, m: jaxloss.l1_penalty(p, where=m))
     np.testing.assert_allclose(
         fn({"w": w}, {"w": jnp.asarray(rows)}), np.abs(w[[0, 2]]).sum(), rtol=1e-12
     )
@@ -144,12 +145,12 @@ def test_integer_leaves_are_allowed_only_when_masked_out(rng):
     with pytest.raises(TypeError, match=r"`params` leaf \['step'\]"):
         jaxloss.l2_penalty(tree)
     np.testing.assert_allclose(
-        jaxloss.l2_penalty(tree, mask={"w": True, "step": False}),
+        jaxloss.l2_penalty(tree, where={"w": True, "step": False}),
         0.5 * np.sum(np.square(tree["w"])),
         rtol=1e-12,
     )
     np.testing.assert_allclose(
-        jaxloss.l1_penalty(tree, mask=lambda path, leaf: path[0].key != "step"),
+        jaxloss.l1_penalty(tree, where=lambda path, leaf: path[0].key != "step"),
         np.abs(tree["w"]).sum(),
         rtol=1e-12,
     )
@@ -170,7 +171,7 @@ def test_empty_pytree_is_zero():
     for penalty in PENALTIES:
         out = penalty({})
         assert out.dtype == jnp.float32 and float(out) == 0.0
-        assert float(penalty({"w": jnp.zeros(3)}, mask={"w": False})) == 0.0
+        assert float(penalty({"w": jnp.zeros(3)}, where={"w": False})) == 0.0
 
 
 @pytest.mark.parametrize("penalty", PENALTIES)
@@ -181,7 +182,7 @@ def test_result_dtype_is_the_promoted_leaf_dtype(penalty):
     assert penalty({"a": ones16, "b": jnp.ones((2,), jnp.float64)}).dtype == jnp.float64
     # The leaf dtype counts even when the leaf is masked out.
     mixed = {"a": ones16, "b": jnp.ones((2,), jnp.float32)}
-    assert penalty(mixed, mask={"a": True, "b": False}).dtype == jnp.float32
+    assert penalty(mixed, where={"a": True, "b": False}).dtype == jnp.float32
 
 
 def test_float16_sums_accumulate_in_float32():
@@ -225,16 +226,20 @@ def test_penalty_properties(a, b, scale, rho):
 @pytest.mark.parametrize("penalty", PENALTIES)
 def test_bad_masks_raise(penalty):
     params = {"w": jnp.zeros((2, 3)), "b": jnp.zeros(3)}
-    with pytest.raises(ValueError, match="`mask`"):
-        penalty(params, mask={"w": True})
-    with pytest.raises(ValueError, match="`mask`"):
-        penalty(params, mask={"w": True, "b": False, "c": True})
-    with pytest.raises(TypeError, match="`mask`"):
-        penalty(params, mask={"w": 1, "b": True})
-    with pytest.raises(ValueError, match="`mask`"):
-        penalty(params, mask={"w": jnp.ones((3, 3), bool), "b": True})
+    with pytest.raises(ValueError, match="`where`"):
+        penalty(params, where={"w": True})
+    with pytest.raises(ValueError, match="`where`"):
+        penalty(params, where={"w": True, "b": False, "c": True})
+    with pytest.raises(TypeError, match="`where`"):
+        penalty(params, where={"w": 1, "b": True})
+    with pytest.raises(ValueError, match="`where`"):
+        penalty(params, where={"w": jnp.ones((3, 3), bool), "b": True})
     with pytest.raises(TypeError, match="`params`"):
         penalty({"w": jnp.zeros(3, jnp.int32)})
+    # `mask=` was renamed `where=` (the one mask name, CONTRIBUTING.md section 3).
+    with pytest.raises(TypeError, match="mask"):
+        penalty(params, mask={"w": True, "b": False})
+    assert "mask" not in inspect.signature(penalty).parameters
 
 
 @pytest.mark.parametrize("l1_ratio", [-0.1, 1.5, float("nan")])
@@ -281,7 +286,7 @@ _LBFGS = optax.lbfgs()
 @jax.jit
 def _ridge_lbfgs_step(params, state, x, y, lam):
     # Penalize the weights, not the bias; `lam` is traced, so one compilation serves all.
-    regularizer = functools.partial(jaxloss.l2_penalty, mask=lambda path, leaf: path[0].key == "w")
+    regularizer = functools.partial(jaxloss.l2_penalty, where=lambda path, leaf: path[0].key == "w")
     fn = jaxloss.objective(_squared_errors, regularizer=regularizer, strength=lam)
     (value, aux), grads = jax.value_and_grad(fn, has_aux=True)(params, x, y)
     updates, state = _LBFGS.update(

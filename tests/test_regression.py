@@ -21,8 +21,10 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
+from jax.experimental import checkify
 
 import jaxloss
+from tests.multidevice import run_on_devices
 
 SHAPES = [(7,), (2, 3, 4)]
 ELEMENTWISE = [
@@ -402,6 +404,60 @@ def test_elementwise_where_and_weights(rng, fn):
     assert float(fn(p, t, where=np.zeros((8, 3), bool), reduction="mean")) == 0.0
 
 
+# where / weights on the examples of the mean errors -----------------------------------------
+
+
+@pytest.mark.parametrize("ours,theirs", SKLEARN)
+def test_mean_errors_example_where_and_weights(rng, ours, theirs):
+    """A mask and weights of the per-example shape act on the per-row errors (section 4)."""
+    p, t = _pair(rng, (6, 4), np.float64)
+    rows = np.array([theirs(t[i], p[i]) for i in range(6)])
+    mask = np.array([True, True, False, True, False, True])
+    w = rng.uniform(0.5, 2.0, 6)
+    kwargs = {"axis": 1, "where": mask, "weights": w}
+    expected = np.where(mask, w * rows, 0.0)
+    np.testing.assert_allclose(ours(p, t, **kwargs), expected, rtol=1e-12)
+    np.testing.assert_allclose(ours(p, t, reduction="sum", **kwargs), expected.sum(), rtol=1e-12)
+    mean = expected.sum() / np.sum(mask * w)
+    np.testing.assert_allclose(ours(p, t, reduction="mean", **kwargs), mean, rtol=1e-12)
+    total, count = ours(p, t, reduction="sum_and_count", **kwargs)
+    np.testing.assert_allclose([total, count], [expected.sum(), np.sum(mask * w)], rtol=1e-12)
+    # Entry weights (sklearn's sample_weight along axis=1) with example weights on top.
+    entry_w = rng.uniform(0.1, 2.0, (6, 4))
+    weighted_rows = np.array([theirs(t[i], p[i], sample_weight=entry_w[i]) for i in range(6)])
+    np.testing.assert_allclose(
+        ours(p, t, axis=1, weights=entry_w, reduction="none"), weighted_rows, rtol=1e-12
+    )
+    # A masked example leaks nothing, even NaN.
+    p_nan = np.where(mask[:, None], p, np.nan)
+    grad = jax.grad(lambda x: ours(x, t, reduction="mean", **kwargs))(jnp.asarray(p_nan))
+    assert np.all(np.isfinite(grad)) and np.all(np.asarray(grad)[~mask] == 0)
+
+
+@pytest.mark.parametrize("fn", [jaxloss.huber_loss, jaxloss.mean_squared_error])
+def test_negative_weights_raise_in_checked_mode_and_eagerly(fn):
+    p, t = jnp.array([[1.0, 2.0], [0.5, -1.0]]), jnp.zeros((2, 2))
+    good, bad = jnp.array([[1.0, 0.5], [2.0, 0.0]]), jnp.array([[1.0, 0.5], [-2.0, 0.0]])
+    mean = functools.partial(fn, reduction="mean")
+    checked = checkify.checkify(jax.jit(mean), errors=checkify.user_checks)
+    err, _ = checked(p, t, weights=bad)
+    assert "`weights`" in err.get()
+    err, value = checked(p, t, weights=good)
+    assert err.get() is None
+    np.testing.assert_array_equal(value, jax.jit(mean)(p, t, weights=good))
+    with pytest.raises(ValueError, match="`weights`"):
+        mean(p, t, weights=bad)
+    # A masked negative weight is free.
+    where = jnp.array([[True, True], [False, True]])
+    err, _ = checked(p, t, weights=bad, where=where)
+    assert err.get() is None
+
+
+def test_axis_name_gives_the_global_reduction_on_4_devices():
+    stdout = run_on_devices(__file__, devices=4, timeout=300)
+    assert "checked 30 configurations" in stdout, stdout
+
+
 # dtypes and targets --------------------------------------------------------------------------
 
 
@@ -493,3 +549,58 @@ def test_bad_axis_and_masks_raise(fn):
         fn(x, where=jnp.ones((2, 3)))
     with pytest.raises(ValueError, match="`weights`"):
         fn(x, weights=jnp.ones((2,)))
+
+
+def _main() -> None:
+    """Each regression loss inside ``shard_map`` with ``axis_name`` equals one device."""
+    from jax.sharding import PartitionSpec as P
+
+    assert jax.device_count() == 4, jax.devices()
+    mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+    rng = np.random.default_rng(0)
+    p, t = _pair(rng, (8, 3), np.float32)
+    w = rng.uniform(0.5, 2.0, (8, 3)).astype(np.float32)
+    mask = np.ones((8, 3), bool)
+    mask[2:4] = False  # device 1 counts nothing
+    mask[5, 1] = False
+    fns = {f.__name__: f for f in ELEMENTWISE}
+    for f in MEANS:  # per-example values: rows, with example weights and mask
+        fns[f.__name__] = lambda a, b, *, where, weights, f=f, **kw: f(
+            a, b, axis=1, where=where[:, 0], weights=weights[:, 0], **kw
+        )
+    reductions = ("mean", "sum", "sum_and_count")
+
+    def all_losses(a, b, m, v, axis_name=None):
+        return {
+            (name, r): fn(a, b, where=m, weights=v, reduction=r, axis_name=axis_name)
+            for name, fn in fns.items()
+            for r in reductions
+        }
+
+    def total(out):
+        return sum(jnp.sum(jnp.stack(jax.tree.leaves(x))) for x in out.values())
+
+    sharded = jax.shard_map(
+        functools.partial(all_losses, axis_name="data"),
+        mesh=mesh,
+        in_specs=(P("data"),) * 4,
+        out_specs=P(),
+    )
+    args = (p, t, mask, w)
+    expected, got = jax.jit(all_losses)(*args), jax.jit(sharded)(*args)
+    g_expected = jax.jit(jax.grad(lambda *a: total(all_losses(*a)), argnums=(0, 1)))(*args)
+    g_got = jax.jit(jax.grad(lambda *a: total(sharded(*a)), argnums=(0, 1)))(*args)
+    for key in expected:
+        np.testing.assert_allclose(
+            np.asarray(jax.tree.leaves(got[key])),
+            np.asarray(jax.tree.leaves(expected[key])),
+            rtol=1e-5,
+            err_msg=str(key),
+        )
+    for a, b in zip(g_got, g_expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    print(f"checked {len(expected)} configurations")
+
+
+if __name__ == "__main__":
+    _main()

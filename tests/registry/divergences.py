@@ -2,6 +2,7 @@
 
 import jax.numpy as jnp
 
+import jaxloss
 from tests.registry import Bad, Call, Case, normal, probabilities, uniform
 
 K = 4
@@ -13,6 +14,29 @@ ZERO_TARGETS = jnp.array([[0.5, 0.5, 0.0, 0.0], [0.0, 0.25, 0.0, 0.75]])
 LOG_Q_HOLES = jnp.log(jnp.array([[0.5, 0.5, 0.0, 0.0], [0.1, 0.4, 0.0, 0.5]]))
 UNIFORM_LOG = jnp.full((2, K), -jnp.log(4.0))
 MASK = jnp.array([[True, True, False, True], [False, False, False, False]])
+# An example mask, and inputs that are NaN in the masked example (they must not leak).
+EXAMPLE_MASK = jnp.array([True, False])
+NAN_SECOND = jnp.array([[0.25, 0.25, 0.5, 0.0], [jnp.nan] * K])
+
+
+def _optax_where(fn):
+    """optax's names take optax's entry mask only (no example mask under that name).
+
+    The contract suite passes a mask of the per-example shape; the same mask spelled as an
+    entry mask is ``where[..., None]`` (every entry of a masked example masked: CONTRIBUTING.md
+    section 4, "optax names whose `where` is an element mask"), which is what this wrapper
+    passes on. Masks of the inputs' rank are passed unchanged. `weights` and `axis_name` are
+    named so that the suites that look for them in the signature find them.
+    """
+
+    def call(log_predictions, targets, *, where=None, weights=None, axis_name=None, **kwargs):
+        if where is not None and jnp.ndim(where) == jnp.ndim(log_predictions) - 1:
+            where = jnp.asarray(where)[..., None]
+        return fn(
+            log_predictions, targets, where=where, weights=weights, axis_name=axis_name, **kwargs
+        )
+
+    return call
 
 
 def _dist(rng, batch, dtype):
@@ -42,7 +66,9 @@ def _two_dists(rng, batch, dtype):
 
 
 def _two_dists_weighted(rng, batch, dtype):
-    return Call((_dist(rng, batch, dtype), _dist(rng, batch, dtype)), {"weights": (0.3, 0.7)})
+    return Call(
+        (_dist(rng, batch, dtype), _dist(rng, batch, dtype)), {"mixture_weights": (0.3, 0.7)}
+    )
 
 
 def _gaussian(rng, batch, dtype):
@@ -76,6 +102,22 @@ def _masked(*args):
     return lambda: Call(args, {"where": MASK, "reduction": "mean"})
 
 
+def _example_masked(*args):
+    """An example mask and weights; the masked example is NaN."""
+    return lambda: Call(
+        args, {"where": EXAMPLE_MASK, "weights": jnp.array([2.0, 1.0]), "reduction": "mean"}
+    )
+
+
+def _example_bad_calls():
+    x = jnp.full((2, K), 1 / K)
+    return (
+        Bad(lambda: Call((x, x), {"where": jnp.ones((3,), bool)}), "`where`"),
+        Bad(lambda: Call((x, x), {"where": jnp.ones((2, K, 1), bool)}), "`where`"),
+        Bad(lambda: Call((x, x), {"weights": jnp.ones((3,))}), "`weights`"),
+    )
+
+
 CASES = [
     Case(
         "entropy",
@@ -84,9 +126,12 @@ CASES = [
             lambda: Call((ONE_HOT,)),
             lambda: Call((jnp.zeros((2, K)),)),
             _masked(ZERO_TARGETS),
+            _example_masked(NAN_SECOND),
         ),
         bad_calls=(
             Bad(lambda: Call((jnp.ones((2, K), jnp.int32),)), "`probabilities`"),
+            Bad(lambda: Call((jnp.ones((2, K)),), {"where": jnp.ones((3,), bool)}), "`where`"),
+            Bad(lambda: Call((jnp.ones((2, K)),), {"weights": jnp.ones((2, K))}), "`weights`"),
             Bad(lambda: Call((jnp.ones((2, K)),), {"where": jnp.ones((3, K), bool)}), "`where`"),
             Bad(lambda: Call((jnp.ones((2, K)),), {"axis": (1, 1)}), "`axis`"),
         ),
@@ -99,13 +144,15 @@ CASES = [
             lambda: Call((LOG_Q_HOLES, ZERO_TARGETS)),
             lambda: Call((jnp.log(ONE_HOT), ONE_HOT)),
             _masked(LOG_Q_HOLES, ZERO_TARGETS),
+            _example_masked(jnp.log(NAN_SECOND), NAN_SECOND),
         ),
-        bad_calls=_pair_bad_calls("log_predictions", "targets"),
+        bad_calls=(*_pair_bad_calls("log_predictions", "targets"), *_example_bad_calls()),
     ),
     *[
         Case(
             name,
             _log_and_targets,
+            fn=_optax_where(getattr(jaxloss, name)),
             grad_argnums=(0, 1),
             edge_cases=(
                 lambda: Call((LOG_Q_HOLES, ZERO_TARGETS)),
@@ -113,6 +160,11 @@ CASES = [
                 lambda: Call((UNIFORM_LOG, ONE_HOT)),
                 lambda: Call((UNIFORM_LOG, jnp.zeros((2, K)))),
                 _masked(LOG_Q_HOLES, ZERO_TARGETS),
+                # optax's entry mask over a whole example, with weights; NaN stays out.
+                lambda: Call(
+                    (jnp.log(NAN_SECOND), NAN_SECOND),
+                    {"where": EXAMPLE_MASK[:, None], "weights": jnp.array([2.0, 1.0])},
+                ),
             ),
             bad_calls=_pair_bad_calls("log_predictions", "targets"),
         )
@@ -121,6 +173,7 @@ CASES = [
     Case(
         "kl_divergence_with_log_targets",
         _log_and_log_targets,
+        fn=_optax_where(jaxloss.kl_divergence_with_log_targets),
         grad_argnums=(0, 1),
         edge_cases=(
             lambda: Call((LOG_Q_HOLES, jnp.log(ZERO_TARGETS))),
@@ -140,23 +193,29 @@ CASES = [
             lambda: Call((ZERO_TARGETS, ZERO_TARGETS)),
             lambda: Call((ZERO_TARGETS, OTHER_HOT)),
             _masked(ZERO_TARGETS, ONE_HOT),
+            _example_masked(NAN_SECOND, ONE_HOT),
         ),
-        bad_calls=_pair_bad_calls("predictions", "targets"),
+        bad_calls=(*_pair_bad_calls("predictions", "targets"), *_example_bad_calls()),
     ),
     Case(
         "generalized_js_divergence",
         _two_dists_weighted,
         grad_argnums=(0, 1),
         edge_cases=(
-            lambda: Call((ONE_HOT, OTHER_HOT), {"weights": (0.2, 0.8)}),
-            lambda: Call((ONE_HOT, OTHER_HOT), {"weights": (1.0, 0.0)}),
-            lambda: Call((ZERO_TARGETS, ZERO_TARGETS), {"weights": (0.9, 0.1)}),
+            lambda: Call((ONE_HOT, OTHER_HOT), {"mixture_weights": (0.2, 0.8)}),
+            lambda: Call((ONE_HOT, OTHER_HOT), {"mixture_weights": (1.0, 0.0)}),
+            lambda: Call((ZERO_TARGETS, ZERO_TARGETS), {"mixture_weights": (0.9, 0.1)}),
         ),
         bad_calls=(
             *_pair_bad_calls("predictions", "targets"),
-            Bad(lambda: Call((ONE_HOT, ONE_HOT), {"weights": (0.5, 0.6)}), "`weights`"),
-            Bad(lambda: Call((ONE_HOT, ONE_HOT), {"weights": (1.5, -0.5)}), "`weights`"),
-            Bad(lambda: Call((ONE_HOT, ONE_HOT), {"weights": (0.2, 0.3, 0.5)}), "`weights`"),
+            *_example_bad_calls(),
+            *[
+                Bad(
+                    lambda pair=pair: Call((ONE_HOT, ONE_HOT), {"mixture_weights": pair}),
+                    "`mixture_weights`",
+                )
+                for pair in ((0.5, 0.6), (1.5, -0.5), (0.2, 0.3, 0.5))
+            ],
         ),
     ),
     Case(
@@ -174,8 +233,10 @@ CASES = [
                 {"prior_log_variance": -80.0},
             ),
             _masked(jnp.ones((2, K)), jnp.zeros((2, K))),
+            _example_masked(NAN_SECOND, NAN_SECOND),
         ),
         bad_calls=(
+            *_example_bad_calls(),
             Bad(lambda: Call((jnp.zeros((2, K)), jnp.zeros((2, K + 1)))), "`mean`"),
             Bad(lambda: Call((jnp.zeros((2, K), jnp.int32), jnp.zeros((2, K)))), "`mean`"),
             Bad(

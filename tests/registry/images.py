@@ -64,6 +64,19 @@ def _anisotropic_tv(rng, batch, dtype):
 _FLAT = jnp.full((2, H, W, C), 0.5)
 _ONE_PIXEL = jnp.full((2, 1, 1, C), 0.5)
 _PARTLY_FLAT = jnp.zeros((2, H, W, C)).at[:, 2:, :, 1].set(1.0)
+# The second image is NaN and masked out; the first is weighted: nothing of the NaN leaks.
+_NAN_SECOND = _PARTLY_FLAT.at[1].set(jnp.nan)
+_MASKED = {"where": jnp.array([True, False]), "weights": jnp.array([2.0, 1.0]), "reduction": "mean"}
+
+
+def _bad_masks(args, kwargs=None):
+    kwargs = kwargs or {}
+    return (
+        Bad(lambda: Call(args(), {**kwargs, "where": jnp.ones((3,), bool)}), "`where`"),
+        Bad(lambda: Call(args(), {**kwargs, "where": jnp.ones((2,))}), "`where`"),
+        Bad(lambda: Call(args(), {**kwargs, "weights": jnp.ones((2, 1))}), "`weights`"),
+    )
+
 
 CASES = [
     Case(
@@ -90,6 +103,7 @@ CASES = [
                 ({"a": jnp.zeros((2, 3, 3, 2))}, {"a": jnp.zeros((1, 5, 5, 2))}),
                 {"normalize": False},
             ),
+            lambda: Call((_NAN_SECOND, _PARTLY_FLAT[:1]), dict(_MASKED)),
         ),
         bad_calls=(
             Bad(lambda: Call((jnp.ones((2, 3, 3, 2)), jnp.ones((2, 3, 3, 4))), {}), "channels"),
@@ -106,13 +120,16 @@ CASES = [
                 "`layer_weights`",
             ),
             Bad(lambda: Call((jnp.ones((2, 3, 3, 2)), jnp.ones((3, 3, 3, 2))), {}), "`targets`"),
+            *_bad_masks(lambda: (jnp.ones((2, 3, 3, 2)), jnp.ones((2, 3, 3, 2)))),
         ),
     ),
     Case(
         "perceptual_loss",
         _perceptual,
         edge_cases=(
-            lambda: Call((_FLAT, _FLAT), {"feature_fn": tiny_features, "distance": "mae"}),
+            lambda: Call(
+                (_FLAT, _FLAT), {"feature_fn": tiny_features, "penalty": "absolute_error"}
+            ),
             lambda: Call(
                 (jnp.zeros((2, H, W, C)), jnp.zeros((2, H, W, C))),
                 {"feature_fn": tiny_features, "normalize_features": True},
@@ -120,6 +137,10 @@ CASES = [
             lambda: Call(
                 (jnp.zeros((2, H, W, C)), _PARTLY_FLAT),
                 {"feature_fn": tiny_features, "normalize_features": True},
+            ),
+            lambda: Call(
+                (_NAN_SECOND, _FLAT),
+                {"feature_fn": tiny_features, "normalize_features": True, **_MASKED},
             ),
         ),
         bad_calls=(
@@ -140,9 +161,9 @@ CASES = [
             Bad(
                 lambda: Call(
                     (jnp.ones((1, H, W, C)), jnp.ones((1, H, W, C))),
-                    {"feature_fn": tiny_features, "distance": "l2"},
+                    {"feature_fn": tiny_features, "penalty": "mse"},
                 ),
-                "`distance`",
+                "`penalty`",
             ),
             Bad(
                 lambda: Call(
@@ -155,6 +176,7 @@ CASES = [
                 lambda: Call((jnp.ones((H, W)), jnp.ones((H, W))), {"feature_fn": tiny_features}),
                 "`predictions`",
             ),
+            *_bad_masks(lambda: (_FLAT, _FLAT), {"feature_fn": tiny_features}),
         ),
     ),
     Case(
@@ -167,12 +189,14 @@ CASES = [
             lambda: Call((_PARTLY_FLAT,), {"beta": 0.3}),
             lambda: Call((_ONE_PIXEL,), {"beta": 1.0}),
             lambda: Call((_FLAT.astype(jnp.bfloat16),), {"beta": 1.0}),
+            lambda: Call((_NAN_SECOND,), {"beta": 0.5, **_MASKED}),
         ),
         bad_calls=(
             Bad(lambda: Call((jnp.ones((H, W, C)),), {"beta": 0.0}), "`beta`"),
             Bad(lambda: Call((jnp.ones((H, W, C)),), {"beta": -1.0}), "`beta`"),
             Bad(lambda: Call((jnp.ones((H, W)),), {}), "`images`"),
             Bad(lambda: Call((jnp.ones((H, W, C), jnp.int32),), {}), "`images`"),
+            *_bad_masks(lambda: (_FLAT,)),
         ),
     ),
     Case(
@@ -182,10 +206,12 @@ CASES = [
             lambda: Call((_FLAT,), {}),
             lambda: Call((_PARTLY_FLAT,), {}),
             lambda: Call((_ONE_PIXEL,), {}),
+            lambda: Call((_NAN_SECOND,), dict(_MASKED)),
         ),
         bad_calls=(
             Bad(lambda: Call((jnp.ones((W,)),), {}), "`images`"),
             Bad(lambda: Call((jnp.ones((H, W, C), jnp.uint8),), {}), "`images`"),
+            *_bad_masks(lambda: (_FLAT,)),
         ),
     ),
 ]

@@ -30,7 +30,10 @@ _label_edges = (
     lambda: Call((jnp.zeros((5,), jnp.int32), _b, _w), _CLASSES),  # one cluster in a
     lambda: Call((jnp.zeros((5,), jnp.int32), jnp.ones((5,), jnp.int32), _w), _CLASSES),
     lambda: Call((_a, _b, jnp.zeros((5,))), _CLASSES),  # empty table
-    lambda: Call((jnp.full((5,), -1), _b, _w), _CLASSES),  # every label dropped
+    # Out-of-range labels: unchecked under jit they are dropped (checked mode raises).
+    lambda: Call((jnp.full((5,), -1), _b, _w), _CLASSES),
+    # Padding by weight 0: out-of-range labels there are never an error.
+    lambda: Call((_a.at[3:].set(-1), _b, jnp.array([1.0, 1.0, 1.0, 0.0, 0.0])), _CLASSES),
     lambda: Call((_a, _a, _w), _CLASSES),  # perfect match
     lambda: Call((_a, _b, jnp.array([1.0, 0.0, 0.0, 2.0, 0.0])), _CLASSES),
 )

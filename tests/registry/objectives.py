@@ -35,13 +35,13 @@ def _penalty_case(name, make, kwargs):
         out_shape=lambda b: (),
         edge_cases=(
             lambda: Call((_ZEROS,), dict(kwargs)),
-            lambda: Call((_ZEROS,), {**kwargs, "mask": {"w": True, "b": False}}),
-            lambda: Call((_ZEROS,), {**kwargs, "mask": lambda path, leaf: leaf.ndim > 1}),
+            lambda: Call((_ZEROS,), {**kwargs, "where": {"w": True, "b": False}}),
+            lambda: Call((_ZEROS,), {**kwargs, "where": lambda path, leaf: leaf.ndim > 1}),
         ),
         bad_calls=(
             Bad(lambda: Call(({"w": jnp.arange(3)},), dict(kwargs)), "`params`", TypeError),
-            Bad(lambda: Call((_ZEROS,), {**kwargs, "mask": {"w": True}}), "`mask`"),
-            Bad(lambda: Call((_ZEROS,), {**kwargs, "mask": {"w": 1.0, "b": True}}), "`mask`"),
+            Bad(lambda: Call((_ZEROS,), {**kwargs, "where": {"w": True}}), "`where`"),
+            Bad(lambda: Call((_ZEROS,), {**kwargs, "where": {"w": 1.0, "b": True}}), "`where`"),
         )
         + (
             (Bad(lambda: Call((_ZEROS,), {**kwargs, "l1_ratio": 1.5}), "`l1_ratio`"),)
@@ -90,7 +90,7 @@ CASES = [
             lambda: Call(({"w": jnp.zeros((4, 3))}, jnp.zeros((4, 3)), jnp.zeros(4))),
             lambda: Call(
                 ({"w": jnp.zeros((4, 3))}, jnp.zeros((4, 3)), jnp.zeros(4)),
-                {"regularizer": functools.partial(jaxloss.l1_penalty, mask={"w": False})},
+                {"regularizer": functools.partial(jaxloss.l1_penalty, where={"w": False})},
             ),
         ),
         bad_calls=(
