@@ -32,6 +32,12 @@ def _examples() -> dict[str, tuple[str, Callable[[], jax.Array]]]:
     binary_desc = f"logits [{B},{K}], 0/1 targets"
     return {
         "reduce": (f"losses [{B},{K}]", lambda: jaxloss.reduce(jnp.abs(logits))),
+        "mean_from_sum_and_count": (
+            f"(sum, count) of losses [{B},{K}]",
+            lambda: jaxloss.mean_from_sum_and_count(
+                jaxloss.reduce(jnp.abs(logits), reduction="sum_and_count")
+            ),
+        ),
         "softmax": (f"logits [{B},{K}]", lambda: jaxloss.softmax(logits)),
         "log_softmax": (f"logits [{B},{K}]", lambda: jaxloss.log_softmax(logits)),
         "sigmoid": (f"logits [{B},{K}]", lambda: jaxloss.sigmoid(logits)),

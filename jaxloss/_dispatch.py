@@ -9,8 +9,8 @@ retrace under the user's own ``jit``).
 
 Inside the kernel the data checks (`_checks.check_class_ids`, ...) see traced arrays, so
 the kernel runs under ``checkify`` and a failed check raises the same ``ValueError`` an
-eager call raises on concrete data. Under a transformation (``jit``, ``grad``, ``vmap``:
-any traced argument) or ``jax.disable_jit()`` the function runs as written.
+eager call raises on concrete data. Inside any transformation (``jit``, ``grad``, ``vmap``,
+even of closed-over constants) or under ``jax.disable_jit()`` the function runs as written.
 """
 
 from __future__ import annotations
@@ -42,8 +42,7 @@ def compiled_when_eager(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        leaves = jax.tree.leaves((args, kwargs))
-        if jax.config.jax_disable_jit or any(isinstance(x, jax.core.Tracer) for x in leaves):
+        if jax.config.jax_disable_jit or not _eager():
             return fn(*args, **kwargs)
         if not all(_is_array(a) for a in jax.tree.leaves(args)):
             return fn(*args, **kwargs)  # Python lists or scalars: the function's own errors
@@ -61,6 +60,16 @@ def compiled_when_eager(fn: F) -> F:
         return out
 
     return wrapper  # type: ignore[return-value]
+
+
+def _eager() -> bool:
+    """True outside every trace (jit, grad, vmap, ...), closed-over constants included."""
+    try:
+        from jax._src import core  # no public API tells whether a trace is running
+
+        return bool(core.trace_state_clean())
+    except (ImportError, AttributeError):
+        return False  # unknown: run the function as written, always correct
 
 
 def _tree_of_arrays(value: Any) -> bool:

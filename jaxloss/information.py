@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _numerics
+from jaxloss import _checks, _dispatch, _numerics
 from jaxloss._checks import Axis
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
 AVERAGES = ("arithmetic", "geometric", "min", "max")
 
 
+@_dispatch.compiled_when_eager
 def mutual_information(
     labels_a: ArrayLike,
     labels_b: ArrayLike,
@@ -89,6 +90,7 @@ def mutual_information(
     return _information(table)[0].astype(dtype)
 
 
+@_dispatch.compiled_when_eager
 def normalized_mutual_information(
     labels_a: ArrayLike,
     labels_b: ArrayLike,
@@ -153,6 +155,7 @@ def normalized_mutual_information(
     return nmi.astype(dtype)
 
 
+@_dispatch.compiled_when_eager
 def mutual_information_from_joint(joint: ArrayLike) -> jax.Array:
     """Mutual information of a joint distribution table ``p(a, b)``, in nats.
 
@@ -188,6 +191,7 @@ def mutual_information_from_joint(joint: ArrayLike) -> jax.Array:
     return _information(joint.astype(_checks.compute_dtype(dtype)))[0].astype(dtype)
 
 
+@_dispatch.compiled_when_eager
 def soft_mutual_information(
     x: ArrayLike,
     y: ArrayLike,

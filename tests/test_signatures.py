@@ -24,7 +24,7 @@ ARRAYS = {
     "embeddings", "weight", "images", "features", "values", "params", "mean",
     "log_variance", "joint", "labels_a", "labels_b", "sum_and_count",
     # composite_loss / objective take the loss terms and the loss function
-    "terms", "loss_fn",
+    "terms", "loss_fn", "feature_fn",
 }  # fmt: skip
 
 # The vocabulary of options (section 3): one name per idea. A new option name is added here
@@ -39,7 +39,8 @@ OPTIONS = {
     "normalize", "normalized", "average_method", "reduction_axes", "average", "l1_ratio",
     "scale", "strength", "mask_diagonal", "batch_dice", "weight_type", "prior_mean",
     "prior_log_variance", "bias", "logit_softcap", "token_chunk_size", "num_classes_a",
-    "num_classes_b", "num_bins", "value_range", "swap", "mean_over",
+    "num_classes_b", "num_bins", "value_range", "swap", "mean_over", "mixture_weights",
+    "layers",
     # objective(loss_fn, ...): jax's own `has_aux`, and the penalty it adds
     "has_aux", "regularizer",
 }  # fmt: skip
