@@ -63,6 +63,11 @@ from jaxloss.information import (
     normalized_mutual_information,
     soft_mutual_information,
 )
+from jaxloss.mean_errors import (
+    mean_absolute_error,
+    mean_squared_error,
+    root_mean_squared_error,
+)
 from jaxloss.mining import (
     batch_all_triplet_loss,
     batch_hard_quadruplet_loss,
@@ -120,10 +125,7 @@ from jaxloss.regression import (
     huber_loss,
     l2_loss,
     log_cosh,
-    mean_absolute_error,
-    mean_squared_error,
     pseudo_huber_loss,
-    root_mean_squared_error,
     smooth_l1_loss,
     squared_error,
 )
@@ -163,12 +165,13 @@ __all__ = [
     "huber_loss",
     "l2_loss",
     "log_cosh",
-    "mean_absolute_error",
-    "mean_squared_error",
     "pseudo_huber_loss",
-    "root_mean_squared_error",
     "smooth_l1_loss",
     "squared_error",
+    # mean_errors
+    "mean_absolute_error",
+    "mean_squared_error",
+    "root_mean_squared_error",
     # objectives
     "elastic_net_penalty",
     "l1_penalty",

@@ -1,38 +1,32 @@
-"""Regression losses: elementwise penalties of the residual and the mean errors built on them.
+"""Regression losses: elementwise penalties of the residual.
 
 The residual is ``a = predictions - targets`` (``predictions`` alone when ``targets`` is None).
-Elementwise losses return one value per element by default (``reduction="none"``); the mean
-errors average over ``axis`` (all axes by default) and return one value per example. Every
-value is computed in at least float32 and returned in the promoted floating dtype of the
-inputs. ``reduction``, ``where``, ``weights`` and ``axis_name`` (the data-parallel batch
-axis) have the semantics of `jaxloss.reduce` (CONTRIBUTING.md, section 4). Entries masked out
-by ``where`` count for nothing: their residual is replaced by 0 before the loss, so even a NaN
+Each loss here returns one value per element by default (``reduction="none"``); their
+per-example means (MSE, MAE, RMSE) are in `jaxloss.mean_errors`. Every value is computed in at
+least float32 and returned in the promoted floating dtype of the inputs. ``reduction``,
+``where``, ``weights`` and ``axis_name`` (the data-parallel batch axis) have the semantics of
+`jaxloss.reduce` (CONTRIBUTING.md, section 4). Entries masked out by ``where`` count for
+nothing: their residual is replaced by 0 before the loss (`jaxloss._residuals`), so even a NaN
 or Inf there reaches neither the value nor the gradient.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _numerics
-from jaxloss._checks import Axis
-from jaxloss.reductions import mean_from_sum_and_count, reduce_loss, weighted_reduce
+from jaxloss import _checks, _numerics, _residuals
+from jaxloss.reductions import reduce_loss
 
 __all__ = [
     "absolute_error",
     "huber_loss",
     "l2_loss",
     "log_cosh",
-    "mean_absolute_error",
-    "mean_squared_error",
     "pseudo_huber_loss",
-    "root_mean_squared_error",
     "smooth_l1_loss",
     "squared_error",
 ]
@@ -50,7 +44,7 @@ def squared_error(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array:
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Elementwise squared error.
 
     .. math:: \ell(a) = a^2, \qquad a = \mathrm{predictions} - \mathrm{targets}
@@ -78,8 +72,10 @@ def squared_error(
       >>> squared_error(jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0]))
       Array([1., 4.], dtype=float32)
     """
-    a, out = _residual(predictions, targets, where)
-    return _reduce(a * a, out, reduction, where, weights, axis_name)
+    a, out = _residuals.residual(predictions, targets, where)
+    return reduce_loss(
+        a * a, out, reduction=reduction, where=where, weights=weights, axis_name=axis_name
+    )
 
 
 def l2_loss(
@@ -90,7 +86,7 @@ def l2_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array:
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Elementwise half squared error.
 
     .. math:: \ell(a) = \tfrac12 a^2
@@ -118,8 +114,10 @@ def l2_loss(
       >>> l2_loss(jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0]))
       Array([0.5, 2. ], dtype=float32)
     """
-    a, out = _residual(predictions, targets, where)
-    return _reduce(0.5 * (a * a), out, reduction, where, weights, axis_name)
+    a, out = _residuals.residual(predictions, targets, where)
+    return reduce_loss(
+        0.5 * (a * a), out, reduction=reduction, where=where, weights=weights, axis_name=axis_name
+    )
 
 
 def absolute_error(
@@ -130,7 +128,7 @@ def absolute_error(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array:
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Elementwise absolute error.
 
     .. math:: \ell(a) = |a|
@@ -158,8 +156,11 @@ def absolute_error(
       >>> absolute_error(jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0]))
       Array([1., 2.], dtype=float32)
     """
-    a, out = _residual(predictions, targets, where)
-    return _reduce(_numerics.abs_zero_grad(a), out, reduction, where, weights, axis_name)
+    a, out = _residuals.residual(predictions, targets, where)
+    values = _numerics.abs_zero_grad(a)
+    return reduce_loss(
+        values, out, reduction=reduction, where=where, weights=weights, axis_name=axis_name
+    )
 
 
 def huber_loss(
@@ -171,7 +172,7 @@ def huber_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array:
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Huber loss: quadratic inside ``delta``, linear outside.
 
     .. math::
@@ -208,7 +209,7 @@ def huber_loss(
       Array([0.125, 2.5  ], dtype=float32)
     """
     _checks.check_positive("delta", delta)
-    a, out = _residual(predictions, targets, where)
+    a, out = _residuals.residual(predictions, targets, where)
     d = jnp.asarray(delta, a.dtype)
     abs_a = _numerics.abs_zero_grad(a)
     # With q = min(|a|, delta): 0.5 q^2 + delta (|a| - q) is 0.5 a^2 inside and
@@ -217,7 +218,9 @@ def huber_loss(
     # multiplied by |a| - q = 0, so the kink gets delta * sign(a) exactly once.
     q = jnp.minimum(abs_a, d)
     values = 0.5 * (q * q) + d * (abs_a - q)
-    return _reduce(values, out, reduction, where, weights, axis_name)
+    return reduce_loss(
+        values, out, reduction=reduction, where=where, weights=weights, axis_name=axis_name
+    )
 
 
 def smooth_l1_loss(
@@ -229,7 +232,7 @@ def smooth_l1_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array:
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Smooth L1 loss (torch semantics): Huber loss divided by its threshold.
 
     .. math::
@@ -262,7 +265,7 @@ def smooth_l1_loss(
       Array([0.0625, 2.    ], dtype=float32)
     """
     _checks.check_nonnegative("beta", beta)
-    a, out = _residual(predictions, targets, where)
+    a, out = _residuals.residual(predictions, targets, where)
     b = jnp.asarray(beta, a.dtype)
     # With beta == 0, q == 0 and the safe divisor keeps the quadratic term (and its gradient)
     # exactly 0.
@@ -271,7 +274,9 @@ def smooth_l1_loss(
     # Same min() form as huber_loss: (|a| - q) + 0.5 q^2 / beta with q = min(|a|, beta).
     q = jnp.minimum(abs_a, b)
     values = (abs_a - q) + 0.5 * (q * q) / safe_b
-    return _reduce(values, out, reduction, where, weights, axis_name)
+    return reduce_loss(
+        values, out, reduction=reduction, where=where, weights=weights, axis_name=axis_name
+    )
 
 
 def pseudo_huber_loss(
@@ -283,7 +288,7 @@ def pseudo_huber_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array:
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Pseudo-Huber loss: a smooth Huber loss, ``a^2 / 2`` near 0 and ``delta |a|`` far.
 
     .. math:: \ell(a) = \delta^2 \left(\sqrt{1 + (a/\delta)^2} - 1\right)
@@ -316,10 +321,12 @@ def pseudo_huber_loss(
       2.1623
     """
     _checks.check_positive("delta", delta)
-    a, out = _residual(predictions, targets, where)
+    a, out = _residuals.residual(predictions, targets, where)
     d = jnp.asarray(delta, a.dtype)
     values = (d * d) * _sqrt1p_square_minus_one(a / d)
-    return _reduce(values, out, reduction, where, weights, axis_name)
+    return reduce_loss(
+        values, out, reduction=reduction, where=where, weights=weights, axis_name=axis_name
+    )
 
 
 def log_cosh(
@@ -330,7 +337,7 @@ def log_cosh(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array:
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Log-cosh loss, ``a^2 / 2`` near 0 and ``|a| - log 2`` far from it.
 
     .. math:: \ell(a) = \log\cosh a = |a| + \operatorname{softplus}(-2|a|) - \log 2
@@ -364,7 +371,7 @@ def log_cosh(
       >>> print(f"{float(log_cosh(jnp.array(1e4))):.2f}")
       9999.31
     """
-    a, out = _residual(predictions, targets, where)
+    a, out = _residuals.residual(predictions, targets, where)
     b = _numerics.abs_zero_grad(a)
     # log cosh c = log1p(cosh c - 1) with cosh c - 1 = t^2 / (2 (1 + t)), t = expm1(c): full
     # relative accuracy for tiny c (no cancellation). It is used up to c = _LOG_COSH_CLAMP,
@@ -376,160 +383,8 @@ def log_cosh(
     # max(b - clamp, 0) is b - c, written so that its gradient is exactly 0 below the clamp
     # (1 - dc/db would round tanh(b) away for tiny b).
     values = jnp.log1p(t * t / (2 * (1 + t))) + jnp.maximum(b - clamp, 0)
-    return _reduce(values, out, reduction, where, weights, axis_name)
-
-
-def mean_squared_error(
-    predictions: ArrayLike,
-    targets: ArrayLike | None = None,
-    *,
-    axis: Axis = None,
-    where: ArrayLike | None = None,
-    weights: ArrayLike | None = None,
-    reduction: str = "none",
-    axis_name: Hashable | None = None,
-) -> jax.Array:
-    r"""Mean squared error over ``axis``: one value per example (the entries not on ``axis``).
-
-    .. math:: \mathrm{MSE} = \frac{\sum_i m_i w_i a_i^2}{\sum_i m_i w_i}
-
-    over the entries ``i`` along ``axis``, with an entry mask ``m`` and entry weights ``w``
-    (both 1 by default). A mean over nothing (all masked or zero weight) is 0, and that
-    example is not counted by ``reduction="mean"``.
-
-    ``where`` and ``weights`` act on entries or on examples, told apart by their rank:
-
-    * the rank of ``predictions`` (broadcastable to its shape): entries, inside the mean
-      above (``weights`` is scikit-learn's ``sample_weight`` when ``axis=0``);
-    * the rank of the per-example shape (``predictions.shape`` without ``axis``): examples,
-      with `jaxloss.reduce`'s semantics (``"none"`` gives ``m * w * MSE``).
-
-    Args:
-      predictions: floating array ``[...]``.
-      targets: floating or integer array with the shape of ``predictions``; zeros if None.
-      axis: int or tuple of ints to average over (static); None (default) averages over all.
-      where: optional boolean mask of entries or of examples (see above).
-      weights: optional non-negative weights of entries or of examples (see above).
-      reduction: how the examples are reduced: ``"none"`` (default, shape of
-        ``predictions`` without ``axis``), ``"mean"`` (over the examples that counted
-        anything), ``"sum"`` or ``"sum_and_count"``.
-      axis_name: the data-parallel batch axis: reductions run over the global batch.
-
-    Returns:
-      ``predictions.shape`` without ``axis`` (a scalar by default), else a scalar
-      (``"sum_and_count"``: a pair), in the promoted floating dtype.
-
-    References:
-      ``sklearn.metrics.mean_squared_error`` (``axis=0`` gives ``multioutput="raw_values"``;
-      entry ``weights`` are ``sample_weight``).
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> from jaxloss import mean_squared_error
-      >>> mean_squared_error(jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0]))
-      Array(2.5, dtype=float32)
-      >>> p, t = jnp.array([[1.0, 2.0], [3.0, 3.0]]), jnp.zeros((2, 2))
-      >>> mean_squared_error(p, t, axis=1, weights=jnp.array([1.0, 0.5]))
-      Array([2.5, 4.5], dtype=float32)
-    """
-    return _mean_error(jnp.square, predictions, targets, axis, where, weights, reduction, axis_name)
-
-
-def mean_absolute_error(
-    predictions: ArrayLike,
-    targets: ArrayLike | None = None,
-    *,
-    axis: Axis = None,
-    where: ArrayLike | None = None,
-    weights: ArrayLike | None = None,
-    reduction: str = "none",
-    axis_name: Hashable | None = None,
-) -> jax.Array:
-    r"""Mean absolute error over ``axis``: one value per example.
-
-    .. math:: \mathrm{MAE} = \frac{\sum_i m_i w_i |a_i|}{\sum_i m_i w_i}
-
-    A mean over nothing is 0. The gradient of ``|a|`` is taken as 0 at ``a == 0``.
-
-    Args:
-      predictions: floating array ``[...]``.
-      targets: floating or integer array with the shape of ``predictions``; zeros if None.
-      axis: int or tuple of ints to average over (static); None (default) averages over all.
-      where: optional boolean mask of entries or of examples (see `mean_squared_error`).
-      weights: optional non-negative weights of entries or of examples (likewise).
-      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"`` over the
-        examples (see `mean_squared_error`).
-      axis_name: the data-parallel batch axis: reductions run over the global batch.
-
-    Returns:
-      ``predictions.shape`` without ``axis`` (a scalar by default), else a scalar
-      (``"sum_and_count"``: a pair), in the promoted floating dtype.
-
-    References:
-      ``sklearn.metrics.mean_absolute_error``.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> from jaxloss import mean_absolute_error
-      >>> mean_absolute_error(jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0]))
-      Array(1.5, dtype=float32)
-    """
-    return _mean_error(
-        _numerics.abs_zero_grad, predictions, targets, axis, where, weights, reduction, axis_name
-    )
-
-
-def root_mean_squared_error(
-    predictions: ArrayLike,
-    targets: ArrayLike | None = None,
-    *,
-    axis: Axis = None,
-    where: ArrayLike | None = None,
-    weights: ArrayLike | None = None,
-    reduction: str = "none",
-    axis_name: Hashable | None = None,
-) -> jax.Array:
-    r"""Root mean squared error over ``axis``: one value per example.
-
-    .. math:: \mathrm{RMSE} = \sqrt{\mathrm{MSE}}
-
-    with MSE as in `mean_squared_error`. At zero error the value is 0 and the gradient is
-    taken as 0 (a double ``where`` around the square root; the true derivative is unbounded
-    there), so training that reaches a perfect fit stays finite. ``reduction="mean"`` averages
-    the per-example RMSEs, as scikit-learn does over outputs.
-
-    Args:
-      predictions: floating array ``[...]``.
-      targets: floating or integer array with the shape of ``predictions``; zeros if None.
-      axis: int or tuple of ints to average over (static); None (default) averages over all.
-      where: optional boolean mask of entries or of examples (see `mean_squared_error`).
-      weights: optional non-negative weights of entries or of examples (likewise).
-      reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"`` over the
-        examples (see `mean_squared_error`).
-      axis_name: the data-parallel batch axis: reductions run over the global batch.
-
-    Returns:
-      ``predictions.shape`` without ``axis`` (a scalar by default), else a scalar
-      (``"sum_and_count"``: a pair), in the promoted floating dtype.
-
-    References:
-      ``sklearn.metrics.root_mean_squared_error`` (``axis=0`` with ``reduction="mean"`` is its
-      ``multioutput="uniform_average"``).
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> from jaxloss import root_mean_squared_error
-      >>> root_mean_squared_error(jnp.array([3.0, 4.0]), jnp.array([0.0, 0.0]))
-      Array(3.535534, dtype=float32)
-    """
-
-    def root(means):
-        positive = means > 0
-        safe = jnp.where(positive, means, jnp.ones((), means.dtype))
-        return jnp.where(positive, jnp.sqrt(safe), jnp.zeros((), means.dtype))
-
-    return _mean_error(
-        jnp.square, predictions, targets, axis, where, weights, reduction, axis_name, root
+    return reduce_loss(
+        values, out, reduction=reduction, where=where, weights=weights, axis_name=axis_name
     )
 
 
@@ -545,107 +400,3 @@ def _sqrt1p_square_minus_one_jvp(primals, tangents):
     # float32 and drops a term; the derivative t / hypot(1, t) is bounded by 1.
     (t,), (dt,) = primals, tangents
     return _sqrt1p_square_minus_one(t), t / jnp.hypot(jnp.ones((), t.dtype), t) * dt
-
-
-def _residual(predictions: Any, targets: Any, where: Any) -> tuple[jax.Array, jnp.dtype]:
-    """``predictions - targets`` in the compute dtype, and the dtype of the result.
-
-    Masked-out residuals are replaced by 0 so that non-finite padding under a False `where`
-    reaches neither the values nor the gradients.
-    """
-    predictions = _checks.as_float("predictions", predictions)
-    out = predictions.dtype
-    acc = _checks.compute_dtype(out)
-    if targets is None:
-        a = predictions.astype(acc)
-    else:
-        a, out = _difference(predictions, targets)
-    if where is not None:
-        mask = _checks.broadcast_to("where", _checks.as_bool("where", where), a.shape)
-        a = jnp.where(mask, a, jnp.zeros((), a.dtype))
-    return a, out
-
-
-def _difference(predictions: jax.Array, targets: Any) -> tuple[jax.Array, jnp.dtype]:
-    """Checks `targets` against `predictions`; their difference in the compute dtype."""
-    targets = jnp.asarray(targets)
-    if not (
-        jnp.issubdtype(targets.dtype, jnp.floating) or jnp.issubdtype(targets.dtype, jnp.integer)
-    ):
-        raise TypeError(
-            f"`targets` must be a floating-point or integer array; got dtype {targets.dtype}."
-        )
-    _checks.check_same_shape(predictions=predictions, targets=targets)
-    out = _checks.result_dtype(predictions, targets)
-    acc = _checks.compute_dtype(out)
-    return predictions.astype(acc) - targets.astype(acc), out
-
-
-def _reduce(values, out, reduction, where, weights, axis_name):
-    """Reduces elementwise values (in the compute dtype) and casts to the result dtype."""
-    return reduce_loss(
-        values, out, reduction=reduction, where=where, weights=weights, axis_name=axis_name
-    )
-
-
-def _entries_or_examples(name, x, shape, axes, as_kind):
-    """`where`/`weights` of the rank of the inputs (entries) or of the examples.
-
-    Returns ``(entries, examples)``, one of them None: an array of ``len(shape)`` dimensions
-    broadcast to ``shape``, or one of the per-example rank broadcast to the per-example shape.
-    """
-    if x is None:
-        return None, None
-    x = as_kind(name, x)
-    kept = tuple(n for i, n in enumerate(shape) if i not in axes)
-    if x.ndim == len(shape):
-        return _checks.broadcast_to(name, x, shape), None
-    if x.ndim == len(kept):
-        return None, _checks.broadcast_to(name, x, kept)
-    raise ValueError(
-        f"`{name}` must have the rank of `predictions` ({len(shape)}, entries) or of the "
-        f"per-example shape {kept} ({len(kept)}, examples); got shape {x.shape}."
-    )
-
-
-def _mean_error(term, predictions, targets, axis, where, weights, reduction, axis_name, post=None):
-    """Masked weighted means of ``term(a)`` over `axis`, then `post`, then the reduction.
-
-    Each example's mean is `weighted_reduce` on its own entries (one vmapped call); an example
-    whose entries carry no weight has mean 0 and is left out of the reduction.
-    """
-    _checks.check_reduction(reduction)
-    shape = _checks.as_float("predictions", predictions).shape
-    axes = _checks.normalize_axes("axis", axis, len(shape))
-    where, example_where = _entries_or_examples("where", where, shape, axes, _checks.as_bool)
-    weights, example_weights = _entries_or_examples(
-        "weights", weights, shape, axes, _checks.as_float
-    )
-    if example_where is not None:
-        # Masked examples lose their entries too, so non-finite padding there stays out.
-        spread = jnp.broadcast_to(jnp.expand_dims(example_where, axes), shape)
-        where = _checks.combine_masks(where, spread)
-    if weights is not None:
-        _checks.check_values_in("weights", weights, low=0.0, where=where)
-    a, out = _residual(predictions, targets, where)
-    values = term(a)
-    kept = tuple(i for i in range(len(shape)) if i not in axes)
-    kept_shape = tuple(shape[i] for i in kept)
-    rows, width = math.prod(kept_shape), math.prod(shape[i] for i in axes)
-
-    def as_rows(x):
-        if x is None:
-            return None
-        return jnp.transpose(x, kept + axes).reshape((rows, width))
-
-    def row_sum_and_count(v, m, w):
-        numerator = v if w is None else w.astype(v.dtype) * v
-        return weighted_reduce(numerator, w, m, "sum_and_count")
-
-    pair = jax.vmap(row_sum_and_count)(as_rows(values), as_rows(where), as_rows(weights))
-    total, count = (x.reshape(kept_shape) for x in pair)
-    means = mean_from_sum_and_count((total, count))
-    if post is not None:
-        means = post(means)
-    counted = None if where is None and weights is None else count > 0
-    return _reduce(means, out, reduction, counted, example_weights, axis_name)
