@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -17,8 +18,13 @@ import jaxloss
 
 B, K, D = 8, 5, 16
 
+# (description of the example input, thunk). The thunk returns a pytree of arrays: a loss
+# value, a ``(sum, count)`` pair, or ``(total, aux)`` of `composite_loss`; `rows` tabulates
+# its first leaf.
+Example = tuple[str, Callable[[], Any]]
 
-def _examples() -> dict[str, tuple[str, Callable[[], jax.Array]]]:
+
+def _examples() -> dict[str, Example]:
     keys = jax.random.split(jax.random.key(0), 8)
     logits = 2.0 * jax.random.normal(keys[0], (B, K))
     labels = jax.random.randint(keys[1], (B,), 0, K)
@@ -333,7 +339,7 @@ def _divergences(p, q, key):
     }
 
 
-def _segmentation_examples(k1, k2) -> dict[str, tuple[str, Callable[[], jax.Array]]]:
+def _segmentation_examples(k1, k2) -> dict[str, Example]:
     seg_logits = 2.0 * jax.random.normal(k1, (B, 8, 8, 3))
     seg_labels = jax.random.randint(k2, (B, 8, 8), 0, 3)
     seg_onehot = jax.nn.one_hot(seg_labels, 3)

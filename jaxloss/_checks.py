@@ -19,7 +19,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jax.experimental import checkify
+from jax.typing import ArrayLike
 
 REDUCTIONS = ("none", "mean", "sum", "sum_and_count")
 
@@ -42,7 +44,7 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
 
 def concrete(value: Any) -> np.ndarray | None:
     """The value as a numpy array when it is known at trace time, else None."""
-    if value is None or isinstance(value, jax.core.Tracer):
+    if value is None or isinstance(value, Tracer):
         return None
     try:
         return np.asarray(value)
@@ -163,7 +165,7 @@ def broadcast_to(name: str, x: Any, shape: tuple[int, ...]) -> jax.Array:
     return jnp.broadcast_to(arr, shape)
 
 
-def result_dtype(*arrays: jax.Array) -> jnp.dtype:
+def result_dtype(*arrays: ArrayLike | None) -> jnp.dtype:
     """The promoted floating dtype of the floating inputs (float32 if none is floating)."""
     floats = [jnp.asarray(a).dtype for a in arrays if a is not None]
     floats = [d for d in floats if jnp.issubdtype(d, jnp.floating)]

@@ -41,7 +41,7 @@ def candidates(x, labels, axis_name):
     return gather(x, axis_name, -2), gather(labels, axis_name, -1), offset
 
 
-def reduce_anchors(total, count, valid, reduction, axis_name, dtype):
+def reduce_anchors(total, count, valid, reduction, axis_name, dtype) -> jax.Array:
     """Per-anchor ``total / count`` (0 where invalid), reduced over the (global) anchors.
 
     ``"mean"`` is ``sum(total) / sum(count)`` over valid anchors (``count=None``: a plain
@@ -63,7 +63,7 @@ def reduce_anchors(total, count, valid, reduction, axis_name, dtype):
     return weighted_reduce(total, count, valid, "mean", axis_name).astype(dtype)
 
 
-def reduce_examples(loss, weights, mask, reduction, axis_name, dtype):
+def reduce_examples(loss, weights, mask, reduction, axis_name, dtype) -> jax.Array:
     """`weighted_reduce`, over the global batch when ``axis_name`` is given."""
     out = weighted_reduce(loss, weights, mask, reduction, axis_name)
     return out if reduction == "sum_and_count" else out.astype(dtype)

@@ -42,7 +42,9 @@ def compiled_when_eager(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if jax.config.jax_disable_jit or not _eager():
+        # `jax_disable_jit` is a dynamic attribute of `jax.config` that no stub declares, and
+        # `jax.config.read` refuses flags that have a context manager: read it by name.
+        if getattr(jax.config, "jax_disable_jit") or not _eager():  # noqa: B009
             return fn(*args, **kwargs)
         if not all(_is_array(a) for a in jax.tree.leaves(args)):
             return fn(*args, **kwargs)  # Python lists or scalars: the function's own errors

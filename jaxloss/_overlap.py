@@ -239,14 +239,14 @@ def weighted_class_mean(
 
 
 def finish(
-    per_example: jax.Array,
+    per_example: ArrayLike,
     maps: Maps,
     *,
     reduction: str,
     where: ArrayLike | None,
     weights: ArrayLike | None,
     axis_name: Hashable | None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     """The reduction over examples (`reduce_loss`).
 
     With ``batch_dice`` the one value already covers the global batch (the class sums were

@@ -45,7 +45,7 @@ def sigmoid_binary_cross_entropy(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Binary cross-entropy on logits (log loss), elementwise.
 
     .. math::
@@ -114,7 +114,7 @@ def binary_cross_entropy(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Binary cross-entropy (log loss) on probabilities, with clamped logs.
 
     .. math::
@@ -185,7 +185,7 @@ def sigmoid_focal_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Sigmoid focal loss (Lin et al., 2017), elementwise.
 
     .. math::

@@ -52,7 +52,7 @@ def softmax_cross_entropy(
     reduction: str = "none",
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Cross-entropy between soft (or one-hot) labels and softmax(logits).
 
     .. math::
@@ -145,7 +145,7 @@ def safe_softmax_cross_entropy(
     reduction: str = "none",
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Softmax cross-entropy with :math:`0 \cdot \log 0 = 0` (optax parity name).
 
     .. math:: \ell = -\sum_c w_c\, y_c \log \mathrm{softmax}(x)_c
@@ -208,7 +208,7 @@ def softmax_cross_entropy_with_integer_labels(
     reduction: str = "none",
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Cross-entropy with integer labels, without building a one-hot array.
 
     .. math::
@@ -323,7 +323,7 @@ def softmax_focal_loss(
     reduction: str = "none",
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Multi-class focal loss on softmax probabilities.
 
     .. math::

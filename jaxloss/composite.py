@@ -13,6 +13,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 
 from jaxloss import _checks
 from jaxloss.reductions import reduce
@@ -91,7 +92,7 @@ def composite_loss(
 
 
 def _check_weight(name: str, weight: Any) -> None:
-    if isinstance(weight, jax.core.Tracer):
+    if isinstance(weight, Tracer):
         return
     try:
         value = np.asarray(weight)

@@ -51,7 +51,7 @@ def dice_bce_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Sigmoid Dice loss plus binary cross-entropy (multi-label), weighted per term.
 
     .. math::
@@ -147,7 +147,7 @@ def dice_cross_entropy_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Softmax Dice loss plus cross-entropy, weighted per term (MONAI ``DiceCELoss``).
 
     .. math::
@@ -272,7 +272,7 @@ def dice_focal_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Dice loss plus focal loss, weighted per term (MONAI ``DiceLoss`` + ``FocalLoss``).
 
     .. math::

@@ -23,7 +23,7 @@ import functools
 import pathlib
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -86,8 +86,11 @@ def load_digits_split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype(np.float32)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y.astype(np.int32), test_size=0.25, stratify=y, random_state=seed
+    # train_test_split returns each split in the type of its input (numpy arrays here); its
+    # annotation is the union of every input type it accepts.
+    x_train, x_test, y_train, y_test = cast(
+        list[np.ndarray],
+        train_test_split(x, y.astype(np.int32), test_size=0.25, stratify=y, random_state=seed),
     )
     return x_train, y_train, x_test, y_test
 
@@ -119,7 +122,11 @@ def build_objective(graphdef: Any, cfg: Config) -> Callable[..., tuple[jax.Array
     )
 
 
-def make_mesh(devices: Iterable[jax.Device] | None = None) -> Mesh:
+def make_mesh(
+    # jax.Device re-exports a class of the compiled jaxlib, which has no type stub: pyright
+    # sees a variable, not a class.
+    devices: Iterable[jax.Device] | None = None,  # pyright: ignore[reportInvalidTypeForm]
+) -> Mesh:
     """A one-axis ``("data",)`` mesh over the given (default: all local) devices."""
     devices = list(jax.local_devices() if devices is None else devices)
     return Mesh(np.asarray(devices), ("data",))

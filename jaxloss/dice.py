@@ -153,7 +153,7 @@ def binary_dice_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Binary soft Dice loss, optax's ``binary_dice_loss``.
 
     .. math::
@@ -227,7 +227,7 @@ def multiclass_generalized_dice_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""optax's ``multiclass_generalized_dice_loss``: Dice loss with inverse-frequency weights.
 
     .. math::

@@ -17,8 +17,8 @@ without building the ``[N, V]`` logits. Two blocked schedules share the block ma
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Hashable
+from typing import Any, Protocol, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -63,7 +63,7 @@ def fused_linear_cross_entropy(
     token_chunk_size: int | None = None,
     axis_name: Hashable | None = None,
     vocab_axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Cross-entropy of a linear layer's logits, without materializing the logits.
 
     With logits :math:`z_n = W x_n + b` (``weight`` rows are classes), optionally soft-capped
@@ -406,11 +406,31 @@ def _hits(labels_t, start, size):
     return (labels_t - start)[:, None] == jnp.arange(size, dtype=labels_t.dtype)[None, :]
 
 
+_R = TypeVar("_R", covariant=True)
+
+
+class _CustomVJP(Protocol[_R]):
+    """What `jax.custom_vjp` returns: a `custom_vjp` (a ``custom_vjp3`` in newer jax)."""
+
+    def __call__(self, *args: Any) -> _R: ...
+
+    def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> Any: ...
+
+
+def _custom_vjp_static_blocks(fn: Callable[..., _R]) -> _CustomVJP[_R]:
+    """``jax.custom_vjp(fn, nondiff_argnums=(0,))``: the first argument (`_Blocks`) is static.
+
+    A function rather than ``functools.partial(jax.custom_vjp, ...)``, whose result pyright
+    types as ``custom_vjp[object]`` (the return type of `fn` is lost).
+    """
+    return jax.custom_vjp(fn, nondiff_argnums=(0,))
+
+
 # --- schedule 1: per-token statistics (forward streams, backward recomputes) ---------------
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _row_stats(blocks: _Blocks, x, w, b, labels, cap):
+@_custom_vjp_static_blocks
+def _row_stats(blocks: _Blocks, x, w, b, labels, cap) -> tuple[jax.Array, ...]:
     """(lse, label logit, row sum) per token over the columns of `w` ([N] each, compute dtype).
 
     A label outside [0, V) has label logit 0 (the sharded form relies on it)."""
@@ -491,8 +511,8 @@ _row_stats.defvjp(_row_stats_fwd, _row_stats_bwd)
 # --- schedule 2: a reduced loss, gradients formed in the forward pass ----------------------
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _reduced_loss(blocks: _Blocks, x, w, b, labels, counted, weights, cap, alpha, zl):
+@_custom_vjp_static_blocks
+def _reduced_loss(blocks: _Blocks, x, w, b, labels, counted, weights, cap, alpha, zl) -> jax.Array:
     """The (weighted) sum of the counted tokens' losses; the forward pass also forms its
     gradient."""
     return _reduced_loss_fwd(blocks, x, w, b, labels, counted, weights, cap, alpha, zl)[0]
@@ -557,7 +577,8 @@ def _reduced_loss_fwd(blocks: _Blocks, x, w, b, labels, counted, weights, cap, a
     loss = _token_losses(lse, label_logit, total, labels, v, alpha, zl, terms)
     weighted = loss if weights is None else weights * loss
     value = weighted_reduce(weighted.astype(blocks.out_dtype), None, counted, "sum")
-    db = None if db is None else db.astype(b.dtype)
+    # db is None exactly when b is (its initial value): testing both only narrows the types.
+    db = None if db is None or b is None else db.astype(b.dtype)
     # d value / d weights: the counted tokens' losses.
     dweights = None if weights is None else weighted_reduce(loss, None, counted, "none")
     return value, (dx, dw, db, dweights)

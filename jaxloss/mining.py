@@ -366,6 +366,7 @@ for _fn in (
     semihard_triplet_loss,
     batch_hard_quadruplet_loss,
 ):
+    assert _fn.__doc__ is not None  # each is written above (python -OO strips both)
     _fn.__doc__ = _fn.__doc__.replace("{head}", _MINING_HEAD).replace("{args}", _MINING_TAIL)
 del _fn
 
@@ -431,8 +432,8 @@ def _batch_hard_quadruplet_kernel(
     embeddings, labels, margin, margin2, mask, weights, *, distance, reduction, axis_name
 ):
     """`batch_hard_quadruplet_loss` past its checks, as one kernel."""
-    d, pos, neg, dtype, labels, cand_labels = _mining_setup(
-        embeddings, labels, mask, distance, axis_name, with_labels=True
+    d, pos, neg, dtype, labels, cand_labels = _mining_setup_with_labels(
+        embeddings, labels, mask, distance, axis_name
     )
     hard_pos, hard_neg, valid = _hardest(d, pos, neg)
     # For each local sample k: its nearest other-class distance (class c1) and its nearest
@@ -463,7 +464,16 @@ def _batch_hard_quadruplet_kernel(
     return _embedding.reduce_anchors(loss, None, valid, weights, reduction, axis_name, dtype)
 
 
-def _mining_setup(embeddings, labels, mask, distance, axis_name, *, with_labels=False):
+def _mining_setup(embeddings, labels, mask, distance, axis_name):
+    """The distance matrix, the positive and negative masks and the loss dtype."""
+    d, pos, neg, dtype, _, _ = _mining_setup_with_labels(
+        embeddings, labels, mask, distance, axis_name
+    )
+    return d, pos, neg, dtype
+
+
+def _mining_setup_with_labels(embeddings, labels, mask, distance, axis_name):
+    """`_mining_setup`, then the anchors' labels and the candidates' labels."""
     _embedding.check_distance(distance)
     x, labels, dtype = _embedding.embeddings_and_labels(embeddings, labels)
     x, cand, cand_labels, pos, neg = _embedding.batch_pairs(x, labels, mask, axis_name)
@@ -474,9 +484,7 @@ def _mining_setup(embeddings, labels, mask, distance, axis_name, *, with_labels=
             f"`distance` must return the distance matrix of shape {expected}; got {d.shape}."
         )
     d = d.astype(x.dtype)
-    if with_labels:
-        return d, pos, neg, dtype, labels, cand_labels
-    return d, pos, neg, dtype
+    return d, pos, neg, dtype, labels, cand_labels
 
 
 def _hardest(d, pos, neg):

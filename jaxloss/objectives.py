@@ -226,7 +226,7 @@ def objective(
                 )
         dtype = _checks.result_dtype(cost, penalty)
         value = cost.astype(dtype) + jnp.asarray(strength, dtype) * penalty.astype(dtype)
-        aux = {"cost": cost, "penalty": penalty}
+        aux: dict[str, Any] = {"cost": cost, "penalty": penalty}
         if has_aux:
             aux["loss_aux"] = inner_aux
         return value, aux

@@ -41,10 +41,12 @@ def _reexport(name: str, doc: str) -> Callable[..., Any]:
     """A wrapper around ``optax.losses.<name>`` with optax's signature and the given docstring."""
     target = getattr(_optax_losses, name)
 
-    @functools.wraps(target)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return target(*args, **kwargs)
 
+    # What `@functools.wraps(target)` does; as a statement `wrapper` keeps its function type,
+    # on which pyright accepts the `__signature__` below (not on `wraps`'s `_Wrapped`).
+    functools.update_wrapper(wrapper, target)
     summary, _, rest = doc.strip("\n").partition("\n")
     wrapper.__doc__ = summary + "\n" + _NOTE.format(name=name) + rest
     wrapper.__signature__ = inspect.signature(target)

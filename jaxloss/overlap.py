@@ -69,7 +69,7 @@ def dice_coefficient(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Soft Dice coefficient, averaged over classes.
 
     .. math::
@@ -147,7 +147,7 @@ def generalized_dice_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Generalized Dice loss (Sudre et al. 2017), MONAI ``GeneralizedDiceLoss`` semantics.
 
     .. math::
@@ -236,7 +236,7 @@ def tversky_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Tversky loss (Salehi et al. 2017), MONAI ``TverskyLoss`` semantics.
 
     .. math::
@@ -318,7 +318,7 @@ def focal_tversky_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Focal Tversky loss (Abraham & Khan 2019): the Tversky loss raised to ``gamma``.
 
     .. math::
@@ -403,7 +403,7 @@ def iou_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Soft Jaccard (IoU) loss (Rahman & Wang 2016).
 
     .. math::

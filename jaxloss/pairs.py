@@ -318,6 +318,7 @@ def ntxent(
 
 
 for _fn in (cosine_similarity_loss, cosine_embedding_loss, contrastive_loss):
+    assert _fn.__doc__ is not None  # each is written above (python -OO strips both)
     _fn.__doc__ = _fn.__doc__.replace("{reduce}", _PAIR_REDUCTION)
 del _fn
 

@@ -118,7 +118,7 @@ def pairwise_distances(
         matrix, kind = _checks.mahalanobis_matrix(
             options.get("precision"), options.get("covariance"), x.shape[-1], acc
         )
-        out = _gram_metric(name, x, y, acc, matrix=matrix, kind=kind)
+        out = _mahalanobis(x, y, acc, matrix, kind)
     else:
         out = _gram_metric(name, x, y, acc, soft=options.get("soft"))
     if self_pairs:
@@ -213,7 +213,23 @@ def _cosine_from_gram(x, y, acc):
     return jnp.clip(1 - similarity, 0, 2)
 
 
-def _gram_metric(name, x, y, acc, *, soft=None, matrix=None, kind=None):
+def _mahalanobis(x, y, acc, matrix, kind):
+    if kind == "covariance":
+        # Whitening by L^-1 (C = L L^T) turns the distance into a Euclidean one.
+        x, y = (_whiten(v.astype(acc), matrix) for v in (x, y))
+        return _numerics.safe_sqrt(_squared_from_gram(x, y, acc))
+    x, y = _center(x.astype(acc), y.astype(acc), acc)
+    xs = jnp.matmul(x, matrix, precision=jax.lax.Precision.HIGHEST)
+    ys = jnp.matmul(y, matrix, precision=jax.lax.Precision.HIGHEST)
+    squared = (
+        jnp.sum(xs * x, axis=-1)[..., :, None]
+        + jnp.sum(ys * y, axis=-1)[..., None, :]
+        - 2 * _gram(xs, y, acc)
+    )
+    return _numerics.safe_sqrt(jnp.where(squared > 0, squared, 0))
+
+
+def _gram_metric(name, x, y, acc, *, soft=None):
     if name == "sqeuclidean":
         return _squared_from_gram(x, y, acc)
     if name == "euclidean":
@@ -226,20 +242,6 @@ def _gram_metric(name, x, y, acc, *, soft=None, matrix=None, kind=None):
         )
     if name == "inner_product":
         return _gram(x, y, acc)
-    if name == "mahalanobis":
-        if kind == "covariance":
-            # Whitening by L^-1 (C = L L^T) turns the distance into a Euclidean one.
-            x, y = (_whiten(v.astype(acc), matrix) for v in (x, y))
-            return _numerics.safe_sqrt(_squared_from_gram(x, y, acc))
-        x, y = _center(x.astype(acc), y.astype(acc), acc)
-        xs = jnp.matmul(x, matrix, precision=jax.lax.Precision.HIGHEST)
-        ys = jnp.matmul(y, matrix, precision=jax.lax.Precision.HIGHEST)
-        squared = (
-            jnp.sum(xs * x, axis=-1)[..., :, None]
-            + jnp.sum(ys * y, axis=-1)[..., None, :]
-            - 2 * _gram(xs, y, acc)
-        )
-        return _numerics.safe_sqrt(jnp.where(squared > 0, squared, 0))
     # jaccard: |a and b| = a b^T, |a or b| = |a| + |b| - |a and b|.
     if soft is not None and not isinstance(soft, bool):
         raise TypeError(f"`soft` must be None, True or False; got {soft!r}.")
@@ -261,7 +263,8 @@ def _chunked(name, x, y, options):
     if name == "hamming":
         fn = hamming_distance
     else:
-        p = {"manhattan": 1.0, "chebyshev": jnp.inf}.get(name, options.get("p", 2.0))
+        fixed = {"manhattan": 1.0, "chebyshev": jnp.inf}
+        p = fixed[name] if name in fixed else options.get("p", 2.0)
         _checks.check_scalar_range("p", p, low=1.0)
         fn = functools.partial(minkowski_distance, p=p)
     n, m, d = x.shape[-2], y.shape[-2], y.shape[-1]

@@ -8,6 +8,8 @@ arrays of the input's shape.
 
 from __future__ import annotations
 
+from typing import cast
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -150,7 +152,10 @@ def smooth_labels(
     else:
         where = _checks.broadcast_to("where", _checks.as_bool("where", where), labels.shape)
         k = jnp.sum(where, axis=axes, keepdims=True).astype(labels.dtype)
-    return ((1.0 - alpha) * labels + alpha / k).astype(labels.dtype)
+    # `labels` is a jax.Array, so the result is one (numpy defers to jax arrays); pyright types
+    # `(1.0 - alpha) * labels` as a numpy array when `alpha` (ArrayLike) may be one.
+    smoothed = cast(jax.Array, (1.0 - alpha) * labels + alpha / k)
+    return smoothed.astype(labels.dtype)
 
 
 # ---------------------------------------------------------------------------------------------

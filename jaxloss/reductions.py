@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import cast
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +21,7 @@ def reduce(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Reduces per-example loss values with an optional mask and weights.
 
     With mask :math:`m` (from ``where``) and weights :math:`w` (default 1)::
@@ -83,14 +84,14 @@ def reduce(
 
 
 def reduce_loss(
-    values: jax.Array,
+    values: ArrayLike,
     dtype: jnp.dtype,
     *,
     reduction: str,
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     """The tail of every reducing loss: `reduce`, then the cast to the loss's result dtype.
 
     The ``"sum_and_count"`` pair stays in the accumulation dtype (it is meant to be added
@@ -100,7 +101,7 @@ def reduce_loss(
     return out if reduction == "sum_and_count" else out.astype(dtype)
 
 
-def mean_from_sum_and_count(sum_and_count: tuple[ArrayLike, ArrayLike]) -> jax.Array:
+def mean_from_sum_and_count(sum_and_count: tuple[ArrayLike, ArrayLike] | jax.Array) -> jax.Array:
     r"""The mean from a ``(sum, count)`` pair: ``sum / count``, and 0 when ``count == 0``.
 
     Any loss called with ``reduction="sum_and_count"`` returns such a pair. Pairs from
@@ -186,6 +187,8 @@ def weighted_reduce(
     if axis_name is not None:
         count = jax.lax.psum(count, axis_name)
     if reduction == "sum_and_count":
-        return total, count
+        # The (sum, count) pair is typed as an array: it unpacks like a length-2 array, and a
+        # union return type would make every user's `loss(...).mean()` a type error.
+        return cast(jax.Array, (total, count))
     safe_count = jnp.where(count == 0, jnp.ones((), acc), count)
     return jnp.where(count == 0, jnp.zeros((), acc), total / safe_count).astype(out_dtype)

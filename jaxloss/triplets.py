@@ -128,16 +128,19 @@ def triplet_margin_loss(
     if distance is None:
         eps = jnp.asarray(eps, acc)
 
-        def dist(x, y):
+        def norm_dist(x, y):
             diff = x - y + eps
             return minkowski_distance(diff, jnp.zeros_like(diff), p=norm_degree)
 
+        dist = norm_dist
     else:
         if axis != anchors.ndim - 1:
             raise ValueError(f"`distance` requires `axis`=-1; got `axis`={axis}.")
 
-        def dist(x, y):
+        def given_dist(x, y):
             return _embedding.pair_distance(x, y, distance)
+
+        dist = given_dist
 
     d_ap = dist(a, p)
     d_an = dist(a, n)
@@ -230,6 +233,7 @@ def quadruplet_loss(
 
 
 for _fn in (triplet_margin_loss, quadruplet_loss):
+    assert _fn.__doc__ is not None  # each is written above (python -OO strips both)
     _fn.__doc__ = _fn.__doc__.replace("{reduce}", _TUPLE_REDUCTION)
 del _fn
 
