@@ -79,11 +79,11 @@ browser:
 
 # Doctests run in their own process: the suite enables float64, which would change the dtypes
 # the examples print.
-# `make typecheck` is not part of `make test` yet: pyright still reports errors in the loss
-# modules (issue #13).
+# pyright runs last, so a type error does not hide a failing test.
 test: lint docs browser
 	JAX_NUMPY_RANK_PROMOTION=raise $(PY) -m pytest --doctest-modules jaxloss
 	JAXLOSS_DOCS_BUILT=1 $(PY) -m pytest tests -n auto
+	$(MAKE) typecheck
 
 # The built wheel, installed with exactly the floor versions in a fresh venv, outside the source
 # tree: every public function (tests/floor_check.py) without flax, then jaxloss.models with it.

@@ -42,7 +42,7 @@ def mean_squared_error(
     weights: ArrayLike | None = None,
     reduction: str = "none",
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Mean squared error over ``axis``: one value per example (the entries not on ``axis``).
 
     .. math:: \mathrm{MSE} = \frac{\sum_i m_i w_i a_i^2}{\sum_i m_i w_i}
@@ -98,7 +98,7 @@ def mean_absolute_error(
     weights: ArrayLike | None = None,
     reduction: str = "none",
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Mean absolute error over ``axis``: one value per example.
 
     .. math:: \mathrm{MAE} = \frac{\sum_i m_i w_i |a_i|}{\sum_i m_i w_i}
@@ -142,7 +142,7 @@ def root_mean_squared_error(
     weights: ArrayLike | None = None,
     reduction: str = "none",
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Root mean squared error over ``axis``: one value per example.
 
     .. math:: \mathrm{RMSE} = \sqrt{\mathrm{MSE}}
@@ -223,7 +223,7 @@ def _mean_error(
     reduction: str,
     axis_name: Hashable | None,
     post: Callable[[jax.Array], jax.Array] | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     """Masked weighted means of ``term(a)`` over `axis`, then `post`, then the reduction.
 
     Each example's mean is `weighted_reduce` on its own entries (one vmapped call); an example

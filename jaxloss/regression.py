@@ -44,7 +44,7 @@ def squared_error(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Elementwise squared error.
 
     .. math:: \ell(a) = a^2, \qquad a = \mathrm{predictions} - \mathrm{targets}
@@ -86,7 +86,7 @@ def l2_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Elementwise half squared error.
 
     .. math:: \ell(a) = \tfrac12 a^2
@@ -128,7 +128,7 @@ def absolute_error(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Elementwise absolute error.
 
     .. math:: \ell(a) = |a|
@@ -172,7 +172,7 @@ def huber_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Huber loss: quadratic inside ``delta``, linear outside.
 
     .. math::
@@ -232,7 +232,7 @@ def smooth_l1_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Smooth L1 loss (torch semantics): Huber loss divided by its threshold.
 
     .. math::
@@ -288,7 +288,7 @@ def pseudo_huber_loss(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Pseudo-Huber loss: a smooth Huber loss, ``a^2 / 2`` near 0 and ``delta |a|`` far.
 
     .. math:: \ell(a) = \delta^2 \left(\sqrt{1 + (a/\delta)^2} - 1\right)
@@ -337,7 +337,7 @@ def log_cosh(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
-) -> jax.Array | tuple[jax.Array, jax.Array]:
+) -> jax.Array:
     r"""Log-cosh loss, ``a^2 / 2`` near 0 and ``|a| - log 2`` far from it.
 
     .. math:: \ell(a) = \log\cosh a = |a| + \operatorname{softplus}(-2|a|) - \log 2
