@@ -146,7 +146,7 @@ def check_scaling() -> None:
     ):
         _, _, loss = make(mesh, tx)(params, tx.init(params), x, labels)
         expected = jaxloss.fused_linear_cross_entropy(
-            x @ params["proj"], params["unembed"], labels, ignore_index=-1
+            x @ params["proj"], params["unembed"], labels, ignore_index=-1, reduction="mean"
         )
         np.testing.assert_allclose(float(loss), float(expected), rtol=1e-4)
 
