@@ -34,3 +34,50 @@ def run_on_devices(script: str, *, devices: int = 8, timeout: float = 300) -> st
     )
     assert result.returncode == 0, result.stdout + result.stderr[-8000:]
     return result.stdout
+
+
+def assert_reductions_global(fns, args, *, reductions=("mean", "sum", "sum_and_count")) -> None:
+    """Inside a 4-device subprocess: each ``fn(a, b, where=m, weights=v, reduction=r,
+    axis_name=...)`` of `fns`, run in ``shard_map`` over ``("data",)`` with ``args = (a, b, m,
+    v)`` split along their leading axis, equals the one-device call, values and gradients
+    (with respect to ``a`` and ``b``). Prints the number of configurations checked.
+    """
+    import functools
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.sharding import PartitionSpec as P
+
+    assert jax.device_count() == 4, jax.devices()
+    mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+
+    def all_losses(a, b, m, v, axis_name=None):
+        return {
+            (name, r): fn(a, b, where=m, weights=v, reduction=r, axis_name=axis_name)
+            for name, fn in fns.items()
+            for r in reductions
+        }
+
+    def total(out):
+        return sum(jnp.sum(jnp.stack(jax.tree.leaves(x))) for x in out.values())
+
+    sharded = jax.shard_map(
+        functools.partial(all_losses, axis_name="data"),
+        mesh=mesh,
+        in_specs=(P("data"),) * 4,
+        out_specs=P(),
+    )
+    expected, got = jax.jit(all_losses)(*args), jax.jit(sharded)(*args)
+    g_expected = jax.jit(jax.grad(lambda *a: total(all_losses(*a)), argnums=(0, 1)))(*args)
+    g_got = jax.jit(jax.grad(lambda *a: total(sharded(*a)), argnums=(0, 1)))(*args)
+    for key in expected:
+        np.testing.assert_allclose(
+            np.asarray(jax.tree.leaves(got[key])),
+            np.asarray(jax.tree.leaves(expected[key])),
+            rtol=1e-5,
+            err_msg=str(key),
+        )
+    for a, b in zip(g_got, g_expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    print(f"checked {len(expected)} configurations")

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from jax.experimental import checkify
 
+from tests.multidevice import assert_reductions_global
+
 
 def pair(rng: np.random.Generator, shape, dtype=np.float32, scale: float = 2.0):
     """Random ``(predictions, targets)`` of `shape`, normal with standard deviation `scale`."""
@@ -78,45 +80,10 @@ def check_global_reductions_on_4_devices(fns: dict[str, Callable]) -> None:
     of ``"mean"``, ``"sum"`` and ``"sum_and_count"`` are compared. Prints the number of
     configurations checked.
     """
-    from jax.sharding import PartitionSpec as P
-
-    assert jax.device_count() == 4, jax.devices()
-    mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
     rng = np.random.default_rng(0)
     p, t = pair(rng, (8, 3), np.float32)
     w = rng.uniform(0.5, 2.0, (8, 3)).astype(np.float32)
     mask = np.ones((8, 3), bool)
     mask[2:4] = False  # device 1 counts nothing
     mask[5, 1] = False
-    reductions = ("mean", "sum", "sum_and_count")
-
-    def all_losses(a, b, m, v, axis_name=None):
-        return {
-            (name, r): fn(a, b, where=m, weights=v, reduction=r, axis_name=axis_name)
-            for name, fn in fns.items()
-            for r in reductions
-        }
-
-    def total(out):
-        return sum(jnp.sum(jnp.stack(jax.tree.leaves(x))) for x in out.values())
-
-    sharded = jax.shard_map(
-        functools.partial(all_losses, axis_name="data"),
-        mesh=mesh,
-        in_specs=(P("data"),) * 4,
-        out_specs=P(),
-    )
-    args = (p, t, mask, w)
-    expected, got = jax.jit(all_losses)(*args), jax.jit(sharded)(*args)
-    g_expected = jax.jit(jax.grad(lambda *a: total(all_losses(*a)), argnums=(0, 1)))(*args)
-    g_got = jax.jit(jax.grad(lambda *a: total(sharded(*a)), argnums=(0, 1)))(*args)
-    for key in expected:
-        np.testing.assert_allclose(
-            np.asarray(jax.tree.leaves(got[key])),
-            np.asarray(jax.tree.leaves(expected[key])),
-            rtol=1e-5,
-            err_msg=str(key),
-        )
-    for a, b in zip(g_got, g_expected, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-    print(f"checked {len(expected)} configurations")
+    assert_reductions_global(fns, (p, t, mask, w))

@@ -34,7 +34,7 @@ from jaxloss import (
     kl_divergence,
     kl_divergence_with_log_targets,
 )
-from tests.multidevice import run_on_devices
+from tests.multidevice import assert_reductions_global, run_on_devices
 
 SHAPES = [(5,), (3, 4), (2, 3, 6)]
 TOL = {np.float32: {"rtol": 1e-5, "atol": 1e-6}, np.float64: {"rtol": 1e-10, "atol": 1e-12}}
@@ -701,10 +701,6 @@ def test_js_gradient_finite_when_one_side_is_tiny_and_the_other_zero(tiny):
 
 def _main() -> None:
     """Each divergence inside ``shard_map`` with ``axis_name`` equals one device (4 devices)."""
-    from jax.sharding import PartitionSpec as P
-
-    assert jax.device_count() == 4, jax.devices()
-    mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
     rng = np.random.default_rng(0)
     q, p = _dists(rng, (8, 5), np.float32), _dists(rng, (8, 5), np.float32, zeros=True)
     w = rng.uniform(0.5, 2.0, 8).astype(np.float32)
@@ -727,38 +723,7 @@ def _main() -> None:
         ),
         "gaussian_kl_divergence": gaussian_kl_divergence,
     }
-    reductions = ("mean", "sum", "sum_and_count")
-
-    def all_losses(a, b, m, v, axis_name=None):
-        return {
-            (name, r): fn(a, b, where=m, weights=v, reduction=r, axis_name=axis_name)
-            for name, fn in fns.items()
-            for r in reductions
-        }
-
-    def total(out):
-        return sum(jnp.sum(jnp.stack(jax.tree.leaves(x))) for x in out.values())
-
-    sharded = jax.shard_map(
-        functools.partial(all_losses, axis_name="data"),
-        mesh=mesh,
-        in_specs=(P("data"), P("data"), P("data"), P("data")),
-        out_specs=P(),
-    )
-    args = (q, p, mask, w)
-    expected, got = jax.jit(all_losses)(*args), jax.jit(sharded)(*args)
-    g_expected = jax.jit(jax.grad(lambda *a: total(all_losses(*a)), argnums=(0, 1)))(*args)
-    g_got = jax.jit(jax.grad(lambda *a: total(sharded(*a)), argnums=(0, 1)))(*args)
-    for key in expected:
-        np.testing.assert_allclose(
-            np.asarray(jax.tree.leaves(got[key])),
-            np.asarray(jax.tree.leaves(expected[key])),
-            rtol=1e-5,
-            err_msg=str(key),
-        )
-    for a, b in zip(g_got, g_expected, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-    print(f"checked {len(expected)} configurations")
+    assert_reductions_global(fns, (q, p, mask, w))
 
 
 if __name__ == "__main__":

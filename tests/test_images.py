@@ -19,7 +19,7 @@ from jaxloss import (
     style_loss,
     total_variation,
 )
-from tests.multidevice import run_on_devices
+from tests.multidevice import assert_reductions_global, run_on_devices
 
 SHAPES = [(4, 5, 3), (2, 3, 3, 2), (2, 1, 6, 7, 4)]
 
@@ -507,10 +507,6 @@ def test_axis_name_gives_the_global_reduction_on_4_devices():
 
 def _main() -> None:
     """Each image loss inside ``shard_map`` with ``axis_name`` equals one device (4 devices)."""
-    from jax.sharding import PartitionSpec as P
-
-    assert jax.device_count() == 4, jax.devices()
-    mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (8, 4, 4, 3)).astype(np.float32)
     y = rng.uniform(-1, 1, (8, 4, 4, 3)).astype(np.float32)
@@ -522,38 +518,7 @@ def _main() -> None:
         "style_loss": style_loss,
         "perceptual_loss": functools.partial(perceptual_loss, feature_fn=jax_features),
     }
-    reductions = ("mean", "sum", "sum_and_count")
-
-    def all_losses(a, b, m, v, axis_name=None):
-        return {
-            (name, r): fn(a, b, where=m, weights=v, reduction=r, axis_name=axis_name)
-            for name, fn in fns.items()
-            for r in reductions
-        }
-
-    def total(out):
-        return sum(jnp.sum(jnp.stack(jax.tree.leaves(x))) for x in out.values())
-
-    sharded = jax.shard_map(
-        functools.partial(all_losses, axis_name="data"),
-        mesh=mesh,
-        in_specs=(P("data"),) * 4,
-        out_specs=P(),
-    )
-    args = (x, y, mask, w)
-    expected, got = jax.jit(all_losses)(*args), jax.jit(sharded)(*args)
-    g_expected = jax.jit(jax.grad(lambda *a: total(all_losses(*a)), argnums=(0, 1)))(*args)
-    g_got = jax.jit(jax.grad(lambda *a: total(sharded(*a)), argnums=(0, 1)))(*args)
-    for key in expected:
-        np.testing.assert_allclose(
-            np.asarray(jax.tree.leaves(got[key])),
-            np.asarray(jax.tree.leaves(expected[key])),
-            rtol=1e-5,
-            err_msg=str(key),
-        )
-    for a, b in zip(g_got, g_expected, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-    print(f"checked {len(expected)} configurations")
+    assert_reductions_global(fns, (x, y, mask, w))
 
 
 if __name__ == "__main__":
