@@ -43,8 +43,29 @@ SCRIPT = textwrap.dedent(
         assert np.all(np.isfinite(np.asarray(sharded))), name
 
 
-    def compare(fn, labels, reduction, **kw):
-        name = f"{fn.__name__} {reduction} {kw}"
+    # Each check is a pair of scalar functions of the embeddings (one device on the whole
+    # batch, the sharded loss inside shard_map); a group of checks is one jitted program that
+    # returns both values and gradients, compared after (one compile per group, no eager
+    # op-by-op dispatch).
+    def run_group(checks, inputs):
+        def program(inputs):
+            out = {}
+            for name, single, sharded, key in checks:
+                out[name] = (
+                    jax.value_and_grad(single)(inputs[key]),
+                    jax.value_and_grad(sharded)(inputs[key]),
+                )
+            return out
+
+        results = jax.jit(program)(inputs)
+        for name, ((v1, g1), (v2, g2)) in results.items():
+            close(name + " value", v1, v2)
+            close(name + " grad", g1, g2)
+        return results
+
+
+    def pair_check(fn, labels, reduction, tag="", **kw):
+        name = f"{fn.__name__} {reduction} {kw}{tag}"
 
         def single(e):
             return jnp.sum(fn(e, labels, reduction=reduction, **kw))
@@ -56,42 +77,22 @@ SCRIPT = textwrap.dedent(
         def sharded(e):
             return jnp.sum(sharded_fn(e, labels))
 
-        v1, g1 = jax.value_and_grad(single)(emb)
-        v2, g2 = jax.jit(jax.value_and_grad(sharded))(emb)
-        close(name + " value", v1, v2)
-        close(name + " grad", g1, g2)
-        return v1
+        return name, single, sharded, "emb"
 
-
-    MINING = [
-        (jaxloss.batch_all_triplet_loss, {}),
-        (jaxloss.batch_all_triplet_loss, {"mean_over": "valid", "distance": "cosine"}),
-        (jaxloss.batch_hard_triplet_loss, {}),
-        (jaxloss.batch_hard_triplet_loss, {"soft": True, "distance": "squared_euclidean"}),
-        (jaxloss.semihard_triplet_loss, {}),
-        (jaxloss.semihard_triplet_loss, {"distance": "cosine", "margin": 0.2}),
-        (jaxloss.batch_hard_quadruplet_loss, {}),
-        (jaxloss.batch_hard_quadruplet_loss, {"distance": "euclidean"}),
-        (jaxloss.ntxent, {}),
-    ]
-    for fn, kw in MINING:
-        for reduction in ("mean", "sum", "none"):
-            compare(fn, labels, reduction, **kw)
-        # No positive pair anywhere in the global batch: 0 and zero gradients, no NaN.
-        assert float(compare(fn, jnp.arange(B), "mean", **kw)) == 0.0
 
     # Masks and weights: `where` removes an example entirely (NaN padding on any device),
     # `weights` weight the anchors; "sum_and_count" is the global numerator and count.
     where = jnp.asarray(rng.random(B) < 0.8).at[3].set(True).at[20].set(True)
     weights = jnp.asarray(rng.uniform(0.5, 2.0, B), jnp.float32)
     padded = jnp.where(where[:, None], emb, jnp.nan)
+    INPUTS = {"emb": emb, "padded": padded}
 
 
     def total_of(out):
         return sum(jnp.sum(v) for v in jax.tree_util.tree_leaves(out))
 
 
-    def compare_masked(fn, reduction, args, **kw):
+    def masked_check(fn, reduction, args, **kw):
         name = f"{fn.__name__} {reduction} masked {kw}"
         options = dict(reduction=reduction, **kw)
 
@@ -110,16 +111,37 @@ SCRIPT = textwrap.dedent(
         def sharded(e):
             return total_of(sharded_fn(e, *args, where, weights))
 
-        v1, g1 = jax.value_and_grad(single)(padded)
-        v2, g2 = jax.jit(jax.value_and_grad(sharded))(padded)
-        close(name + " value", v1, v2)
-        close(name + " grad", g1, g2)
-        assert np.all(np.asarray(g2)[~np.asarray(where)] == 0.0), name
+        return name, single, sharded, "padded"
 
 
-    # "sum_and_count" is the global numerator and count that "mean" divides (one path).
+    def assert_masked_rows_have_zero_gradient(results):
+        for name, (_, (_, g2)) in results.items():
+            if " masked " in name:
+                assert np.all(np.asarray(g2)[~np.asarray(where)] == 0.0), name
+
+
+    MINING = [
+        (jaxloss.batch_all_triplet_loss, {}),
+        (jaxloss.batch_all_triplet_loss, {"mean_over": "valid", "distance": "cosine"}),
+        (jaxloss.batch_hard_triplet_loss, {}),
+        (jaxloss.batch_hard_triplet_loss, {"soft": True, "distance": "squared_euclidean"}),
+        (jaxloss.semihard_triplet_loss, {}),
+        (jaxloss.semihard_triplet_loss, {"distance": "cosine", "margin": 0.2}),
+        (jaxloss.batch_hard_quadruplet_loss, {}),
+        (jaxloss.batch_hard_quadruplet_loss, {"distance": "euclidean"}),
+        (jaxloss.ntxent, {}),
+    ]
+    # One program per mining configuration: every reduction, the batch without any positive
+    # pair (0 with zero gradients, no NaN), and "sum_and_count" masked and weighted (the global
+    # numerator and count that "mean" divides).
     for fn, kw in MINING:
-        compare_masked(fn, "sum_and_count", (labels,), **kw)
+        checks = [pair_check(fn, labels, r, **kw) for r in ("mean", "sum", "none")]
+        checks.append(pair_check(fn, jnp.arange(B), "mean", tag=" no positive pair", **kw))
+        checks.append(masked_check(fn, "sum_and_count", (labels,), **kw))
+        results = run_group(checks, INPUTS)
+        (v_none, _), _ = results[checks[3][0]]
+        assert float(v_none) == 0.0, checks[3][0]
+        assert_masked_rows_have_zero_gradient(results)
 
     # Per-example losses and distances: the reductions are global.
     x2 = jnp.asarray(rng.standard_normal((B, D)), jnp.float32)
@@ -150,26 +172,28 @@ SCRIPT = textwrap.dedent(
         ],
         (jaxloss.mahalanobis_distance, (x2,), {"precision": jnp.eye(D)}),
     ]
-    for fn, args, kw in PER_EXAMPLE:
-        compare_masked(fn, "sum_and_count", args, **kw)
-    for fn, args, kw in PER_EXAMPLE[:5]:
-        compare_masked(fn, "mean", args, **kw)
+    checks = [masked_check(fn, "sum_and_count", args, **kw) for fn, args, kw in PER_EXAMPLE]
+    checks += [masked_check(fn, "mean", args, **kw) for fn, args, kw in PER_EXAMPLE[:5]]
 
     # Pair losses: only the reductions are global.
-    x2 = jnp.asarray(rng.standard_normal((B, D)), jnp.float32)
     same = jnp.asarray(rng.integers(0, 2, B), jnp.int32)
+    x4 = jnp.asarray(rng.standard_normal((B, D)), jnp.float32)
     for reduction in ("mean", "sum"):
-        def single(a):
-            return jaxloss.contrastive_loss(a, x2, same, reduction=reduction)
-
         body = functools.partial(jaxloss.contrastive_loss, reduction=reduction, axis_name=AXIS)
-        sharded_fn = jax.shard_map(
+        pair_fn = jax.shard_map(
             body, mesh=mesh, in_specs=(P(AXIS), P(AXIS), P(AXIS)), out_specs=P()
         )
-        v1, g1 = jax.value_and_grad(single)(emb)
-        v2, g2 = jax.jit(jax.value_and_grad(lambda a: sharded_fn(a, x2, same)))(emb)
-        close(f"contrastive {reduction}", v1, v2)
-        close(f"contrastive {reduction} grad", g1, g2)
+        checks.append(
+            (
+                f"contrastive {reduction}",
+                functools.partial(
+                    lambda a, r: jaxloss.contrastive_loss(a, x4, same, reduction=r), r=reduction
+                ),
+                functools.partial(lambda a, f: f(a, x4, same), f=pair_fn),
+                "emb",
+            )
+        )
+    assert_masked_rows_have_zero_gradient(run_group(checks, INPUTS))
 
     # The data-parallel Flax step of jaxloss.mining's docstring: gradients w.r.t. replicated
     # parameters, taken inside shard_map, are the full-batch gradients as they are.
@@ -195,7 +219,7 @@ SCRIPT = textwrap.dedent(
         return jax.value_and_grad(loss_fn)(params)
 
 
-    v1, g1 = jax.value_and_grad(global_loss)(params)
+    v1, g1 = jax.jit(jax.value_and_grad(global_loss))(params)
     v2, g2 = train_step(params, emb, labels)
     close("flax step value", v1, v2)
     jax.tree_util.tree_map(lambda a, b: close("flax step grad", a, b), g1, g2)
@@ -218,7 +242,7 @@ SCRIPT = textwrap.dedent(
         )
 
 
-    v1, g1 = jax.value_and_grad(global_quadruplet)(params)
+    v1, g1 = jax.jit(jax.value_and_grad(global_quadruplet))(params)
     v3, g3 = jax.pmap(pmap_step, axis_name=AXIS, in_axes=(None, 0, 0))(
         params, emb.reshape(8, 4, D), labels.reshape(8, 4)
     )
