@@ -295,10 +295,12 @@ def poisson_nll_loss(
     if log_input:
         loss = jnp.exp(x) - y * x
     else:
-        # y log(x + eps) with 0 log 0 = 0 and a zero gradient there (a double where).
-        counted = y != 0
-        rate = jnp.where(counted, x + eps, jnp.ones((), acc))
-        loss = x - jnp.where(counted, y * jnp.log(rate), jnp.zeros((), acc))
+        # y log(x + eps) with 0 log 0 = 0 and a zero gradient there (a double where); a zero
+        # count keeps its gradient log(x + eps) with respect to the count wherever it is finite.
+        rate = x + eps
+        empty = (y == 0) & (rate == 0)
+        safe = jnp.where(empty, jnp.ones((), acc), rate)
+        loss = x - jnp.where(empty, jnp.zeros((), acc), y * jnp.log(safe))
     if full:
         big = y > 1
         safe_y = jnp.where(big, y, jnp.ones((), acc))

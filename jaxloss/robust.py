@@ -66,8 +66,8 @@ def general_robust_loss(
     :math:`\tfrac{bL}{2}\,E\big(\tfrac{\alpha L}{2}\big)` with :math:`b = |\alpha - 2|`,
     :math:`L = \log(1 + (a/c)^2 / b)` and :math:`E(t) = (e^t - 1)/t` (a Taylor series near
     :math:`t = 0`), which is smooth through :math:`\alpha = 0`: value, gradient with respect to
-    :math:`\alpha` (:math:`L_0^2/4 - L_0/2`, :math:`L_0 = \log(1 + (a/c)^2/2)`) and second
-    derivatives are exact there. At :math:`\alpha = 2` the loss is continuous but its
+    :math:`\alpha` (:math:`L_0^2/4 - L_0/2 + z^2/(2z^2 + 4)` with :math:`z = a/c` and
+    :math:`L_0 = \log(1 + z^2/2)`) and second derivatives are exact there. At :math:`\alpha = 2` the loss is continuous but its
     derivative with respect to :math:`\alpha` is unbounded (it grows like
     :math:`\log(1/|\alpha - 2|)` for :math:`a \ne 0`); there the gradient with respect to
     :math:`\alpha` is taken as 0, as in Barron's reference implementation; the gradients with
