@@ -191,7 +191,7 @@ def gaussian_nll_loss(
     if where is not None:
         mask = _checks.broadcast_to("where", _checks.as_bool("where", where), mu.shape)
     a, out = _residuals.residual(mu, targets, mask)
-    out = _checks.result_dtype(mu, targets, var)
+    out = jnp.result_type(out, var)  # a Python-scalar variance is weakly typed
     acc = _checks.compute_dtype(out)
     _checks.check_values_in("variance", var, low=0.0, where=mask)
     var = var.astype(acc)

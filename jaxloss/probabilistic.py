@@ -311,7 +311,7 @@ def gaussian_crps(
     sigma = _checks.broadcast_to("scale", sigma, mu.shape)
     _checks.check_values_in("scale", sigma, low=0.0, where=mask)
     d, out = _residuals.residual(mu, targets, mask)
-    out = _checks.result_dtype(mu, targets, sigma)
+    out = jnp.result_type(out, sigma)  # a Python-scalar scale is weakly typed
     acc = _checks.compute_dtype(out)
     a = -d.astype(acc)  # y - mu
     s = sigma.astype(acc)
@@ -476,7 +476,7 @@ def student_t_nll(
     _checks.check_values_in("scale", sigma, low=0.0, where=mask)
     _checks.check_values_in("df", nu, low=0.0, where=mask)
     d, out = _residuals.residual(mu, targets, mask)
-    out = _checks.result_dtype(mu, targets, sigma, nu)
+    out = jnp.result_type(out, sigma, nu)  # Python scalars are weakly typed
     acc = _checks.compute_dtype(out)
     s, v = sigma.astype(acc), nu.astype(acc)
     if mask is not None:

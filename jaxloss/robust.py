@@ -115,7 +115,7 @@ def general_robust_loss(
     alpha = _checks.broadcast_to("alpha", _checks.as_float("alpha", alpha), shape)
     scale = _checks.broadcast_to("scale", _checks.as_float("scale", scale), shape)
     _checks.check_values_in("scale", scale, low=0.0, where=mask)
-    out = _checks.result_dtype(jnp.zeros((), out), alpha, scale)
+    out = jnp.result_type(out, alpha, scale)  # Python scalars are weakly typed
     acc = _checks.compute_dtype(out)
     alpha, scale = alpha.astype(acc), scale.astype(acc)
     if mask is not None:
