@@ -54,8 +54,7 @@ def general_robust_loss(
     :math:`\alpha`            :math:`\rho`
     ========================= =============================================================
     2 (L2)                    :math:`\tfrac12 (a/c)^2`
-    1 (pseudo-Huber,          :math:`\sqrt{(a/c)^2 + 1} - 1`
-    Charbonnier)
+    1 (Charbonnier)           :math:`\sqrt{(a/c)^2 + 1} - 1` (pseudo-Huber)
     0 (Cauchy, Lorentzian)    :math:`\log\big(\tfrac12 (a/c)^2 + 1\big)`
     -2 (Geman-McClure)        :math:`2 (a/c)^2 / \big((a/c)^2 + 4\big)`
     :math:`-\infty` (Welsch)  :math:`1 - \exp\big(-\tfrac12 (a/c)^2\big)`
@@ -67,8 +66,9 @@ def general_robust_loss(
     :math:`L = \log(1 + (a/c)^2 / b)` and :math:`E(t) = (e^t - 1)/t` (a Taylor series near
     :math:`t = 0`), which is smooth through :math:`\alpha = 0`: value, gradient with respect to
     :math:`\alpha` (:math:`L_0^2/4 - L_0/2 + z^2/(2z^2 + 4)` with :math:`z = a/c` and
-    :math:`L_0 = \log(1 + z^2/2)`) and second derivatives are exact there. At :math:`\alpha = 2` the loss is continuous but its
-    derivative with respect to :math:`\alpha` is unbounded (it grows like
+    :math:`L_0 = \log(1 + z^2/2)`) and second derivatives are exact there. At
+    :math:`\alpha = 2` the loss is continuous but its derivative with respect to
+    :math:`\alpha` is unbounded (it grows like
     :math:`\log(1/|\alpha - 2|)` for :math:`a \ne 0`); there the gradient with respect to
     :math:`\alpha` is taken as 0, as in Barron's reference implementation; the gradients with
     respect to :math:`a` and :math:`c` are exact. At :math:`\alpha = \pm\infty` the gradient
