@@ -236,9 +236,10 @@ def poisson_nll_loss(
     with :math:`x` the ``predictions`` (the log-rate with ``log_input``, else the rate) and
     :math:`y` the counts; the constant :math:`\log y!` is dropped, or approximated by
     Stirling's formula with ``full`` (0 for :math:`y \le 1`, as torch). A zero count gives
-    :math:`y \log(x + \epsilon) = 0` even at :math:`x + \epsilon = 0`, with a zero gradient
-    (torch gives NaN there when ``eps=0``); a zero rate with ``log_input=False`` is finite
-    thanks to ``eps``.
+    :math:`y \log(x + \epsilon) = 0` even at :math:`x + \epsilon = 0` (torch gives NaN there
+    when ``eps=0``), where its derivative with respect to the count, :math:`-\infty`, is taken
+    as 0; elsewhere a zero count keeps torch's derivative :math:`\log(x + \epsilon)`. A zero
+    rate with ``log_input=False`` is finite thanks to ``eps``.
 
     Args:
       predictions: floating ``[...]``: log-rates (``log_input=True``, any real) or rates

@@ -142,8 +142,8 @@ def tweedie_deviance(
     :math:`2(\log(\mu/y) + y/\mu - 1)` at :math:`p = 2` (gamma); for :math:`p < 0` the first
     term uses :math:`\max(y, 0)`, as scikit-learn. Domains: :math:`\mu > 0` for
     :math:`p \ne 0`; :math:`y \ge 0` for :math:`1 \le p < 2`; :math:`y > 0` for :math:`p \ge 2`.
-    Outside them the value is NaN (or the ``inf`` limit at :math:`\mu = 0`); negative concrete
-    inputs raise, and the checked mode raises under ``jit``.
+    Outside them the value is NaN or infinite (at :math:`\mu = 0`, or :math:`y = 0` for
+    :math:`p \ge 2`); negative concrete inputs raise, and the checked mode raises under ``jit``.
 
     Args:
       predictions: floating ``[...]``, the predicted means :math:`\mu`.
@@ -233,7 +233,7 @@ def gamma_deviance(
     Args:
       predictions: floating ``[...]``, the predicted means :math:`\mu > 0`.
       targets: positive observations :math:`y` (floating or integer) of the shape of
-        ``predictions``; 0 gives ``inf``, a negative value NaN.
+        ``predictions``; 0 or a negative value gives NaN or ``inf``.
       where: optional boolean mask broadcastable to ``[...]``.
       weights: optional non-negative weights broadcastable to ``[...]``.
       reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
@@ -445,8 +445,8 @@ def student_t_nll(
       targets: floating or integer observations of the shape of ``predictions``.
       scale: the scales :math:`\sigma > 0`, broadcastable to ``[...]``.
       df: the degrees of freedom :math:`\nu > 0` (finite), a scalar or an array broadcastable
-        to ``[...]`` (traced allowed). A negative ``scale`` or ``df`` gives NaN (concrete ones
-        raise, and the checked mode raises under ``jit``); 0 gives ``inf``.
+        to ``[...]`` (traced allowed). A ``scale`` or ``df`` that is not positive gives NaN
+        (concrete negative ones raise, and the checked mode raises under ``jit``).
       where: optional boolean mask broadcastable to ``[...]``.
       weights: optional non-negative weights broadcastable to ``[...]``.
       reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
