@@ -11,11 +11,14 @@ jaxloss values and gradients come from one jitted call (module-scoped fixtures).
 
 from __future__ import annotations
 
+import hypothesis.extra.numpy as hnp
 import jax
 import jax.numpy as jnp
 import numpy as np
 import properscoring
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 from sklearn import metrics
 
@@ -369,3 +372,46 @@ def test_general_robust_loss_scale_must_be_positive():
         jnp.array([1.0, 0.0])
     )
     assert np.isfinite(out[0]) and np.isnan(out[1])
+
+
+# Properties: proper scores and deviances are non-negative and vanish at a perfect forecast.
+
+_finite = st.floats(-20.0, 20.0, allow_nan=False, width=64)
+
+
+@jax.jit
+def _properties(x, y, s):
+    mu = jnp.exp(0.2 * x)  # positive means for the deviances
+    return {
+        "pinball": jaxloss.quantile_loss(jnp.stack([x, x], -1), y, quantiles=jnp.array([0.0, 0.7])),
+        "pinball_at_target": jaxloss.quantile_loss(y, y, quantiles=0.3),
+        "deviances": jnp.stack(
+            [jaxloss.tweedie_deviance(mu, jnp.exp(0.2 * y), power=p) for p in (-1, 0, 1, 1.5, 2, 3)]
+        ),
+        "deviances_at_mean": jnp.stack(
+            [jaxloss.tweedie_deviance(mu, mu, power=p) for p in (-1, 0, 1, 1.5, 2, 3)]
+        ),
+        "gaussian_crps": jaxloss.gaussian_crps(x, y, s),
+        "ensemble_crps": jaxloss.ensemble_crps(jnp.stack([x, y, s], -1), y),
+        "robust": jnp.stack(
+            [
+                jaxloss.general_robust_loss(x, y, alpha=a, scale=s + 0.1)
+                for a in (-jnp.inf, -2.0, 0.0, 1.0, 2.0)
+            ]
+        ),
+        "robust_at_zero": jaxloss.general_robust_loss(y, y, alpha=x, scale=s + 0.1),
+    }
+
+
+@given(
+    x=hnp.arrays(np.float64, 8, elements=_finite),
+    y=hnp.arrays(np.float64, 8, elements=_finite),
+    s=hnp.arrays(np.float64, 8, elements=st.floats(0.0, 5.0, width=64)),
+)
+def test_scores_are_nonnegative_and_zero_at_a_perfect_forecast(x, y, s):
+    out = _properties(x, y, s)
+    tol = 1e-9
+    for name in ("pinball", "deviances", "gaussian_crps", "ensemble_crps", "robust"):
+        assert np.all(np.asarray(out[name]) >= -tol * (1 + np.abs(np.asarray(out[name])))), name
+    for name in ("pinball_at_target", "deviances_at_mean", "robust_at_zero"):
+        np.testing.assert_allclose(out[name], 0.0, atol=1e-9, err_msg=name)
