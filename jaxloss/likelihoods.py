@@ -24,7 +24,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _class_ids, _residuals
+from jaxloss import _checks, _class_ids, _dispatch, _residuals
 from jaxloss.reductions import reduce_loss, weighted_reduce
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
+@_dispatch.compiled_when_eager
 def nll_loss(
     log_predictions: ArrayLike,
     labels: ArrayLike,
@@ -124,6 +125,7 @@ def nll_loss(
     return weighted_reduce(numerator.astype(out), count, mask, reduction, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def gaussian_nll_loss(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -213,6 +215,7 @@ def gaussian_nll_loss(
     )
 
 
+@_dispatch.compiled_when_eager
 def poisson_nll_loss(
     predictions: ArrayLike,
     targets: ArrayLike,

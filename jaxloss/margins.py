@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _class_ids
+from jaxloss import _checks, _class_ids, _dispatch
 from jaxloss.reductions import reduce_loss
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 
+@_dispatch.compiled_when_eager
 def margin_ranking_loss(
     x1: ArrayLike,
     x2: ArrayLike,
@@ -102,6 +103,7 @@ def margin_ranking_loss(
     )
 
 
+@_dispatch.compiled_when_eager
 def hinge_embedding_loss(
     predictions: ArrayLike,
     labels: ArrayLike,
@@ -167,6 +169,7 @@ def hinge_embedding_loss(
     )
 
 
+@_dispatch.compiled_when_eager
 def soft_margin_loss(
     logits: ArrayLike,
     labels: ArrayLike,
@@ -226,6 +229,7 @@ def soft_margin_loss(
     )
 
 
+@_dispatch.compiled_when_eager
 def multilabel_soft_margin_loss(
     logits: ArrayLike,
     labels: ArrayLike,
@@ -302,6 +306,7 @@ def multilabel_soft_margin_loss(
     )
 
 
+@_dispatch.compiled_when_eager
 def multilabel_margin_loss(
     logits: ArrayLike,
     labels: ArrayLike,
@@ -386,6 +391,7 @@ def multilabel_margin_loss(
     )
 
 
+@_dispatch.compiled_when_eager
 def multi_margin_loss(
     logits: ArrayLike,
     labels: ArrayLike,

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from jax.scipy.special import gammaln, ndtr
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _numerics, _residuals
+from jaxloss import _checks, _dispatch, _numerics, _residuals
 from jaxloss.reductions import reduce_loss
 
 __all__ = [
@@ -43,6 +43,7 @@ _INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
+@_dispatch.compiled_when_eager
 def quantile_loss(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -121,6 +122,7 @@ def quantile_loss(
     )
 
 
+@_dispatch.compiled_when_eager
 def tweedie_deviance(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -173,6 +175,7 @@ def tweedie_deviance(
     return _deviance(predictions, targets, power, where, weights, reduction, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def poisson_deviance(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -215,6 +218,7 @@ def poisson_deviance(
     return _deviance(predictions, targets, 1, where, weights, reduction, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def gamma_deviance(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -256,6 +260,7 @@ def gamma_deviance(
     return _deviance(predictions, targets, 2, where, weights, reduction, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def gaussian_crps(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -336,6 +341,7 @@ def gaussian_crps(
     )
 
 
+@_dispatch.compiled_when_eager
 def ensemble_crps(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -417,6 +423,7 @@ def ensemble_crps(
     )
 
 
+@_dispatch.compiled_when_eager
 def student_t_nll(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -464,7 +471,7 @@ def student_t_nll(
       >>> import jax.numpy as jnp
       >>> from jaxloss import student_t_nll
       >>> student_t_nll(jnp.array([0.0]), jnp.array([1.0]), jnp.array([1.0]), df=3.0)
-      Array([1.5762534], dtype=float32)
+      Array([1.576253], dtype=float32)
     """
     mu = _checks.as_float("predictions", predictions)
     sigma = _checks.as_float("scale", scale)
