@@ -50,6 +50,14 @@ from jaxloss.divergences import (
 from jaxloss.fused import (
     fused_linear_cross_entropy,
 )
+from jaxloss.hinges import (
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+)
 from jaxloss.images import (
     anisotropic_total_variation,
     gram_matrix,
@@ -67,14 +75,6 @@ from jaxloss.likelihoods import (
     gaussian_nll_loss,
     nll_loss,
     poisson_nll_loss,
-)
-from jaxloss.margins import (
-    hinge_embedding_loss,
-    margin_ranking_loss,
-    multi_margin_loss,
-    multilabel_margin_loss,
-    multilabel_soft_margin_loss,
-    soft_margin_loss,
 )
 from jaxloss.mean_errors import (
     mean_absolute_error,

@@ -1,4 +1,4 @@
-"""What the torch-parity families (`jaxloss.likelihoods`, `jaxloss.margins`) share: per-class
+"""What the torch-parity families (`jaxloss.likelihoods`, `jaxloss.hinges`) share: per-class
 weights and the gather of the labelled class's score, with torch's checks.
 
 Class ids out of range read class 0 here (never out of bounds); the callers turn those

@@ -1,4 +1,4 @@
-"""Reference tests for jaxloss.margins against torch.nn.functional (torch==2.13.0, CPU), and the
+"""Reference tests for jaxloss.hinges against torch.nn.functional (torch==2.13.0, CPU), and the
 README/docs table that maps every torch.nn.functional loss to its jaxloss name.
 
 Oracles: ``torch.nn.functional.margin_ranking_loss``, ``hinge_embedding_loss``,

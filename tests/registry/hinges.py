@@ -1,4 +1,4 @@
-"""Registry entries for jaxloss.margins (torch's margin losses)."""
+"""Registry entries for jaxloss.hinges (torch's margin losses)."""
 
 import jax.numpy as jnp
 import numpy as np
