@@ -50,6 +50,14 @@ from jaxloss.divergences import (
 from jaxloss.fused import (
     fused_linear_cross_entropy,
 )
+from jaxloss.hinges import (
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+)
 from jaxloss.images import (
     anisotropic_total_variation,
     gram_matrix,
@@ -62,6 +70,11 @@ from jaxloss.information import (
     mutual_information_from_joint,
     normalized_mutual_information,
     soft_mutual_information,
+)
+from jaxloss.likelihoods import (
+    gaussian_nll_loss,
+    nll_loss,
+    poisson_nll_loss,
 )
 from jaxloss.mean_errors import (
     mean_absolute_error,
@@ -109,6 +122,15 @@ from jaxloss.pairs import (
 from jaxloss.pairwise import (
     pairwise_distances,
 )
+from jaxloss.probabilistic import (
+    ensemble_crps,
+    gamma_deviance,
+    gaussian_crps,
+    poisson_deviance,
+    quantile_loss,
+    student_t_nll,
+    tweedie_deviance,
+)
 from jaxloss.probabilities import (
     log_sigmoid,
     log_softmax,
@@ -128,6 +150,9 @@ from jaxloss.regression import (
     pseudo_huber_loss,
     smooth_l1_loss,
     squared_error,
+)
+from jaxloss.robust import (
+    general_robust_loss,
 )
 from jaxloss.similarity import (
     correlation_distance,
@@ -256,6 +281,25 @@ __all__ = [
     "poly_loss_cross_entropy",
     "ranking_softmax_loss",
     "sparsemax_loss",
+    # torch parity (likelihoods, margins)
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "margin_ranking_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
+    "nll_loss",
+    "poisson_nll_loss",
+    "soft_margin_loss",
+    # probabilistic and robust regression
+    "ensemble_crps",
+    "gamma_deviance",
+    "gaussian_crps",
+    "general_robust_loss",
+    "poisson_deviance",
+    "quantile_loss",
+    "student_t_nll",
+    "tweedie_deviance",
     # reductions
     "mean_from_sum_and_count",
     "reduce",

@@ -100,6 +100,100 @@ def _examples() -> dict[str, Example]:
                 }
             )(logits, labels),
         ),
+        **_likelihoods_and_margins(logits, labels, keys[6]),
+        **_probabilistic(keys[7]),
+    }
+
+
+def _likelihoods_and_margins(logits, labels, key):
+    log_probs = jax.nn.log_softmax(logits)
+    k1, k2, k3 = jax.random.split(key, 3)
+    scores = jax.random.normal(k1, (B,))
+    other = jax.random.normal(k2, (B,))
+    signs = jnp.where(jax.random.bernoulli(k3, 0.5, (B,)), 1, -1)
+    multi_hot = (logits > 0).astype(jnp.float32)
+    target_lists = jnp.where(jnp.arange(K)[None] < 2, jnp.argsort(-logits, axis=-1), -1)
+    cls = f"logits [{B},{K}], labels [{B}]"
+    return {
+        "nll_loss": (
+            f"log-probabilities [{B},{K}], labels [{B}]",
+            lambda: jaxloss.nll_loss(log_probs, labels),
+        ),
+        "gaussian_nll_loss": (
+            f"means, targets, variances [{B}]",
+            lambda: jaxloss.gaussian_nll_loss(scores, other, jnp.exp(other)),
+        ),
+        "poisson_nll_loss": (
+            f"log-rates [{B}], counts [{B}]",
+            lambda: jaxloss.poisson_nll_loss(scores, jnp.round(jnp.exp(other))),
+        ),
+        "margin_ranking_loss": (
+            f"x1, x2 [{B}], labels +-1, margin 0.1",
+            lambda: jaxloss.margin_ranking_loss(scores, other, signs, margin=0.1),
+        ),
+        "hinge_embedding_loss": (
+            f"distances [{B}], labels +-1",
+            lambda: jaxloss.hinge_embedding_loss(jnp.abs(scores), signs),
+        ),
+        "soft_margin_loss": (
+            f"scores [{B}], labels +-1",
+            lambda: jaxloss.soft_margin_loss(scores, signs),
+        ),
+        "multilabel_soft_margin_loss": (
+            f"logits [{B},{K}], multi-hot [{B},{K}]",
+            lambda: jaxloss.multilabel_soft_margin_loss(logits, multi_hot),
+        ),
+        "multilabel_margin_loss": (
+            f"logits [{B},{K}], top-2 ids padded with -1",
+            lambda: jaxloss.multilabel_margin_loss(logits, target_lists),
+        ),
+        "multi_margin_loss": (cls, lambda: jaxloss.multi_margin_loss(logits, labels)),
+    }
+
+
+def _probabilistic(key):
+    k1, k2, k3 = jax.random.split(key, 3)
+    mean = jax.random.normal(k1, (B,))
+    targets = mean + jax.random.normal(k2, (B,))
+    spread = jnp.exp(0.3 * jax.random.normal(k3, (B,)))
+    members = mean[:, None] + jax.random.normal(k3, (B, D))
+    quantiles = jnp.array([0.1, 0.5, 0.9])
+    levels = mean[:, None] + jnp.array([[-1.28, 0.0, 1.28]])
+    counts = jnp.round(jnp.exp(targets))
+    pt = f"means, targets [{B}]"
+    return {
+        "quantile_loss": (
+            f"quantiles 0.1/0.5/0.9 [{B},3], targets [{B}]",
+            lambda: jaxloss.quantile_loss(levels, targets, quantiles=quantiles),
+        ),
+        "tweedie_deviance": (
+            f"rates, counts [{B}], power 1.5",
+            lambda: jaxloss.tweedie_deviance(spread, counts, power=1.5),
+        ),
+        "poisson_deviance": (
+            f"rates, counts [{B}]",
+            lambda: jaxloss.poisson_deviance(spread, counts),
+        ),
+        "gamma_deviance": (
+            f"means, positive targets [{B}]",
+            lambda: jaxloss.gamma_deviance(spread, jnp.exp(targets)),
+        ),
+        "gaussian_crps": (
+            pt + ", scales",
+            lambda: jaxloss.gaussian_crps(mean, targets, spread),
+        ),
+        "ensemble_crps": (
+            f"ensemble [{B},{D}], targets [{B}], fair",
+            lambda: jaxloss.ensemble_crps(members, targets, estimator="fair"),
+        ),
+        "student_t_nll": (
+            pt + ", scales, df 4",
+            lambda: jaxloss.student_t_nll(mean, targets, spread, df=4.0),
+        ),
+        "general_robust_loss": (
+            pt + ", alpha 0 (Cauchy)",
+            lambda: jaxloss.general_robust_loss(mean, targets, alpha=0.0),
+        ),
     }
 
 

@@ -45,6 +45,13 @@ OPTIONS = {
     "has_aux", "regularizer",
 }  # fmt: skip
 
+# Probabilistic regression and torch parity: the predicted spread follows `targets`
+# (`gaussian_nll_loss(predictions, targets, variance)`, `gaussian_crps(..., scale)`), and the
+# references' own option names (torch's `full`, `log_input`; scikit-learn's `power`; scipy's
+# `df`; the quantile levels; the ensemble CRPS estimator).
+ARRAYS |= {"variance", "scale"}
+OPTIONS |= {"full", "log_input", "power", "df", "quantiles", "estimator"}
+
 # Spellings the contract replaced; they survive only where optax's own signature has them.
 FORBIDDEN = {
     "apply_softmax": "activation='softmax'",

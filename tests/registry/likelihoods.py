@@ -1,0 +1,133 @@
+"""Registry entries for jaxloss.likelihoods (torch's nll, Gaussian and Poisson NLL)."""
+
+import jax
+import jax.numpy as jnp
+
+from tests.registry import Bad, Call, Case, integers, normal, uniform
+
+K = 4
+_CLASS_W = jnp.linspace(0.5, 2.0, K)
+NEG_INF = -jnp.inf
+
+
+def _nll(rng, batch, dtype):
+    log_p = jax.nn.log_softmax(normal(rng, (*batch, K), jnp.float32)).astype(dtype)
+    return Call((log_p, integers(rng, batch, K)), {"class_weights": _CLASS_W})
+
+
+def _gaussian(rng, batch, dtype):
+    return Call(
+        (normal(rng, batch, dtype), normal(rng, batch, dtype), uniform(rng, batch, dtype, 0.2, 2))
+    )
+
+
+def _poisson(rng, batch, dtype):
+    counts = jnp.round(uniform(rng, batch, jnp.float32, 0.0, 5.0)).astype(dtype)
+    return Call((normal(rng, batch, dtype), counts), {"full": True})
+
+
+_log_p = jnp.array([[0.0, NEG_INF, -1e4, -3.0], [-2.0, -0.5, NEG_INF, -1.5]])
+
+CASES = [
+    Case(
+        "nll_loss",
+        _nll,
+        edge_cases=(
+            # -inf and huge log-probabilities on the classes that are not the label.
+            lambda: Call((_log_p, jnp.array([0, 1]))),
+            # Every example ignored: a mean over nothing is 0 (torch: NaN).
+            lambda: Call(
+                (jnp.zeros((3, K)), jnp.full((3,), -100)),
+                {"ignore_index": -100, "reduction": "mean", "class_weights": _CLASS_W},
+            ),
+            # An out-of-range label on a masked example, class and example weights, a mean.
+            lambda: Call(
+                (jnp.full((3, K), -1.5), jnp.array([3, 9, -100])),
+                {
+                    "where": jnp.array([True, False, True]),
+                    "ignore_index": -100,
+                    "weights": jnp.array([2.0, 1.0, 0.5]),
+                    "class_weights": _CLASS_W,
+                    "reduction": "mean",
+                },
+            ),
+            # Class axis 1 (torch's layout).
+            lambda: Call(
+                (jnp.full((2, K, 3), -1.2), jnp.array([[0, 1, 2], [3, 3, 0]])), {"axis": 1}
+            ),
+        ),
+        smooth_at=(1, 2, 3),
+        bad_calls=(
+            Bad(lambda: Call((jnp.zeros((2, K)), jnp.zeros(2))), "`labels`", TypeError),
+            Bad(
+                lambda: Call((jnp.zeros((2, K), jnp.int32), jnp.zeros(2, jnp.int32))),
+                "`log_predictions`",
+            ),
+            Bad(lambda: Call((jnp.zeros((2, K)), jnp.zeros(3, jnp.int32))), "`labels`"),
+            Bad(
+                lambda: Call(
+                    (jnp.zeros((2, K)), jnp.zeros(2, jnp.int32)), {"class_weights": jnp.ones(3)}
+                ),
+                "`class_weights`",
+            ),
+            Bad(lambda: Call((jnp.zeros((2, K)), jnp.zeros(2, jnp.int32)), {"axis": 2}), "`axis`"),
+        ),
+    ),
+    Case(
+        "gaussian_nll_loss",
+        _gaussian,
+        grad_argnums=(0, 1, 2),
+        edge_cases=(
+            # Zero variance, below eps, at eps: the clamp (straight-through gradient, as torch).
+            lambda: Call(
+                (jnp.array([0.5, 1.0, -1.0, 0.0]), jnp.zeros(4), jnp.array([0.0, 1e-8, 1e-6, 0.0])),
+                {"full": True},
+            ),
+            # One variance per example (torch's homoscedastic shape), a larger eps.
+            lambda: Call(
+                (jnp.array([[0.5, 1.0], [2.0, -1.0]]), jnp.zeros((2, 2)), jnp.array([0.7, 1.3])),
+                {"eps": 0.1},
+            ),
+            # Non-finite padding under a False `where`, a mean.
+            lambda: Call(
+                (jnp.array([0.5, jnp.nan]), jnp.array([0.0, jnp.inf]), jnp.array([2.0, -1.0])),
+                {"where": jnp.array([True, False]), "reduction": "mean"},
+            ),
+        ),
+        smooth_at=(1, 2),
+        bad_calls=(
+            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(2, jnp.int32))), "`variance`"),
+            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(3))), "`variance`"),
+            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(3), jnp.ones(2))), "`targets`"),
+            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(2)), {"eps": 0.0}), "`eps`"),
+            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(2)), {"full": 1}), "`full`"),
+        ),
+    ),
+    Case(
+        "poisson_nll_loss",
+        _poisson,
+        edge_cases=(
+            # Zero rates (log_input=False): finite through eps; zero counts; Stirling at 0, 1, 5.
+            lambda: Call(
+                (jnp.array([0.0, 0.0, 2.0, 1.0]), jnp.array([0.0, 3.0, 0.0, 1.0])),
+                {"log_input": False, "full": True},
+            ),
+            # Large log-rates and zero counts (log_input=True).
+            lambda: Call(
+                (jnp.array([30.0, -30.0, 0.0]), jnp.array([0.0, 5.0, 1.0])), {"full": True}
+            ),
+            # eps = 0 with a zero rate and a zero count: 0 log 0 = 0.
+            lambda: Call(
+                (jnp.array([0.0, 1.5]), jnp.array([0.0, 2.0])), {"log_input": False, "eps": 0.0}
+            ),
+        ),
+        smooth_at=(1,),
+        bad_calls=(
+            Bad(lambda: Call((jnp.zeros(2), jnp.ones(2, bool))), "`targets`"),
+            Bad(lambda: Call((jnp.zeros(2, jnp.int32), jnp.ones(2))), "`predictions`"),
+            Bad(lambda: Call((jnp.zeros(2), jnp.ones(2)), {"log_input": "yes"}), "`log_input`"),
+            Bad(lambda: Call((jnp.zeros(2), jnp.ones(2)), {"eps": -1.0}), "`eps`"),
+            Bad(lambda: Call((jnp.zeros(2), jnp.ones(3))), "`targets`"),
+        ),
+    ),
+]
