@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _embedding, _numerics
+from jaxloss import _checks, _dispatch, _embedding, _numerics
 from jaxloss._contrastive_blocks import EMPTY, Spec, Stats, pair_statistics
 from jaxloss.reductions import reduce_loss
 
@@ -79,6 +79,7 @@ _COMMON = """
         ``"ring"`` (static, ``>= 1``)."""
 
 
+@_dispatch.compiled_when_eager
 def clip_loss(
     image_embeddings: ArrayLike,
     text_embeddings: ArrayLike,
@@ -168,6 +169,7 @@ def clip_loss(
     return _reduce(loss, valid, weights, dtype, reduction, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def sigmoid_contrastive_loss(
     image_embeddings: ArrayLike,
     text_embeddings: ArrayLike,
@@ -232,6 +234,7 @@ def sigmoid_contrastive_loss(
     return _reduce(rows["sigmoid"], valid, weights, dtype, reduction, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def infonce_loss(
     queries: ArrayLike,
     keys: ArrayLike,
@@ -333,6 +336,7 @@ def infonce_loss(
     return _reduce(loss, has, weights, dtype, reduction, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def supervised_contrastive_loss(
     embeddings: ArrayLike,
     labels: ArrayLike,
