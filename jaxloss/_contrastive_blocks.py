@@ -1,10 +1,12 @@
 """Row and column statistics of a similarity matrix ``S = X Y^T`` without building it.
 
-The contrastive losses (`jaxloss.contrastive`) need only a few statistics of ``S`` per row
-and per column: log-sum-exps over the valid entries, over the positive entries, the sum of
-the positive entries, the count of positives, and a sum of ``softplus(-z s)`` with ``z = +1``
-on positives and ``-1`` elsewhere (SigLIP). `pair_statistics` returns them, computed one of
-three ways:
+The contrastive losses (`jaxloss.contrastive`, and `jaxloss.ntxent`) need only a few
+statistics of ``S`` per row and per column: log-sum-exps over the valid entries, over the
+positive entries, over the negative ones, the sum of the positive entries, the count of
+positives, a sum of ``softplus(-z s)`` with ``z = +1`` on positives and ``-1`` elsewhere
+(SigLIP), and NT-Xent's sum over positives of ``softplus(shift_i - s_ij)`` with a per-row
+``shift`` given in ``rows`` (differentiable: its cotangent is returned). `pair_statistics`
+returns them, computed one of three ways:
 
 - ``"dense"``: the whole ``[B, M]`` matrix at once, differentiated by autodiff.
 - ``"blockwise"``: ``S`` visited in column tiles of ``block_size`` with an online
@@ -34,6 +36,12 @@ import jax.numpy as jnp
 
 # The log-sum-exp of an empty set: finite, so that maxima and rescalings never meet inf - inf.
 EMPTY = -1e30
+METHODS = ("auto", "dense", "blockwise", "ring")
+# Above this many entries of S, method="auto" goes blockwise (one device) or ring (devices).
+DENSE_MAX_ENTRIES = 2**22
+
+
+Stats = tuple[dict[str, jax.Array], dict[str, jax.Array]]
 
 
 class Spec(NamedTuple):
@@ -44,8 +52,33 @@ class Spec(NamedTuple):
     positives: str = "none"  # "none", "diagonal", "labels" or "matrix"
     pos_sum: bool = False
     pos_lse: bool = False
+    neg_lse: bool = False  # over the valid entries that are not positives
+    pos_softplus: bool = False  # sum over positives of softplus(shift_i - s_ij), NT-Xent's
     sigmoid: bool = False
     exclude_self: bool = False
+
+
+def resolve_method(method, rows, axis_name):
+    """``method`` checked against ``axis_name``; ``"auto"`` resolved from the size of the
+    (global) similarity matrix of ``rows`` local rows."""
+    if method == "ring" and axis_name is None:
+        raise ValueError("`method`='ring' needs `axis_name` (the devices of the ring).")
+    if method != "auto":
+        return method
+    devices = 1 if axis_name is None else jax.lax.axis_size(axis_name)
+    if (rows * devices) ** 2 <= DENSE_MAX_ENTRIES:
+        return "dense"
+    return "blockwise" if axis_name is None else "ring"
+
+
+def batched_statistics(x, y, rows, cols, positives, spec, *, method, block_size, axis_name):
+    """`pair_statistics` of ``[..., B, D]`` inputs, mapped over the leading axes."""
+    fn = functools.partial(
+        pair_statistics, spec=spec, method=method, block_size=block_size, axis_name=axis_name
+    )
+    for _ in range(x.ndim - 2):
+        fn = jax.vmap(fn)
+    return cast(Stats, fn(x, y, rows, cols, positives))
 
 
 def pair_statistics(x, y, rows, cols, positives, spec, *, method, block_size, axis_name):
@@ -61,7 +94,8 @@ def pair_statistics(x, y, rows, cols, positives, spec, *, method, block_size, ax
     combine the column statistics across devices.
 
     Returns ``(row_stats, col_stats)``: dicts of ``[b]`` arrays (``"lse"``, ``"pos_lse"``,
-    ``"pos_sum"``, ``"pos_count"``, ``"sigmoid"`` as asked) and of ``[m]`` arrays (``"lse"``).
+    ``"neg_lse"``, ``"pos_sum"``, ``"pos_count"``, ``"pos_softplus"``, ``"sigmoid"`` as
+    asked) and of ``[m]`` arrays (``"lse"``).
     """
     if axis_name is None:
         rows = {**rows, "start": jnp.zeros((), jnp.int32)}
@@ -85,9 +119,6 @@ def pair_statistics(x, y, rows, cols, positives, spec, *, method, block_size, ax
 
 
 # Single device ------------------------------------------------------------------------------
-
-
-Stats = tuple[dict[str, jax.Array], dict[str, jax.Array]]
 
 
 def _local(x, y, rows, cols, positives, spec, method, block_size) -> Stats:
@@ -115,10 +146,15 @@ def _blockwise_fwd(x, y, rows, cols, positives, spec, block_size):
 def _blockwise_bwd(spec, block_size, residuals, cotangents):
     x, y, rows, cols, positives, (row_stats, col_stats) = residuals
     g_row, g_col = cotangents
-    dx, dy = _block_backward(
+    dx, d_shift, dy = _block_backward(
         x, y, rows, cols, positives, spec, block_size, row_stats, col_stats, g_row, g_col
     )
-    return dx, dy, None, None, None
+    return dx, dy, _rows_cotangent(rows, d_shift), None, None
+
+
+def _rows_cotangent(rows, d_shift):
+    """Zero (None) for the masks, labels and offsets; NT-Xent's ``shift`` is differentiable."""
+    return {k: (d_shift if k == "shift" else None) for k in rows}
 
 
 _blockwise.defvjp(_blockwise_fwd, _blockwise_bwd)
@@ -181,9 +217,9 @@ def _ring_bwd(spec, block_size, axis_name, residuals, cotangents):
     perm = [(i, (i + 1) % n) for i in range(n)]
 
     def step(k, carry):
-        dx, y_block, col_block, g_col_block, dy_block = carry
+        (dx, d_shift), y_block, col_block, g_col_block, dy_block = carry
         source = (index - k) % n
-        dx_k, dy_k = _block_backward(
+        dx_k, d_shift_k, dy_k = _block_backward(
             x,
             y_block,
             rows,
@@ -197,12 +233,12 @@ def _ring_bwd(spec, block_size, axis_name, residuals, cotangents):
             g_col_block,
         )
         travelling = (y_block, col_block, g_col_block, dy_block + dy_k)
-        return (dx + dx_k, *jax.lax.ppermute(travelling, axis_name, perm))
+        return ((dx + dx_k, d_shift + d_shift_k), *jax.lax.ppermute(travelling, axis_name, perm))
 
-    init = (_varying(jnp.zeros_like(x), axis_name), y, col_stats, g_col)
-    init = (*init, _varying(jnp.zeros_like(y), axis_name))
-    dx, *_, dy = jax.lax.fori_loop(0, n, step, init)
-    return dx, dy, None, None, None
+    local = _varying((jnp.zeros_like(x), jnp.zeros(x.shape[:1], x.dtype)), axis_name)
+    init = (local, y, col_stats, g_col, _varying(jnp.zeros_like(y), axis_name))
+    (dx, d_shift), *_, dy = jax.lax.fori_loop(0, n, step, init)
+    return dx, dy, _rows_cotangent(rows, d_shift), None, None
 
 
 _ring_stats.defvjp(_ring_fwd, _ring_bwd)
@@ -235,14 +271,16 @@ def _block_forward(x, y, rows, cols, positives, spec, block_size):
     m = y.shape[0]
     if block_size >= m:
         s, valid, pos = _tile(x, y, rows, cols, positives, spec)
-        return _row_partials(s, valid, pos, spec), _col_partials(s, valid, spec)
+        return _row_partials(s, valid, pos, spec, rows), _col_partials(s, valid, spec)
     tiles, _ = _tiles(y, cols, positives, block_size)
     row_state = _vma_like(_empty_rows(spec, x.shape[0], x.dtype), x)
 
     def step(row_state, tile):
         y_t, cols_t, pos_t = tile
         s, valid, pos = _tile(x, y_t, rows, cols_t, pos_t, spec)
-        return _merge(row_state, _row_partials(s, valid, pos, spec)), _col_partials(s, valid, spec)
+        return _merge(row_state, _row_partials(s, valid, pos, spec, rows)), _col_partials(
+            s, valid, spec
+        )
 
     row_state, col_parts = jax.lax.scan(step, row_state, tiles)
     col_parts = jax.tree.map(lambda v: v.reshape(-1)[:m], col_parts)
@@ -252,25 +290,28 @@ def _block_forward(x, y, rows, cols, positives, spec, block_size):
 def _block_backward(
     x, y, rows, cols, positives, spec, block_size, row_stats, col_stats, g_row, g_col
 ):
-    """``(dx, dy)`` of the statistics' cotangents, recomputing each tile of ``S``."""
+    """``(dx, d_shift, dy)`` of the statistics' cotangents, recomputing each tile of ``S``
+    (``d_shift``: of the rows' ``shift``, zeros without ``pos_softplus``)."""
     m = y.shape[0]
     g_row = {k: v for k, v in g_row.items() if k != "pos_count"}
     if block_size >= m:
         s, valid, pos = _tile(x, y, rows, cols, positives, spec)
-        ds = _tile_cotangent(s, valid, pos, spec, row_stats, col_stats, g_row, g_col)
-        return ds @ y, ds.T @ x
+        ds, d_shift = _tile_cotangent(s, valid, pos, spec, rows, row_stats, col_stats, g_row, g_col)
+        return ds @ y, d_shift, ds.T @ x
     tiles, count = _tiles(y, cols, positives, block_size)
     pad = count * block_size - m
     col_tiles = jax.tree.map(lambda v: _pad_tiles(v, pad, block_size, 0.0), (col_stats, g_col))
 
-    def step(dx, tile):
+    def step(carry, tile):
+        dx, d_shift = carry
         (y_t, cols_t, pos_t), (col_t, g_col_t) = tile
         s, valid, pos = _tile(x, y_t, rows, cols_t, pos_t, spec)
-        ds = _tile_cotangent(s, valid, pos, spec, row_stats, col_t, g_row, g_col_t)
-        return dx + ds @ y_t, ds.T @ x
+        ds, d_shift_t = _tile_cotangent(s, valid, pos, spec, rows, row_stats, col_t, g_row, g_col_t)
+        return (dx + ds @ y_t, d_shift + d_shift_t), ds.T @ x
 
-    dx, dy = jax.lax.scan(step, _vma_like(jnp.zeros_like(x), x), (tiles, col_tiles))
-    return dx, dy.reshape(-1, y.shape[-1])[:m]
+    init = _vma_like((jnp.zeros_like(x), jnp.zeros(x.shape[:1], x.dtype)), x)
+    (dx, d_shift), dy = jax.lax.scan(step, init, (tiles, col_tiles))
+    return dx, d_shift, dy.reshape(-1, y.shape[-1])[:m]
 
 
 def _tiles(y, cols, positives, block_size):
@@ -326,7 +367,7 @@ def _lse_parts(s, mask, axis):
     return top, total
 
 
-def _row_partials(s, valid, pos, spec):
+def _row_partials(s, valid, pos, spec, rows):
     out = {}
     if spec.row_lse:
         out["lse"] = _lse_parts(s, valid, 1)
@@ -336,6 +377,11 @@ def _row_partials(s, valid, pos, spec):
             out["pos_lse"] = _lse_parts(s, pos, 1)
         if spec.pos_sum:
             out["pos_sum"] = jnp.sum(jnp.where(pos, s, 0.0), axis=1)
+        if spec.neg_lse:
+            out["neg_lse"] = _lse_parts(s, valid & ~pos, 1)
+        if spec.pos_softplus:
+            gap = rows["shift"][:, None] - s
+            out["pos_softplus"] = jnp.sum(jnp.where(pos, jax.nn.softplus(gap), 0.0), axis=1)
     if spec.sigmoid:
         z = jnp.where(pos, 1.0, -1.0) if pos is not None else -1.0
         out["sigmoid"] = jnp.sum(jnp.where(valid, jax.nn.softplus(-z * s), 0.0), axis=1)
@@ -346,9 +392,10 @@ def _col_partials(s, valid, spec):
     return {"lse": _lse_parts(s, valid, 0)} if spec.col_lse else {}
 
 
-def _tile_cotangent(s, valid, pos, spec, row_stats, col_stats, g_row, g_col):
-    """d(statistics . cotangents) / d s on one tile."""
+def _tile_cotangent(s, valid, pos, spec, rows, row_stats, col_stats, g_row, g_col):
+    """d(statistics . cotangents) / d s on one tile, and / d shift (per row)."""
     ds = jnp.zeros_like(s)
+    d_shift = jnp.zeros(s.shape[:1], s.dtype)
     if spec.row_lse:
         p = jnp.exp(jnp.where(valid, s - row_stats["lse"][:, None], -jnp.inf))
         ds = ds + g_row["lse"][:, None] * p
@@ -364,7 +411,14 @@ def _tile_cotangent(s, valid, pos, spec, row_stats, col_stats, g_row, g_col):
         z = jnp.where(pos, 1.0, -1.0) if pos is not None else -1.0
         slope = jnp.where(valid, -z * jax.nn.sigmoid(-z * s), 0.0)
         ds = ds + g_row["sigmoid"][:, None] * slope
-    return ds
+    if spec.neg_lse and pos is not None:
+        p = jnp.exp(jnp.where(valid & ~pos, s - row_stats["neg_lse"][:, None], -jnp.inf))
+        ds = ds + g_row["neg_lse"][:, None] * p
+    if spec.pos_softplus and pos is not None:
+        slope = jnp.where(pos, jax.nn.sigmoid(rows["shift"][:, None] - s), 0.0)
+        ds = ds - g_row["pos_softplus"][:, None] * slope
+        d_shift = g_row["pos_softplus"] * jnp.sum(slope, axis=1)
+    return ds, d_shift
 
 
 # Partial statistics -------------------------------------------------------------------------
@@ -387,6 +441,10 @@ def _empty_rows(spec, size, dtype):
             out["pos_lse"] = lse()
         if spec.pos_sum:
             out["pos_sum"] = jnp.zeros((size,), dtype)
+        if spec.neg_lse:
+            out["neg_lse"] = lse()
+        if spec.pos_softplus:
+            out["pos_softplus"] = jnp.zeros((size,), dtype)
     if spec.sigmoid:
         out["sigmoid"] = jnp.zeros((size,), dtype)
     return out

@@ -9,7 +9,7 @@ matrix ``S`` (``[B, M]``) and needs only a few statistics of it per row and per 
 - ``method="blockwise"``: ``S`` is visited in column tiles of ``block_size`` with an online
   log-sum-exp over rows and columns; a custom VJP recomputes the tiles in the backward pass,
   so temporary memory is ``O(B x block_size)``, never ``O(B M)``. ``method="auto"`` (the
-  default) chooses it once ``B M`` exceeds 2**22 entries (16 MiB in float32).
+  default) chooses it once ``B M`` exceeds `DENSE_MAX_ENTRIES` = 2**22 (16 MiB in float32).
 - ``method="ring"`` (with ``axis_name``, inside ``jax.shard_map``): each device keeps its
   local rows (images, queries, anchors) and passes the blocks of candidates (texts, keys)
   around the devices with ``jax.lax.ppermute``, accumulating the online log-sum-exp; the
@@ -40,16 +40,20 @@ vector has similarity 0 with everything), as do a batch of one and all-masked ba
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Hashable
-from typing import cast
 
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _dispatch, _embedding, _numerics
-from jaxloss._contrastive_blocks import EMPTY, Spec, Stats, pair_statistics
+from jaxloss._contrastive_blocks import (
+    EMPTY,
+    METHODS,
+    Spec,
+    batched_statistics,
+    resolve_method,
+)
 from jaxloss.reductions import reduce_loss
 
 __all__ = [
@@ -58,10 +62,6 @@ __all__ = [
     "sigmoid_contrastive_loss",
     "supervised_contrastive_loss",
 ]
-
-METHODS = ("auto", "dense", "blockwise", "ring")
-# Above this many entries of S, method="auto" goes blockwise (one device) or ring (devices).
-DENSE_MAX_ENTRIES = 2**22
 
 _COMMON = """
       reduction: ``"none"`` (default: per example, ``[..., B]``), ``"mean"``, ``"sum"`` or
@@ -393,7 +393,7 @@ def supervised_contrastive_loss(
     _checks.check_positive("temperature", temperature)
     x, labels, dtype = _embedding.embeddings_and_labels(embeddings, labels)
     valid, weights, method = _options(where, weights, labels.shape, reduction, method, block_size)
-    method = _method(method, x.shape[-2], axis_name)
+    method = resolve_method(method, x.shape[-2], axis_name)
     (x,) = _embedding.zero_masked_rows(valid, x)
     u = _numerics.unit_normalize(x, floor=1e-24)
     spec = Spec(
@@ -446,19 +446,7 @@ def _paired_inputs(first, second, where, weights, reduction, method, block_size,
     acc = _checks.compute_dtype(dtype)
     valid, weights, method = _options(where, weights, x.shape[:-1], reduction, method, block_size)
     x, y = _embedding.zero_masked_rows(valid, x.astype(acc), y.astype(acc))
-    return x, y, dtype, valid, weights, _method(method, x.shape[-2], axis_name)
-
-
-def _method(method, rows, axis_name):
-    """``"auto"`` resolved from the size of the (global) similarity matrix."""
-    if method == "ring" and axis_name is None:
-        raise ValueError("`method`='ring' needs `axis_name` (the devices of the ring).")
-    if method != "auto":
-        return method
-    devices = 1 if axis_name is None else jax.lax.axis_size(axis_name)
-    if (rows * devices) ** 2 <= DENSE_MAX_ENTRIES:
-        return "dense"
-    return "blockwise" if axis_name is None else "ring"
+    return x, y, dtype, valid, weights, resolve_method(method, x.shape[-2], axis_name)
 
 
 def _scaled(x, y, logit_scale, temperature, logit_bias, *, required):
@@ -490,17 +478,15 @@ def _scalar(name, value, dtype):
 def _statistics(
     x, y, row_valid, col_valid, positives, spec, method, block_size, axis_name, labels=None
 ):
-    """`pair_statistics` over the leading batch axes of ``[..., B, D]`` inputs."""
+    """The statistics of ``[..., B, D]`` inputs, an empty log-sum-exp replaced by 0."""
     rows = {"valid": row_valid}
     cols = {"valid": col_valid}
     if labels is not None:
         rows["labels"] = cols["labels"] = labels
-    fn = functools.partial(
-        pair_statistics, spec=spec, method=method, block_size=block_size, axis_name=axis_name
-    )
-    for _ in range(x.ndim - 2):
-        fn = jax.vmap(fn)
-    row_stats, col_stats = cast(Stats, fn(x, y, rows, cols, positives))
+    row_stats, col_stats = batched_statistics(
+        x, y, rows, cols, positives, spec, method=method, block_size=block_size,
+        axis_name=axis_name,
+    )  # fmt: skip
     for stats in (row_stats, col_stats):
         for key in ("lse", "pos_lse"):
             if key in stats:  # the empty log-sum-exp of an example without candidates
