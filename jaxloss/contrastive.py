@@ -9,7 +9,7 @@ matrix ``S`` (``[B, M]``) and needs only a few statistics of it per row and per 
 - ``method="blockwise"``: ``S`` is visited in column tiles of ``block_size`` with an online
   log-sum-exp over rows and columns; a custom VJP recomputes the tiles in the backward pass,
   so temporary memory is ``O(B x block_size)``, never ``O(B M)``. ``method="auto"`` (the
-  default) chooses it once ``B M`` exceeds `DENSE_MAX_ENTRIES` = 2**22 (16 MiB in float32).
+  default) chooses it once ``B M`` exceeds 2**22 entries (16 MiB in float32).
 - ``method="ring"`` (with ``axis_name``, inside ``jax.shard_map``): each device keeps its
   local rows (images, queries, anchors) and passes the blocks of candidates (texts, keys)
   around the devices with ``jax.lax.ppermute``, accumulating the online log-sum-exp; the
@@ -48,6 +48,7 @@ from jax.typing import ArrayLike
 
 from jaxloss import _checks, _dispatch, _embedding, _numerics
 from jaxloss._contrastive_blocks import (
+    DENSE_MAX_ENTRIES,
     EMPTY,
     METHODS,
     Spec,
@@ -325,7 +326,10 @@ def infonce_loss(
             )
         bank = jnp.broadcast_to(bank, (*x.shape[:-2], *bank.shape[-2:]))
         bank_valid = jnp.ones(bank.shape[:-1], bool)
-        local = "dense" if method == "ring" else method
+        # The bank is the same on every device: each scores its own rows against all of it,
+        # in tiles unless the keys' method and the [B, M] matrix are both small.
+        small = x.shape[-2] * bank.shape[-2] <= DENSE_MAX_ENTRIES
+        local = "dense" if method == "dense" and small else "blockwise"
         bank_rows, _ = _statistics(
             x, bank, valid, bank_valid, None, Spec(row_lse=True), local, block_size, None
         )
