@@ -28,6 +28,7 @@ GROUPS = [
     "mining",
     "pairwise",
     "gram",
+    "contrastive",
     "compile_time",
     "checked_mode",
 ]

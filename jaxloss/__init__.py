@@ -23,6 +23,12 @@ from jaxloss.compound import (
     dice_cross_entropy_loss,
     dice_focal_loss,
 )
+from jaxloss.contrastive import (
+    clip_loss,
+    infonce_loss,
+    sigmoid_contrastive_loss,
+    supervised_contrastive_loss,
+)
 from jaxloss.dice import (
     binary_dice_loss,
     dice_loss,
@@ -269,6 +275,11 @@ __all__ = [
     "fused_linear_cross_entropy",
     # composite
     "composite_loss",
+    # contrastive
+    "clip_loss",
+    "infonce_loss",
+    "sigmoid_contrastive_loss",
+    "supervised_contrastive_loss",
     # optax_reexports
     "ctc_loss",
     "ctc_loss_with_forward_probs",

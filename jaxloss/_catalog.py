@@ -287,6 +287,19 @@ def _embeddings(key):
             mined,
             lambda: jaxloss.batch_hard_quadruplet_loss(batch, ids),
         ),
+        "clip_loss": (
+            f"images, texts [{B},{D}], scale 10",
+            lambda: jaxloss.clip_loss(a, p, logit_scale=10.0),
+        ),
+        "sigmoid_contrastive_loss": (
+            f"images, texts [{B},{D}], scale 10, bias -10",
+            lambda: jaxloss.sigmoid_contrastive_loss(a, p, logit_scale=10.0, logit_bias=-10.0),
+        ),
+        "infonce_loss": (f"queries, keys [{B},{D}]", lambda: jaxloss.infonce_loss(a, p)),
+        "supervised_contrastive_loss": (
+            mined,
+            lambda: jaxloss.supervised_contrastive_loss(batch, ids),
+        ),
     }
 
 

@@ -3,8 +3,9 @@
 ``cosine_similarity_loss``, ``cosine_embedding_loss`` and ``contrastive_loss`` take two aligned
 batches ``x1``, ``x2`` (the last two with one label per pair: similar or dissimilar);
 ``ntxent`` takes ``(embeddings, labels)`` and contrasts every positive pair of the batch with
-the anchor's negatives, in O(B^2) memory. Triplets and quadruplets are in `jaxloss.triplets`
-(given tuples) and `jaxloss.mining` (mined from a batch).
+the anchor's negatives, in O(B^2) memory, or blockwise / as a ring over devices without the
+B x B matrix (``method=``, as the losses of `jaxloss.contrastive`). Triplets and quadruplets
+are in `jaxloss.triplets` (given tuples) and `jaxloss.mining` (mined from a batch).
 
 Singular points. A zero vector has cosine 0 with everything and identical pairs have distance
 0, with finite gradients. A batch without a positive pair gives NT-Xent 0 with zero
@@ -37,7 +38,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _embedding, _numerics
+from jaxloss import _checks, _contrastive_blocks, _embedding, _numerics
 from jaxloss.pairwise import pairwise_distances
 from jaxloss.reductions import reduce_loss
 from jaxloss.similarity import cosine_similarity
@@ -259,6 +260,8 @@ def ntxent(
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
     axis_name: Hashable | None = None,
+    method: str = "auto",
+    block_size: int = 512,
 ) -> jax.Array:
     r"""Normalized temperature-scaled cross-entropy (NT-Xent, SimCLR), optax's signature.
 
@@ -276,7 +279,11 @@ def ntxent(
     machine epsilon, as optax does, so zero vectors are finite.
 
     A batch without positive pairs gives 0 with zero gradients (optax: NaN). Computed in
-    O(B^2) memory with one matmul and one log-sum-exp per anchor.
+    O(B^2) memory with one matmul and one log-sum-exp per anchor (``method="dense"``), or
+    without the B x B matrix as `jaxloss.clip_loss` is (``"blockwise"``: column tiles with
+    an online log-sum-exp of the negatives, then a second pass over the positive pairs, both
+    recomputed in the backward pass; ``"ring"`` under ``axis_name``: the candidates passed
+    around the devices); ``"auto"`` goes blockwise (ring) above 2**22 similarities.
 
     Args:
       embeddings: ``[..., B, D]`` floating array (optax: ``[B, D]`` only).
@@ -293,6 +300,9 @@ def ntxent(
         positive pairs. A zero weight removes an example as an anchor only.
       axis_name: inside ``shard_map``/``pmap``, the mesh axis the batch is split over;
         candidates are gathered from the global batch (see the module docstring).
+      method: ``"auto"`` (default), ``"dense"``, ``"blockwise"`` or ``"ring"`` (needs
+        ``axis_name``), static.
+      block_size: candidate columns per tile of ``"blockwise"`` and ``"ring"`` (static).
 
     Returns:
       A scalar, ``[..., B]`` for ``reduction="none"``, a pair for ``"sum_and_count"``.
@@ -310,8 +320,18 @@ def ntxent(
     """
     _checks.check_positive("temperature", temperature)
     _checks.check_reduction(reduction)
+    _checks.check_choice("method", method, _contrastive_blocks.METHODS)
+    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+        raise ValueError(f"`block_size` must be a static int >= 1; got {block_size!r}.")
     embeddings, labels = jnp.asarray(embeddings), jnp.asarray(labels)
     mask, weights = _embedding.mask_and_weights(where, weights, labels.shape)
+    rows = embeddings.shape[-2] if embeddings.ndim >= 2 else 1
+    method = _contrastive_blocks.resolve_method(method, rows, axis_name)
+    if method != "dense":
+        return _ntxent_blocks(
+            embeddings, labels, temperature, mask, weights, reduction=reduction,
+            axis_name=axis_name, method=method, block_size=block_size,
+        )  # fmt: skip
     return _ntxent_kernel(
         embeddings, labels, temperature, mask, weights, reduction=reduction, axis_name=axis_name
     )
@@ -345,6 +365,32 @@ def _ntxent_kernel(embeddings, labels, temperature, mask, weights, *, reduction,
     pair = jnp.where(has_neg, jnp.logaddexp(logits, lse_neg) - logits, 0.0)
     total = jnp.sum(jnp.where(pos, pair, 0.0), axis=-1)
     count = jnp.sum(pos, axis=-1).astype(x.dtype)
+    return _embedding.reduce_anchors(total, count, count > 0, weights, reduction, axis_name, dtype)
+
+
+@functools.partial(jax.jit, static_argnames=("reduction", "axis_name", "method", "block_size"))
+def _ntxent_blocks(
+    embeddings, labels, temperature, mask, weights, *, reduction, axis_name, method, block_size
+):
+    """`ntxent` without the B x B matrix: pass 1, each anchor's log-sum-exp over its
+    negatives N; pass 2, the sum over its positive pairs of softplus(N - s) (=
+    logaddexp(s, N) - s), both by `_contrastive_blocks` (gradients reach N through pass 2)."""
+    x, labels, dtype = _embedding.embeddings_and_labels(embeddings, labels)
+    valid = jnp.ones(labels.shape, bool) if mask is None else mask
+    (x,) = _embedding.zero_masked_rows(mask, x)
+    u = _numerics.unit_normalize(x, floor=float(jnp.finfo(dtype).eps))
+    scaled = u / jnp.asarray(temperature, u.dtype)
+    rows = {"valid": valid, "labels": labels}
+    cols = dict(rows)
+    options = {"method": method, "block_size": block_size, "axis_name": axis_name}
+    spec = _contrastive_blocks.Spec(positives="labels", neg_lse=True, exclude_self=True)
+    first, _ = _contrastive_blocks.batched_statistics(scaled, u, rows, cols, None, spec, **options)
+    # Without a negative, N is the empty log-sum-exp (-1e30): every pair term is exactly 0.
+    rows = {**rows, "shift": first["neg_lse"]}
+    spec = _contrastive_blocks.Spec(positives="labels", pos_softplus=True, exclude_self=True)
+    second, _ = _contrastive_blocks.batched_statistics(scaled, u, rows, cols, None, spec, **options)
+    count = second["pos_count"]
+    total = second["pos_softplus"]
     return _embedding.reduce_anchors(total, count, count > 0, weights, reduction, axis_name, dtype)
 
 

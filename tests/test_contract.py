@@ -255,8 +255,12 @@ WHERE_REMOVES_EXAMPLES = frozenset(
         "batch_all_triplet_loss",
         "batch_hard_quadruplet_loss",
         "batch_hard_triplet_loss",
+        "clip_loss",
+        "infonce_loss",
         "ntxent",
         "semihard_triplet_loss",
+        "sigmoid_contrastive_loss",
+        "supervised_contrastive_loss",
     }
 )
 

@@ -9,6 +9,9 @@ devices, values and gradients to 1e-5 (joining and placing with the README's rec
 ``jaxloss.scaling.start_process`` and ``place_process_data``):
 
 - ``semihard_triplet_loss`` and ``ntxent`` inside ``jax.shard_map`` with ``axis_name``;
+- ``clip_loss`` and ``sigmoid_contrastive_loss`` as a ring over the 4 devices of both
+  processes (``method="ring"``: text blocks passed with ``ppermute``), values and gradients
+  with respect to both embedding batches and the logit scale;
 - ``fused_linear_cross_entropy`` data-parallel (tokens split, weight replicated,
   ``axis_name``) and vocabulary-sharded (weight split by rows across the two processes,
   ``vocab_axis_name``);
@@ -32,7 +35,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 NUM_PROCESSES = 2
 DEVICES_PER_PROCESS = 2
 TIMEOUT_S = 240  # the whole test; each process also bounds its own initialization
-CHECKS = ("semihard_triplet", "ntxent", "fused_data", "fused_vocab", "demo_step")
+CHECKS = (
+    "semihard_triplet",
+    "ntxent",
+    "fused_data",
+    "fused_vocab",
+    "clip_ring",
+    "siglip_ring",
+    "demo_step",
+)
 
 
 def _free_port() -> int:
@@ -174,6 +185,8 @@ def _checks(pid: int) -> None:
     bias = (rng.normal(size=(vocab,)) * 0.1).astype(np.float32)
     classes = rng.integers(0, vocab, batch).astype(np.int32)
     classes[:5] = -1  # process 0 has fewer counted tokens: the mean must be global
+    texts = rng.normal(size=(batch, dim)).astype(np.float32)
+    scale = np.float32(2.0)
 
     def triplet(e, y, axis_name=None):
         return jaxloss.semihard_triplet_loss(e, y, reduction="mean", axis_name=axis_name)
@@ -186,12 +199,26 @@ def _checks(pid: int) -> None:
             x, w, t, bias=b, ignore_index=-1, reduction="mean", **axes
         )
 
+    def ring(loss, **options):
+        def fn(e, t, s, axis_name=None):
+            method = "dense" if axis_name is None else "ring"
+            return loss(
+                e, t, logit_scale=s, reduction="mean", axis_name=axis_name, method=method,
+                block_size=2, **options,
+            )  # fmt: skip
+
+        return fn
+
+    clip = ring(jaxloss.clip_loss, logit_bias=-1.0)
+    siglip = ring(jaxloss.sigmoid_contrastive_loss, logit_bias=-1.0)
+
     def mapped(fn, mesh, in_specs, **axes):
         return jax.shard_map(lambda *a: fn(*a, **axes), mesh=mesh, in_specs=in_specs, out_specs=P())
 
     @jax.jit
-    def sharded(e, y, x, w, b, t, xv, wv, bv, tv):
+    def sharded(e, y, x, w, b, t, xv, wv, bv, tv, texts, scale):
         tokens = (P("data"), P("data"))
+        pairs = (P("data"), P("data"), P())
         dp = (P("data"), P(), P(), P("data"))
         vp = (P(), P("v"), P("v"), P())
         grad = jax.value_and_grad
@@ -204,10 +231,16 @@ def _checks(pid: int) -> None:
             "fused_vocab": grad(
                 mapped(fused, vocab_mesh, vp, vocab_axis_name="v"), argnums=(0, 1, 2)
             )(xv, wv, bv, tv),
+            "clip_ring": grad(mapped(clip, data_mesh, pairs, axis_name="data"), argnums=(0, 1, 2))(
+                e, texts, scale
+            ),
+            "siglip_ring": grad(
+                mapped(siglip, data_mesh, pairs, axis_name="data"), argnums=(0, 1, 2)
+            )(e, texts, scale),
         }
 
     @jax.jit
-    def one_device(e, y, x, w, b, t):
+    def one_device(e, y, x, w, b, t, texts, scale):
         grad = jax.value_and_grad
         fused_ref = grad(fused, argnums=(0, 1, 2))(x, w, b, t)
         return {
@@ -215,6 +248,8 @@ def _checks(pid: int) -> None:
             "ntxent": grad(contrastive)(e, y),
             "fused_data": fused_ref,
             "fused_vocab": fused_ref,
+            "clip_ring": grad(clip, argnums=(0, 1, 2))(e, texts, scale),
+            "siglip_ring": grad(siglip, argnums=(0, 1, 2))(e, texts, scale),
         }
 
     d = functools.partial(place, data_mesh)
@@ -230,8 +265,10 @@ def _checks(pid: int) -> None:
         v(P("v"), weight),
         v(P("v"), bias),
         v(P(), classes),
+        d(P("data"), texts),
+        d(P(), scale),
     )
-    args = jax.device_put((emb, groups, hidden, weight, bias, classes), local)
+    args = jax.device_put((emb, groups, hidden, weight, bias, classes, texts, scale), local)
     want = jax.device_get(one_device(*args))
     got = gather(got)
     for name in want:

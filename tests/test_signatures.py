@@ -25,6 +25,8 @@ ARRAYS = {
     "log_variance", "joint", "labels_a", "labels_b", "sum_and_count",
     # composite_loss / objective take the loss terms and the loss function
     "terms", "loss_fn", "feature_fn",
+    # the contrastive losses' paired batches
+    "image_embeddings", "text_embeddings", "queries", "keys",
 }  # fmt: skip
 
 # The vocabulary of options (section 3): one name per idea. A new option name is added here
@@ -43,6 +45,8 @@ OPTIONS = {
     "layers",
     # objective(loss_fn, ...): jax's own `has_aux`, and the penalty it adds
     "has_aux", "regularizer",
+    # the contrastive losses: CLIP/SigLIP's learnable scale and bias, how S is computed
+    "logit_scale", "logit_bias", "method", "block_size", "form",
 }  # fmt: skip
 
 # Probabilistic regression and torch parity: the predicted spread follows `targets`

@@ -123,8 +123,14 @@ CASES = [
                 (DUPLICATED, TWO_CLASSES),
                 {"weights": jnp.array([0.0, 1.0, 2.0, 0.5]), "reduction": "sum_and_count"},
             ),
+            # Blockwise (two passes under a custom VJP), a row without negatives included.
+            lambda: Call(
+                (DUPLICATED, jnp.array([0, 0, 0, 1])), {"method": "blockwise", "block_size": 3}
+            ),
         ),
         bad_calls=(
+            Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"method": "ring"}), "`method`"),
+            Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"block_size": 0}), "`block_size`"),
             *MINING_BAD[:5],
             *MINING_BAD[7:],
             Bad(
