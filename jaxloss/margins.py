@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _heads, _numerics
+from jaxloss import _checks, _dispatch, _heads, _numerics
 
 __all__ = [
     "arcface_loss",
@@ -66,6 +66,7 @@ _ARGS = """
       labels: ``[..., B]`` integer class ids in ``[0, C)``."""
 
 
+@_dispatch.compiled_when_eager
 def arcface_loss(
     embeddings: ArrayLike,
     labels: ArrayLike,
@@ -129,6 +130,7 @@ def arcface_loss(
     return _heads.finish(loss, dtype, reduction, mask, weights, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def subcenter_arcface_loss(
     embeddings: ArrayLike,
     labels: ArrayLike,
@@ -187,6 +189,7 @@ def subcenter_arcface_loss(
     return _heads.finish(loss, dtype, reduction, mask, weights, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def cosface_loss(
     embeddings: ArrayLike,
     labels: ArrayLike,
@@ -238,6 +241,7 @@ def cosface_loss(
     return _heads.finish(loss, dtype, reduction, mask, weights, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def sphereface_loss(
     embeddings: ArrayLike,
     labels: ArrayLike,
@@ -307,6 +311,7 @@ def sphereface_loss(
     return _heads.finish(loss, dtype, reduction, mask, weights, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def normalized_softmax_loss(
     embeddings: ArrayLike,
     labels: ArrayLike,

@@ -241,7 +241,8 @@ def test_arcface_equals_the_paper_formula(easy):
 def test_low_precision_is_finite_and_close_at_angles_0_and_pi(ours):
     """The angles batch in bfloat16 and float16 (computed in float32 inside): finite values
     and gradients, equal to float64's within the input precision."""
-    heads = {c[0]: c for c in CONFIGS if "_" not in c[0]}  # one configuration per function
+    # The heads that form angles (the others are smooth functions of the cosines).
+    heads = {c[0]: c for c in CONFIGS if c[0] in ("arcface", "sphereface", "subcenter")}
 
     def all_heads(args):
         out = {}
