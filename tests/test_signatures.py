@@ -25,6 +25,8 @@ ARRAYS = {
     "log_variance", "joint", "labels_a", "labels_b", "sum_and_count",
     # composite_loss / objective take the loss terms and the loss function
     "terms", "loss_fn", "feature_fn",
+    # the proxy losses' learnable class proxies (the heads' class matrix is `weight`)
+    "proxies",
 }  # fmt: skip
 
 # The vocabulary of options (section 3): one name per idea. A new option name is added here
@@ -43,6 +45,8 @@ OPTIONS = {
     "layers",
     # objective(loss_fn, ...): jax's own `has_aux`, and the penalty it adds
     "has_aux", "regularizer",
+    # arcface_loss: the ArcFace code's (insightface's) name for its margin variant
+    "easy_margin",
 }  # fmt: skip
 
 # Spellings the contract replaced; they survive only where optax's own signature has them.
@@ -120,6 +124,8 @@ NOT_PER_EXAMPLE = {
     "objective": "builds a function",
     "composite_loss": "a weighted sum of already reduced terms",
     "mean_from_sum_and_count": "divides an already reduced pair",
+    "proxy_anchor_loss": "averages per-proxy log-sum-exps over the batch, one value per batch",
+    "sparse_centers_penalty": "a penalty on SoftTriple's centres",
 }
 
 
