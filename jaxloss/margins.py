@@ -20,8 +20,8 @@ float32 (bfloat16 and float16 inputs included); the result has the inputs' dtype
 from cosines clipped to ``[-1, 1]``: no ``arccos`` derivative is ever formed (its slope is
 infinite at :math:`\\pm 1`, PML issues #209 and #309), and :math:`\\sin\\theta` has a zero
 gradient within a rounding floor of :math:`\\theta \\in \\{0, \\pi\\}`, where the angle is not
-differentiable. A zero embedding has cosine 0 to every class (loss :math:`\\log C`-like, finite
-gradients). A label outside ``[0, C)`` gives NaN (raises on concrete labels and in checked
+differentiable. A zero embedding or class row has cosine 0 to everything, with finite
+gradients. A label outside ``[0, C)`` gives NaN (raises on concrete labels and in checked
 mode); masked examples are never read.
 
 Reduction, masks and weights. Per-example values ``[..., B]`` under ``reduction="none"``

@@ -15,9 +15,6 @@ LABELS = jnp.array([0, 1, 2, 3])
 AT_ZERO = 2.0 * AXES[LABELS]  # angle 0 to the class row
 AT_PI = -3.0 * AXES[LABELS]  # angle pi
 DUPLICATED = jnp.array([[1.0, 2, 0, 0], [1, 2, 0, 0], [3, 4, 0, 1], [3, 4, 0, 1]])
-COLLAPSED = jnp.ones((4, D))
-ONE_CLASS = jnp.zeros(4, jnp.int32)
-ABSENT = jnp.array([0, 0, 1, 1])  # classes 2, 3, 4 absent
 PADDED = jnp.concatenate([DUPLICATED, jnp.full((1, D), jnp.nan)])
 PADDED_LABELS = jnp.array([0, 0, 1, 1, 99])  # the padding's label is out of range too
 PADDED_WHERE = jnp.array([True, True, True, True, False])
@@ -32,28 +29,39 @@ def class_call(rng, batch, dtype, centers=False, **kwargs):
     return Call((x, integers(rng, batch, C), class_matrix(rng, dtype, centers)), kwargs)
 
 
-def edges(matrix, matrix_k=None, **kwargs):
+def _combined():
+    """One call ``[3, 5, D]`` for the smooth singular configurations: slice 0 duplicated
+    rows with classes 2-4 absent, slice 1 collapsed rows, slice 2 one class; in every slice
+    a fifth, masked-out row of NaN with an out-of-range label."""
+    x = jnp.stack([PADDED, PADDED.at[:4].set(1.0), PADDED])
+    y = jnp.stack([PADDED_LABELS, PADDED_LABELS, PADDED_LABELS.at[:4].set(2)])
+    return x, y, jnp.broadcast_to(PADDED_WHERE, (3, 5))
+
+
+def edges(matrix, matrix_k=None, weights=True, **kwargs):
     """The singular configurations every head and proxy loss registers (indices in order):
-    0 duplicated, 1 collapsed, 2 one class, 3 absent classes, 4 angle 0, 5 angle pi,
-    6 zero embedding and zero class row, 7 masked NaN padding with weights,
-    8 bfloat16 at angles 0 and pi."""
+    0 duplicated / collapsed / one class / absent classes / masked NaN padding (with weights
+    where the loss takes them), in one call; 1 angle 0; 2 angle pi; 3 zero embedding and zero
+    class row; 4 bfloat16 at angles 0 and pi."""
     w = matrix if matrix_k is None else matrix_k
     zero_w = w.at[1].set(0.0)
     bf16 = jnp.concatenate([AT_ZERO[:2], AT_PI[2:]]).astype(jnp.bfloat16)
+    x, y, where = _combined()
+    masked = {"where": where}
+    if weights:
+        masked["weights"] = jnp.array([1.0, 2, 0.5, 1, 3])
     return (
-        lambda: Call((DUPLICATED, ABSENT, w), kwargs),
-        lambda: Call((COLLAPSED, ABSENT, w), kwargs),
-        lambda: Call((DUPLICATED, ONE_CLASS, w), kwargs),
-        lambda: Call((COLLAPSED, jnp.array([4, 4, 0, 0]), w), kwargs),
+        lambda: Call((x, y, w), {**kwargs, **masked}),
         lambda: Call((AT_ZERO, LABELS, w), kwargs),
         lambda: Call((AT_PI, LABELS, w), kwargs),
         lambda: Call((jnp.zeros((4, D)).at[1].set(1.0), LABELS, zero_w), kwargs),
-        lambda: Call(
-            (PADDED, PADDED_LABELS, w),
-            {**kwargs, "where": PADDED_WHERE, "weights": jnp.array([1.0, 2, 0.5, 1, 3])},
-        ),
         lambda: Call((bf16, LABELS, w.astype(jnp.bfloat16)), kwargs),
     )
+
+
+def both_angles(matrix, **kwargs):
+    """Angles 0 and pi in one call ``[2, 4, D]`` (for option variants)."""
+    return lambda: Call((jnp.stack([AT_ZERO, AT_PI]), jnp.stack([LABELS, LABELS]), matrix), kwargs)
 
 
 def class_bad(name, centers=False, reducing=True):

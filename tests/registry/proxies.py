@@ -6,18 +6,19 @@ from tests.registry import Bad, Call, Case, normal
 from tests.registry._class_inputs import (
     AXES,
     AXES_K,
+    LABELS,
     D,
     K,
+    both_angles,
     class_bad,
     class_call,
     edges,
     option_bad,
 )
 
-# Edge indices (see `edges`): 0 duplicated, 1 collapsed, 2 one class, 3 absent classes,
-# 4 angle 0, 5 angle pi, 6 zero vectors, 7 masked NaN padding, 8 bfloat16. Cosines are smooth
-# in the embeddings except at a zero vector.
-_SMOOTH = (0, 1, 2, 3, 4, 5, 7)
+# Edge indices (see `edges`): 0 duplicated / collapsed / one class / absent classes / masked
+# NaN padding, 1 angle 0, 2 angle pi, 3 zero vectors, 4 bfloat16. Cosines are smooth in the
+# embeddings except at a zero vector.
 
 CASES = [
     Case(
@@ -28,18 +29,11 @@ CASES = [
         reduces=False,
         out_shape=lambda b: b[:-1],
         edge_cases=(
-            *[e for i, e in enumerate(edges(AXES)) if i != 7],
-            # NaN padding masked out (no weights here: not a per-example loss).
-            lambda: Call(
-                (edges(AXES)[7]().args),
-                {"where": jnp.array([True, True, True, True, False])},
-            ),
+            *edges(AXES, weights=False),
             # Everything masked out: 0 with zero gradients.
-            lambda: Call(
-                (jnp.ones((2, D)), jnp.array([0, 1]), AXES), {"where": jnp.zeros(2, bool)}
-            ),
+            lambda: Call((jnp.ones((2, D)), LABELS[:2], AXES), {"where": jnp.zeros(2, bool)}),
         ),
-        smooth_at=(0, 1, 2, 3, 4, 5, 8, 9),
+        smooth_at=(0, 1, 2, 5),
         bad_calls=(
             *class_bad("proxies", reducing=False),
             *option_bad(alpha=0.0, margin=-0.1),
@@ -50,8 +44,8 @@ CASES = [
         lambda rng, batch, dtype: class_call(rng, batch, dtype, scale=3.0),
         grad_argnums=(0, 2),
         shared_args=(2,),
-        edge_cases=(*edges(AXES), *edges(AXES, scale=50.0)[4:6]),
-        smooth_at=(*_SMOOTH, 9, 10),
+        edge_cases=(*edges(AXES), both_angles(AXES, scale=50.0)),
+        smooth_at=(0, 1, 2, 5),
         bad_calls=(*class_bad("proxies"), *option_bad(scale=0.0)),
     ),
     Case(
@@ -60,7 +54,7 @@ CASES = [
         grad_argnums=(0, 2),
         shared_args=(2,),
         edge_cases=edges(AXES, AXES_K),
-        smooth_at=_SMOOTH,
+        smooth_at=(0, 1, 2),
         bad_calls=(
             *class_bad("proxies", centers=True),
             *option_bad(centers=True, scale=0.0, gamma=0.0, margin=-0.1),
@@ -73,11 +67,11 @@ CASES = [
         batched=False,
         out_shape=lambda b: (),
         edge_cases=(
-            lambda: Call((AXES_K,)),
-            lambda: Call((jnp.ones((2, K, D)),)),  # identical centres: distance 0
-            lambda: Call((jnp.zeros((2, K, D)),)),  # zero centres
+            # Opposite centres (class 0), and distinct ones.
+            lambda: Call((AXES_K.at[0, 1].set(-AXES_K[0, 0]),)),
+            # Identical centres (distance 0) in class 0, zero centres in class 1.
+            lambda: Call((jnp.ones((2, K, D)).at[1].set(0.0),)),
             lambda: Call((AXES[:, None, :],)),  # K = 1: 0
-            lambda: Call((jnp.ones((2, K, D)).at[:, 0].multiply(-1.0),)),  # opposite centres
             lambda: Call((AXES_K.astype(jnp.bfloat16),)),
         ),
         smooth_at=(0,),
