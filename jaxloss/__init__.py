@@ -82,6 +82,13 @@ from jaxloss.likelihoods import (
     nll_loss,
     poisson_nll_loss,
 )
+from jaxloss.margins import (
+    arcface_loss,
+    cosface_loss,
+    normalized_softmax_loss,
+    sphereface_loss,
+    subcenter_arcface_loss,
+)
 from jaxloss.mean_errors import (
     mean_absolute_error,
     mean_squared_error,
@@ -143,6 +150,12 @@ from jaxloss.probabilities import (
     sigmoid,
     smooth_labels,
     softmax,
+)
+from jaxloss.proxies import (
+    proxy_anchor_loss,
+    proxy_nca_loss,
+    soft_triple_loss,
+    sparse_centers_penalty,
 )
 from jaxloss.reductions import (
     mean_from_sum_and_count,
@@ -271,6 +284,17 @@ __all__ = [
     "batch_hard_quadruplet_loss",
     "batch_hard_triplet_loss",
     "semihard_triplet_loss",
+    # margins
+    "arcface_loss",
+    "cosface_loss",
+    "normalized_softmax_loss",
+    "sphereface_loss",
+    "subcenter_arcface_loss",
+    # proxies
+    "proxy_anchor_loss",
+    "proxy_nca_loss",
+    "soft_triple_loss",
+    "sparse_centers_penalty",
     # fused
     "fused_linear_cross_entropy",
     # composite

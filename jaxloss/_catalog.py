@@ -90,6 +90,42 @@ def _examples() -> dict[str, Example]:
         **_segmentation_examples(keys[4], keys[5]),
         **_distances(keys[7]),
         **_embeddings(keys[3]),
+        # Margin-softmax heads and proxy losses: class rows (or K = 3 centres) per class.
+        **{
+            name: (f"embeddings [{B},{D}], labels [{B}], weight [{K},{D}]", thunk)
+            for name, thunk in {
+                "arcface_loss": lambda: jaxloss.arcface_loss(embeddings, labels, unembedding),
+                "cosface_loss": lambda: jaxloss.cosface_loss(embeddings, labels, unembedding),
+                "sphereface_loss": lambda: jaxloss.sphereface_loss(embeddings, labels, unembedding),
+                "normalized_softmax_loss": lambda: jaxloss.normalized_softmax_loss(
+                    embeddings, labels, unembedding
+                ),
+            }.items()
+        },
+        "proxy_nca_loss": (
+            f"embeddings [{B},{D}], labels [{B}], proxies [{K},{D}]",
+            lambda: jaxloss.proxy_nca_loss(embeddings, labels, unembedding),
+        ),
+        "proxy_anchor_loss": (
+            f"embeddings [{B},{D}], labels [{B}], proxies [{K},{D}] (one value)",
+            lambda: jaxloss.proxy_anchor_loss(embeddings, labels, unembedding),
+        ),
+        "subcenter_arcface_loss": (
+            f"embeddings [{B},{D}], labels [{B}], weight [{K},3,{D}]",
+            lambda: jaxloss.subcenter_arcface_loss(
+                embeddings, labels, jax.random.normal(keys[6], (K, 3, D))
+            ),
+        ),
+        "soft_triple_loss": (
+            f"embeddings [{B},{D}], labels [{B}], proxies [{K},3,{D}]",
+            lambda: jaxloss.soft_triple_loss(
+                embeddings, labels, jax.random.normal(keys[6], (K, 3, D))
+            ),
+        ),
+        "sparse_centers_penalty": (
+            f"proxies [{K},3,{D}]",
+            lambda: jaxloss.sparse_centers_penalty(jax.random.normal(keys[6], (K, 3, D))),
+        ),
         **_optax_reexports(keys[7]),
         "composite_loss": (
             f"logits [{B},{K}], labels: CE + 0.5 focal",

@@ -27,6 +27,8 @@ ARRAYS = {
     "terms", "loss_fn", "feature_fn",
     # the contrastive losses' paired batches
     "image_embeddings", "text_embeddings", "queries", "keys",
+    # the proxy losses' learnable class proxies (the heads' class matrix is `weight`)
+    "proxies",
 }  # fmt: skip
 
 # The vocabulary of options (section 3): one name per idea. A new option name is added here
@@ -47,6 +49,8 @@ OPTIONS = {
     "has_aux", "regularizer",
     # the contrastive losses: CLIP/SigLIP's learnable scale and bias, how S is computed
     "logit_scale", "logit_bias", "method", "block_size", "form",
+    # arcface_loss: the ArcFace code's (insightface's) name for its margin variant
+    "easy_margin",
 }  # fmt: skip
 
 # Probabilistic regression and torch parity: the predicted spread follows `targets`
@@ -131,6 +135,8 @@ NOT_PER_EXAMPLE = {
     "objective": "builds a function",
     "composite_loss": "a weighted sum of already reduced terms",
     "mean_from_sum_and_count": "divides an already reduced pair",
+    "proxy_anchor_loss": "averages per-proxy log-sum-exps over the batch, one value per batch",
+    "sparse_centers_penalty": "a penalty on SoftTriple's centres",
 }
 
 
