@@ -34,6 +34,12 @@ from jaxloss.dice import (
     dice_loss,
     multiclass_generalized_dice_loss,
 )
+from jaxloss.discrete_distances import (
+    bhattacharyya_distance,
+    hellinger_distance,
+    renyi_divergence,
+    total_variation_distance,
+)
 from jaxloss.distances import (
     chebyshev_distance,
     euclidean_distance,
@@ -76,6 +82,10 @@ from jaxloss.information import (
     mutual_information_from_joint,
     normalized_mutual_information,
     soft_mutual_information,
+)
+from jaxloss.kernels import (
+    energy_distance,
+    mmd,
 )
 from jaxloss.likelihoods import (
     gaussian_nll_loss,
@@ -182,6 +192,10 @@ from jaxloss.similarity import (
     jaccard_index,
     pearson_correlation,
 )
+from jaxloss.transport import (
+    sliced_wasserstein_distance,
+    wasserstein_distance,
+)
 from jaxloss.triplets import (
     quadruplet_loss,
     triplet_margin_loss,
@@ -231,6 +245,16 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "kl_divergence_with_log_targets",
+    # discrete_distances
+    "bhattacharyya_distance",
+    "hellinger_distance",
+    "renyi_divergence",
+    "total_variation_distance",
+    # transport and kernels: distances between sets of samples
+    "energy_distance",
+    "mmd",
+    "sliced_wasserstein_distance",
+    "wasserstein_distance",
     # distances
     "chebyshev_distance",
     "euclidean_distance",

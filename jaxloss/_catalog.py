@@ -85,6 +85,7 @@ def _examples() -> dict[str, Example]:
             lambda: jaxloss.softmax_focal_loss(logits, labels),
         ),
         **_divergences(probs, jax.nn.softmax(logits), keys[4]),
+        **_distribution_distances(probs, jax.nn.softmax(logits), keys[6]),
         **_regression(keys[5]),
         **_images(keys[6]),
         **_segmentation_examples(keys[4], keys[5]),
@@ -479,6 +480,26 @@ def _divergences(p, q, key):
             f"mean, log-variance [{B},{D}] vs N(0, 1)",
             lambda: jaxloss.gaussian_kl_divergence(mean, log_var),
         ),
+    }
+
+
+def _distribution_distances(p, q, key):
+    pq = f"P, Q [{B},{K}]"
+    x, y = jax.random.normal(key, (2, B, 32, 2)) + jnp.array([[[[0.0, 0.0]]], [[[2.0, 0.0]]]])
+    clouds = f"x, y [{B},32,2] (y shifted by 2)"
+    lines = f"x, y [{B},32] (y shifted by 2)"
+    return {
+        "hellinger_distance": (pq, lambda: jaxloss.hellinger_distance(q, p)),
+        "bhattacharyya_distance": (pq, lambda: jaxloss.bhattacharyya_distance(q, p)),
+        "total_variation_distance": (pq, lambda: jaxloss.total_variation_distance(q, p)),
+        "renyi_divergence": (pq + ", alpha 2", lambda: jaxloss.renyi_divergence(q, p, alpha=2.0)),
+        "wasserstein_distance": (lines, lambda: jaxloss.wasserstein_distance(x[..., 0], y[..., 0])),
+        "sliced_wasserstein_distance": (
+            clouds + ", 50 directions",
+            lambda: jaxloss.sliced_wasserstein_distance(x, y, key=key),
+        ),
+        "mmd": (clouds + ", Gaussian, median bandwidth", lambda: jaxloss.mmd(x, y)),
+        "energy_distance": (clouds, lambda: jaxloss.energy_distance(x, y)),
     }
 
 

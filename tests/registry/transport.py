@@ -1,0 +1,242 @@
+"""Registry entries for jaxloss.transport and jaxloss.kernels (distances between sample sets)."""
+
+import jax.numpy as jnp
+import numpy as np
+
+from tests.registry import Bad, Call, Case, normal
+
+N, M, D, L = 5, 4, 3, 6
+# Fixed projection directions (unnormalized, as POT accepts them).
+PROJECTIONS = jnp.asarray(np.random.default_rng(11).standard_normal((D, L)), jnp.float32)
+
+# 1-D samples: identical sets, ties within and across the sets, one sample each, weights that
+# do not sum to 1 (one of them 0), and an example mask whose masked example is NaN.
+LINE = jnp.array([[0.3, -1.0, 2.0, 0.5]])
+TIES_X = jnp.array([[1.0, 1.0, 2.0, 2.0]])
+TIES_Y = jnp.array([[1.0, 2.0, 2.0, 3.0]])
+NAN_LINES = jnp.array([[0.3, -1.0, 2.0, 0.5], [jnp.nan] * 4])
+SHIFTED_LINES = jnp.array([[1.0, 0.0, 2.5, -0.5], [0.0, 1.0, 2.0, 3.0]])
+MASKED = {"where": jnp.array([True, False]), "weights": jnp.array([2.0, 1.0]), "reduction": "mean"}
+
+# D-dimensional samples.
+CLOUD = jnp.array([[[0.0, 1.0, 2.0], [1.0, -1.0, 0.5], [2.0, 0.0, -1.0], [-0.5, 0.5, 1.5]]])
+CLOUD_TIES = jnp.array([[[0.0, 1.0, 2.0], [0.0, 1.0, 2.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]])
+FAR = CLOUD + 20.0
+NAN_CLOUDS = jnp.concatenate([CLOUD, jnp.full_like(CLOUD, jnp.nan)])
+TWO_CLOUDS = jnp.concatenate([CLOUD[:, ::-1] + 1.0, CLOUD - 0.5])
+ONE_POINT = jnp.array([[[0.5, -1.0, 2.0]]])
+OTHER_POINT = jnp.array([[[1.5, 0.0, 0.0]]])
+
+
+def _lines(**kwargs):
+    def make(rng, batch, dtype):
+        return Call(
+            (normal(rng, (*batch, N), dtype), normal(rng, (*batch, M), dtype) + 0.5), kwargs
+        )
+
+    return make
+
+
+def _clouds(**kwargs):
+    def make(rng, batch, dtype):
+        return Call(
+            (normal(rng, (*batch, N, D), dtype), normal(rng, (*batch, M, D), dtype) + 0.5), kwargs
+        )
+
+    return make
+
+
+def _weighted_lines(rng, batch, dtype):
+    call = _lines(p=2)(rng, batch, dtype)
+    masses = {
+        # Shared by every example (the vmap test maps over the arguments only).
+        "x_weights": jnp.asarray(rng.uniform(0.1, 2.0, (N,)), dtype),
+        "y_weights": jnp.asarray(rng.uniform(0.1, 2.0, (M,)), dtype),
+    }
+    return Call(call.args, {**call.kwargs, **masses})
+
+
+def _common_bads(rank, **kwargs):
+    """Malformed calls shared by the sample-set functions (`rank` 1: [..., N]; 2: [..., N, D])."""
+    shape = (2, N) if rank == 1 else (2, N, D)
+    x = jnp.ones(shape)
+    other = jnp.ones((2, M) if rank == 1 else (2, M, D))
+    bads = [
+        Bad(lambda: Call((x.astype(jnp.int32), other), kwargs), "`x`"),
+        Bad(lambda: Call((x, other.astype(jnp.int32)), kwargs), "`y`"),
+        Bad(lambda: Call((x, other[0]), kwargs), "`y`"),
+        Bad(lambda: Call((x, jnp.ones((3, *other.shape[1:]))), kwargs), "`x`"),
+        Bad(lambda: Call((x, other), {**kwargs, "where": jnp.ones((3,), bool)}), "`where`"),
+        Bad(lambda: Call((x, other), {**kwargs, "weights": jnp.ones((3,))}), "`weights`"),
+        Bad(lambda: Call((x, other), {**kwargs, "reduction": "avg"}), "`reduction`"),
+    ]
+    if rank == 2:
+        bads.append(Bad(lambda: Call((x, jnp.ones((2, M, D + 1))), kwargs), "`y`"))
+        bads.append(Bad(lambda: Call((x[0, 0], other), kwargs), "`x`"))
+    return tuple(bads)
+
+
+def _mass_bads(rank, **kwargs):
+    x = jnp.ones((2, N) if rank == 1 else (2, N, D))
+    y = jnp.ones((2, M) if rank == 1 else (2, M, D))
+    return (
+        Bad(lambda: Call((x, y), {**kwargs, "x_weights": jnp.ones((2, N + 1))}), "`x_weights`"),
+        Bad(lambda: Call((x, y), {**kwargs, "y_weights": -jnp.ones((2, M))}), "`y_weights`"),
+        Bad(
+            lambda: Call((x, y), {**kwargs, "x_weights": jnp.ones((2, N), jnp.int32)}),
+            "`x_weights`",
+        ),
+    )
+
+
+def _p_bads(rank, **kwargs):
+    x = jnp.ones((2, N) if rank == 1 else (2, N, D))
+    y = jnp.ones((2, M) if rank == 1 else (2, M, D))
+    return (
+        Bad(lambda: Call((x, y), {**kwargs, "p": 0.5}), "`p`"),
+        Bad(lambda: Call((x, y), {**kwargs, "p": jnp.array(2.0)}), "`p`"),
+    )
+
+
+_SLICED = {"projections": PROJECTIONS}
+_BANDWIDTH = {"bandwidth": 1.5}
+
+CASES = [
+    Case(
+        "wasserstein_distance",
+        _weighted_lines,
+        grad_argnums=(0, 1),
+        edge_cases=(
+            lambda: Call((LINE, LINE)),
+            lambda: Call((TIES_X, TIES_Y)),
+            lambda: Call((TIES_X, TIES_Y), {"p": 2}),
+            lambda: Call((LINE[:, :1], TIES_Y[:, :1] + 0.5), {"p": 2}),
+            lambda: Call(
+                (LINE, TIES_Y),
+                {"x_weights": jnp.array([[2.0, 0.0, 1.0, 1.0]]), "y_weights": 3 * jnp.ones((1, 4))},
+            ),
+            lambda: Call((NAN_LINES, SHIFTED_LINES), MASKED),
+            lambda: Call((LINE, TIES_Y), {"p": 3}),
+        ),
+        smooth_at=(3,),
+        bad_calls=(*_common_bads(1), *_mass_bads(1), *_p_bads(1)),
+    ),
+    Case(
+        "sliced_wasserstein_distance",
+        _clouds(**_SLICED),
+        grad_argnums=(0, 1),
+        edge_cases=(
+            lambda: Call((CLOUD, CLOUD), _SLICED),
+            lambda: Call((CLOUD_TIES, CLOUD), _SLICED),
+            lambda: Call((CLOUD_TIES, CLOUD_TIES[:, ::-1]), {**_SLICED, "p": 1}),
+            lambda: Call((ONE_POINT, OTHER_POINT), _SLICED),
+            lambda: Call((CLOUD, FAR), {**_SLICED, "x_weights": jnp.array([[1.0, 0.0, 2.0, 3.0]])}),
+            lambda: Call((NAN_CLOUDS, TWO_CLOUDS), {**_SLICED, **MASKED}),
+        ),
+        smooth_at=(3,),
+        bad_calls=(
+            *_common_bads(2, **_SLICED),
+            *_mass_bads(2, **_SLICED),
+            *_p_bads(2, **_SLICED),
+            Bad(lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D)))), "`key`"),
+            Bad(
+                lambda: Call(
+                    (jnp.ones((2, N, D)), jnp.ones((2, M, D))),
+                    {"projections": jnp.ones((D + 1, L))},
+                ),
+                "`projections`",
+            ),
+            Bad(
+                lambda: Call(
+                    (jnp.ones((2, N, D)), jnp.ones((2, M, D))),
+                    {"key": np.zeros(2, np.uint32), "num_projections": 0},
+                ),
+                "`num_projections`",
+            ),
+        ),
+    ),
+    Case(
+        "mmd",
+        _clouds(**_BANDWIDTH),
+        grad_argnums=(0, 1),
+        edge_cases=(
+            # identical sets, the median heuristic (its gradient stopped)
+            lambda: Call((CLOUD, CLOUD)),
+            lambda: Call((CLOUD, FAR), _BANDWIDTH),
+            lambda: Call(
+                (ONE_POINT, OTHER_POINT), {**_BANDWIDTH, "kernel": "inverse_multiquadric"}
+            ),
+            lambda: Call(
+                (CLOUD_TIES, CLOUD),
+                {
+                    "kernel": "multiscale_gaussian",
+                    "bandwidth": jnp.array([0.5, 1.0, 2.0]),
+                    "estimator": "unbiased",
+                    "chunk_size": 3,
+                },
+            ),
+            lambda: Call((NAN_CLOUDS, TWO_CLOUDS), {**_BANDWIDTH, **MASKED}),
+            lambda: Call((CLOUD_TIES, CLOUD), {**_BANDWIDTH, "kernel": "inverse_multiquadric"}),
+        ),
+        smooth_at=(2, 5),
+        bad_calls=(
+            *_common_bads(2, **_BANDWIDTH),
+            Bad(
+                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"kernel": "laplace"}),
+                "`kernel`",
+            ),
+            Bad(
+                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"estimator": "u"}),
+                "`estimator`",
+            ),
+            Bad(
+                lambda: Call((jnp.ones((2, 1, D)), jnp.ones((2, M, D))), {"estimator": "unbiased"}),
+                "`estimator`",
+            ),
+            Bad(
+                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"bandwidth": -1.0}),
+                "`bandwidth`",
+            ),
+            Bad(
+                lambda: Call(
+                    (jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"bandwidth": jnp.ones(3)}
+                ),
+                "`bandwidth`",
+            ),
+            Bad(
+                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"chunk_size": 2}),
+                "`bandwidth`",
+            ),
+            Bad(
+                lambda: Call(
+                    (jnp.ones((2, N, D)), jnp.ones((2, M, D))), {**_BANDWIDTH, "chunk_size": 0}
+                ),
+                "`chunk_size`",
+            ),
+        ),
+    ),
+    Case(
+        "energy_distance",
+        _clouds(),
+        grad_argnums=(0, 1),
+        edge_cases=(
+            lambda: Call((CLOUD, CLOUD)),
+            lambda: Call((CLOUD_TIES, CLOUD)),
+            lambda: Call((ONE_POINT, OTHER_POINT)),
+            lambda: Call(
+                (CLOUD, FAR),
+                {"x_weights": jnp.array([[1.0, 0.0, 2.0, 3.0]]), "chunk_size": 3},
+            ),
+            lambda: Call((NAN_CLOUDS, TWO_CLOUDS), MASKED),
+        ),
+        smooth_at=(2,),
+        bad_calls=(
+            *_common_bads(2),
+            *_mass_bads(2),
+            Bad(
+                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"chunk_size": 1.5}),
+                "`chunk_size`",
+            ),
+        ),
+    ),
+]
