@@ -12,7 +12,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from absl.testing import parameterized
 from jax.test_util import check_grads
 
 import jaxloss
@@ -40,21 +39,28 @@ def _tree_finite(tree) -> bool:
     return all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(tree))
 
 
-# 1. jit and eager agree ------------------------------------------------------------------
+# 1. jit and eager agree; no retracing with the same shapes (6) -----------------------------
 
 
-class JitEagerTest(chex.TestCase):
-    @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(*[(c.name, c) for c in CASES])
-    def test_jit_eager_agree(self, case: Case):
-        call = case.make(np.random.default_rng(1), (5,), jnp.float32)
-        fn = _bind(case, call)
-        expected = jax.jit(fn)(*call.args)
-        with jax.disable_jit():
-            eager = fn(*call.args)
-        actual = self.variant(fn)(*call.args)
-        _assert_tree_close(actual, expected, rtol=1e-5, atol=1e-6)
-        _assert_tree_close(eager, expected, rtol=1e-5, atol=1e-6)
+@pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
+def test_jit_eager_agree_without_retracing(case: Case):
+    """The jitted call, the op-by-op eager call and the pure-Python call (``disable_jit``)
+    agree; a second jitted call with new values of the same shapes does not retrace.
+
+    One compile per function: the jitted call is the one whose traces are counted.
+    """
+    call = case.make(np.random.default_rng(1), (5,), jnp.float32)
+    again = case.make(np.random.default_rng(8), (5,), jnp.float32)
+    fn = _bind(case, call)
+    chex.clear_trace_counter()
+    jitted = jax.jit(chex.assert_max_traces(lambda *args: fn(*args), n=1))
+    expected = jitted(*call.args)
+    jitted(*again.args)
+    eager = fn(*call.args)
+    with jax.disable_jit():
+        python = fn(*call.args)
+    _assert_tree_close(eager, expected, rtol=1e-5, atol=1e-6)
+    _assert_tree_close(python, expected, rtol=1e-5, atol=1e-6)
 
 
 # 2. vmap over a leading axis -------------------------------------------------------------
@@ -63,22 +69,29 @@ class JitEagerTest(chex.TestCase):
 @pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
 def test_vmap_equals_loop_and_batched(case: Case):
     call = case.make(np.random.default_rng(2), (3, 4), jnp.float32)
-    fn = jax.jit(_bind(case, call))
+    fn = _bind(case, call)
     shared = case.shared_args
     in_axes = tuple(None if j in shared else 0 for j in range(len(call.args)))
-    vmapped = jax.vmap(fn, in_axes=in_axes)(*call.args)
 
-    def sliced(i):
+    def sliced(args, i):
         return [
             a if j in shared else jax.tree_util.tree_map(lambda x: x[i], a)
-            for j, a in enumerate(call.args)
+            for j, a in enumerate(args)
         ]
 
-    slices = [fn(*sliced(i)) for i in range(3)]
-    looped = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *slices)
+    def program(args):
+        # One compile: the vmapped call, the loop over slices and the batched call.
+        looped = [fn(*sliced(args, i)) for i in range(3)]
+        return (
+            jax.vmap(fn, in_axes=in_axes)(*args),
+            jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *looped),
+            fn(*args) if case.batched else None,
+        )
+
+    vmapped, looped, batched = jax.jit(program)(call.args)
     _assert_tree_close(vmapped, looped, rtol=1e-5, atol=1e-6)
     if case.batched:
-        _assert_tree_close(vmapped, fn(*call.args), rtol=1e-5, atol=1e-6)
+        _assert_tree_close(vmapped, batched, rtol=1e-5, atol=1e-6)
 
 
 # 3. gradients ----------------------------------------------------------------------------
@@ -96,17 +109,15 @@ def test_check_grads_float64(case: Case):
             args[i] = a
         return _bind(case, call)(*args)
 
+    # Jitted: one compile for the repeated evaluations and the VJP instead of op-by-op dispatch.
     check_grads(
-        of_differentiable,
+        jax.jit(of_differentiable),
         tuple(call.args[i] for i in argnums),
         order=1,
         modes=("rev",),
         atol=1e-4,
         rtol=1e-4,
     )
-
-
-EDGE = [(c, i) for c in CASES for i in range(len(c.edge_cases))]
 
 
 def _cast_floats(tree, dtype_of):
@@ -125,20 +136,21 @@ def _low(dtype):
     return jnp.dtype(jnp.float32) if dtype == jnp.float64 else dtype
 
 
-def _edge_program(case: Case, call: Call, directions):
-    """One jitted program: the summed value, its gradient, and a Hessian-vector product.
+def _edge_program(case: Case, calls: list[Call], *, step: float | None = None):
+    """One jitted program over all of a function's edge cases (one compile per precision).
 
-    The Hessian-vector product is reverse-over-reverse along `directions` (one per
-    differentiated argument): cheaper to compile than a full Hessian, and it also runs
-    through custom VJPs, which have no forward mode.
+    For each call: the summed value, its gradient, and a Hessian-vector product along the
+    call's directions (reverse-over-reverse: cheaper to compile than a full Hessian, and it
+    also runs through custom VJPs, which have no forward mode). With `step`, also the summed
+    value at ``args + step * directions`` and ``args - step * directions`` (central
+    differences).
     """
-    fn = _bind(case, call)
     argnums = case.grad_argnums
 
-    def total(*args):
-        return jnp.sum(jnp.asarray(fn(*args)).astype(jnp.float64))
+    def one(fn, args, directions):
+        def total(*args):
+            return jnp.sum(jnp.asarray(fn(*args)).astype(jnp.float64))
 
-    def program(*args):
         def grad_at(*diff):
             full = list(args)
             for i, d in zip(argnums, diff, strict=True):
@@ -152,11 +164,29 @@ def _edge_program(case: Case, call: Call, directions):
             return sum(jnp.vdot(g, d.astype(g.dtype)).astype(jnp.float64) for g, d in pairs)
 
         diff = tuple(args[i] for i in argnums)
-        if not case.check_hessian:
-            return total(*args), grad_at(*diff), ()
-        return total(*args), grad_at(*diff), jax.grad(along, argnums=tuple(range(len(diff))))(*diff)
+        out = {"value": total(*args), "grads": grad_at(*diff), "hvp": ()}
+        if case.check_hessian:
+            out["hvp"] = jax.grad(along, argnums=tuple(range(len(diff))))(*diff)
+        if step is not None:
 
-    return jax.jit(program), jax.jit(total)
+            def shifted(sign):
+                moved = list(args)
+                for i, d in zip(argnums, directions, strict=True):
+                    moved[i] = jax.tree_util.tree_map(lambda a, v: a + sign * step * v, moved[i], d)
+                return total(*moved)
+
+            out["shifted"] = (shifted(1.0), shifted(-1.0))
+        return out
+
+    fns = [_bind(case, call) for call in calls]
+
+    def program(all_args, all_directions):
+        return [
+            one(fn, args, directions)
+            for fn, args, directions in zip(fns, all_args, all_directions, strict=True)
+        ]
+
+    return jax.jit(program)
 
 
 def _flat(tree) -> np.ndarray:
@@ -165,8 +195,11 @@ def _flat(tree) -> np.ndarray:
     )
 
 
-@pytest.mark.parametrize("case,index", EDGE, ids=[f"{c.name}-{i}" for c, i in EDGE])
-def test_values_gradients_and_hessians_at_edge_cases(case: Case, index: int):
+EDGED = [c for c in CASES if c.edge_cases]
+
+
+@pytest.mark.parametrize("case", EDGED, ids=_ids(EDGED))
+def test_values_gradients_and_hessians_at_edge_cases(case: Case):
     """At every registered singular point: finite and *right*.
 
     Values, gradients and Hessian-vector products are finite at the input precision
@@ -174,66 +207,69 @@ def test_values_gradients_and_hessians_at_edge_cases(case: Case, index: int):
     the float64 ones, and where the function is smooth (``Case.smooth_at``) the float64
     gradient matches central differences and the float32 Hessian-vector product the float64
     one, so a derivative that is finite but wrong (a subgradient convention leaking into a
-    smooth function) fails.
+    smooth function) fails. All edge cases of a function run in one program per precision.
     """
-    call = case.edge_cases[index]()
     # Functions without float32 support (optax re-exports whose `dtypes` are empty) run in
     # float64 only.
     low = _low if jnp.float32 in case.dtypes else (lambda d: d)
-    low_call = Call(_cast_floats(call.args, low), _cast_floats(call.kwargs, low))
-    high_call = Call(
-        _cast_floats(call.args, lambda _: jnp.float64),
-        _cast_floats(call.kwargs, lambda _: jnp.float64),
-    )
-    rng = np.random.default_rng(index)
-    diff_high = [high_call.args[i] for i in case.grad_argnums]
-    directions = [
-        jax.tree_util.tree_map(lambda x: jnp.asarray(rng.standard_normal(x.shape), x.dtype), a)
-        for a in diff_high
-    ]
-    low_directions = [
-        jax.tree_util.tree_map(lambda d, a: d.astype(a.dtype), d, low_call.args[i])
-        for d, i in zip(directions, case.grad_argnums, strict=True)
-    ]
-    low_program, _ = _edge_program(case, low_call, low_directions)
-    value, grads, hvp = low_program(*low_call.args)
-    name = f"{case.name} edge case {index}"
-    assert _tree_finite(value), f"{name}: non-finite value {value}"
-    assert _tree_finite(grads), f"{name}: non-finite gradient {grads}"
-    assert _tree_finite(hvp), f"{name}: non-finite Hessian-vector product {hvp}"
+    low_calls, high_calls, directions, low_directions = [], [], [], []
+    for index, make in enumerate(case.edge_cases):
+        call = make()
+        low_call = Call(_cast_floats(call.args, low), _cast_floats(call.kwargs, low))
+        high_call = Call(
+            _cast_floats(call.args, lambda _: jnp.float64),
+            _cast_floats(call.kwargs, lambda _: jnp.float64),
+        )
+        rng = np.random.default_rng(index)
+        high_dirs = [
+            jax.tree_util.tree_map(
+                lambda x, rng=rng: jnp.asarray(rng.standard_normal(x.shape), x.dtype), a
+            )
+            for a in (high_call.args[i] for i in case.grad_argnums)
+        ]
+        low_dirs = [
+            jax.tree_util.tree_map(lambda d, a: d.astype(a.dtype), d, low_call.args[i])
+            for d, i in zip(high_dirs, case.grad_argnums, strict=True)
+        ]
+        low_calls.append(low_call)
+        high_calls.append(high_call)
+        directions.append(high_dirs)
+        low_directions.append(low_dirs)
 
-    high_program, high_total = _edge_program(case, high_call, directions)
-    value64, grads64, hvp64 = high_program(*high_call.args)
-    low_is_single = all(
-        x.dtype != jnp.float16 and x.dtype != jnp.bfloat16
-        for x in jax.tree_util.tree_leaves(low_call.args)
-        if jnp.issubdtype(x.dtype, jnp.floating)
-    )
-    if low_is_single:
-        g, g64 = _flat(grads), _flat(grads64)
-        scale = max(1.0, float(np.max(np.abs(g64), initial=0.0)))
-        np.testing.assert_allclose(g, g64, rtol=1e-3, atol=1e-4 * scale, err_msg=name)
-        if index in case.smooth_at:
-            h, h64 = _flat(hvp), _flat(hvp64)
-            hscale = max(1.0, float(np.max(np.abs(h64), initial=0.0)))
-            np.testing.assert_allclose(h, h64, rtol=1e-2, atol=1e-3 * hscale, err_msg=name)
-    if index not in case.smooth_at:
-        return
-    # Central differences of the float64 function along the same directions.
     step = 1e-6
-
-    def shifted(sign):
-        args = list(high_call.args)
-        for i, d in zip(case.grad_argnums, directions, strict=True):
-            args[i] = jax.tree_util.tree_map(lambda a, v: a + sign * step * v, args[i], d)
-        return float(high_total(*args))
-
-    numeric = (shifted(1.0) - shifted(-1.0)) / (2 * step)
-    analytic = float(np.dot(_flat(grads64), _flat(directions)))
-    tol = 1e-5 * (abs(analytic) + abs(numeric)) + 1e-7 * (1.0 + abs(float(value64)))
-    assert abs(numeric - analytic) <= tol, (
-        f"{name}: directional derivative {analytic} but central differences give {numeric}"
-    )
+    lows = _edge_program(case, low_calls)([c.args for c in low_calls], low_directions)
+    highs = _edge_program(case, high_calls, step=step)([c.args for c in high_calls], directions)
+    for index, (low_call, lo, hi, dirs) in enumerate(
+        zip(low_calls, lows, highs, directions, strict=True)
+    ):
+        name = f"{case.name} edge case {index}"
+        assert _tree_finite(lo["value"]), f"{name}: non-finite value {lo['value']}"
+        assert _tree_finite(lo["grads"]), f"{name}: non-finite gradient {lo['grads']}"
+        assert _tree_finite(lo["hvp"]), f"{name}: non-finite Hessian-vector product {lo['hvp']}"
+        low_is_single = all(
+            x.dtype != jnp.float16 and x.dtype != jnp.bfloat16
+            for x in jax.tree_util.tree_leaves(low_call.args)
+            if jnp.issubdtype(x.dtype, jnp.floating)
+        )
+        if low_is_single:
+            g, g64 = _flat(lo["grads"]), _flat(hi["grads"])
+            scale = max(1.0, float(np.max(np.abs(g64), initial=0.0)))
+            np.testing.assert_allclose(g, g64, rtol=1e-3, atol=1e-4 * scale, err_msg=name)
+            if index in case.smooth_at:
+                h, h64 = _flat(lo["hvp"]), _flat(hi["hvp"])
+                hscale = max(1.0, float(np.max(np.abs(h64), initial=0.0)))
+                np.testing.assert_allclose(h, h64, rtol=1e-2, atol=1e-3 * hscale, err_msg=name)
+        if index not in case.smooth_at:
+            continue
+        # Central differences of the float64 function along the same directions.
+        plus, minus = (float(v) for v in hi["shifted"])
+        numeric = (plus - minus) / (2 * step)
+        analytic = float(np.dot(_flat(hi["grads"]), _flat(dirs)))
+        value64 = float(hi["value"])
+        tol = 1e-5 * (abs(analytic) + abs(numeric)) + 1e-7 * (1.0 + abs(value64))
+        assert abs(numeric - analytic) <= tol, (
+            f"{name}: directional derivative {analytic} but central differences give {numeric}"
+        )
 
 
 def test_every_case_has_an_edge_case_and_a_bad_call():
@@ -326,19 +362,22 @@ def test_output_shape_per_reduction(case: Case):
         )
 
 
-DTYPED = [(c, d) for c in CASES for d in c.dtypes]
+DTYPED = [c for c in CASES if c.dtypes]
 
 
-@pytest.mark.parametrize(
-    "case,dtype", DTYPED, ids=[f"{c.name}-{jnp.dtype(d).name}" for c, d in DTYPED]
-)
-def test_output_dtype_follows_input(case: Case, dtype):
-    call = case.make(np.random.default_rng(5), (4,), dtype)
-    out = jax.jit(_bind(case, call))(*call.args)
-    for leaf in jax.tree_util.tree_leaves(out):
-        if jnp.issubdtype(leaf.dtype, jnp.floating):
-            assert leaf.dtype == jnp.dtype(dtype), f"{case.name}: {leaf.dtype} for {dtype}"
-            assert bool(jnp.all(jnp.isfinite(leaf))), f"{case.name}: non-finite in {dtype}"
+@pytest.mark.parametrize("case", DTYPED, ids=_ids(DTYPED))
+def test_output_dtype_follows_input(case: Case):
+    """float16, bfloat16 and float32 inputs give outputs of their dtype (one program)."""
+    calls = {jnp.dtype(d).name: case.make(np.random.default_rng(5), (4,), d) for d in case.dtypes}
+    fns = {name: _bind(case, call) for name, call in calls.items()}
+    outs = jax.jit(lambda args: {name: fns[name](*args[name]) for name in fns})(
+        {name: call.args for name, call in calls.items()}
+    )
+    for name, out in outs.items():
+        for leaf in jax.tree_util.tree_leaves(out):
+            if jnp.issubdtype(leaf.dtype, jnp.floating):
+                assert leaf.dtype == jnp.dtype(name), f"{case.name}: {leaf.dtype} for {name}"
+                assert bool(jnp.all(jnp.isfinite(leaf))), f"{case.name}: non-finite in {name}"
 
 
 # 5. malformed calls raise clearly --------------------------------------------------------
@@ -359,24 +398,6 @@ def test_unknown_reduction_raises_for_every_reducing_function():
         call = case.make(np.random.default_rng(6), (2,), jnp.float32)
         with pytest.raises(ValueError, match="reduction"):
             _bind(case, call, reduction="average")(*call.args)
-
-
-# 6. no retracing -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
-def test_no_retracing_with_same_shapes(case: Case):
-    chex.clear_trace_counter()
-    first = case.make(np.random.default_rng(7), (4,), jnp.float32)
-    second = case.make(np.random.default_rng(8), (4,), jnp.float32)
-    bound = _bind(case, first)
-
-    def traced(*args):
-        return bound(*args)
-
-    fn = jax.jit(chex.assert_max_traces(traced, n=1))
-    fn(*first.args)
-    fn(*second.args)
 
 
 # 7. every public name is registered, documented and listed in the README -------------------
