@@ -100,6 +100,15 @@ from jaxloss.overlap import (
     iou_loss,
     tversky_loss,
 )
+from jaxloss.pair_weighting import (
+    angular_loss,
+    circle_loss,
+    fast_ap_loss,
+    lifted_structure_loss,
+    margin_loss,
+    multi_similarity_loss,
+    npairs_loss,
+)
 from jaxloss.pairs import (
     contrastive_loss,
     cosine_embedding_loss,
@@ -240,6 +249,14 @@ __all__ = [
     "batch_hard_quadruplet_loss",
     "batch_hard_triplet_loss",
     "semihard_triplet_loss",
+    # pair weighting
+    "angular_loss",
+    "circle_loss",
+    "fast_ap_loss",
+    "lifted_structure_loss",
+    "margin_loss",
+    "multi_similarity_loss",
+    "npairs_loss",
     # fused
     "fused_linear_cross_entropy",
     # composite
