@@ -640,9 +640,9 @@ def _npairs_kernel(e, y, mask, weights, *, normalize, reduction, axis_name):
     earlier = iota[None, :] < iota[:, None]
     same = cand_labels[..., :, None] == cand_labels[..., None, :]
     same = same & cand_mask[..., :, None] & cand_mask[..., None, :]
-    second = (jnp.sum(same & earlier, axis=-1) == 1) & cand_mask
+    second = (jnp.sum(same & jnp.broadcast_to(earlier, same.shape), axis=-1) == 1) & cand_mask
     local_earlier = iota[None, :] < (offset + jnp.arange(rows))[:, None]
-    first = ~jnp.any(pos & local_earlier, axis=-1)
+    first = ~jnp.any(pos & jnp.broadcast_to(local_earlier, pos.shape), axis=-1)
     target = pos & second[..., None, :]
     valid = first & jnp.any(target, axis=-1)
     logits = _cosine(x, cand)
