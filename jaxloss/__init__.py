@@ -100,12 +100,14 @@ from jaxloss.overlap import (
     iou_loss,
     tversky_loss,
 )
+from jaxloss.pair_ranking import (
+    fast_ap_loss,
+    margin_loss,
+)
 from jaxloss.pair_weighting import (
     angular_loss,
     circle_loss,
-    fast_ap_loss,
     lifted_structure_loss,
-    margin_loss,
     multi_similarity_loss,
     npairs_loss,
 )

@@ -1,9 +1,10 @@
 """Pair-weighting metric-learning losses over a batch of ``(embeddings, labels)``.
 
-``multi_similarity_loss``, ``circle_loss``, ``lifted_structure_loss``, ``npairs_loss``,
-``margin_loss``, ``fast_ap_loss`` and ``angular_loss`` weigh every positive and negative pair
-of an anchor with the rest of the batch, as pytorch-metric-learning (PML) 2.9 defines them.
-For triplet mining see `jaxloss.mining`; for NT-Xent, `jaxloss.pairs`.
+``multi_similarity_loss``, ``circle_loss``, ``lifted_structure_loss``, ``npairs_loss`` and
+``angular_loss`` weigh every positive and negative pair of an anchor with the rest of the
+batch by log-sum-exps, as pytorch-metric-learning (PML) 2.9 defines them. ``margin_loss`` and
+``fast_ap_loss`` (`jaxloss.pair_ranking`) follow the conventions below too. For triplet mining
+see `jaxloss.mining`; for NT-Xent, `jaxloss.pairs`.
 
 Similarities and distances. Unless a function says otherwise the embeddings are first
 L2-normalised as PML's distances do (``x / max(|x|, 1e-12)``, torch's ``F.normalize``), then
@@ -43,37 +44,17 @@ from collections.abc import Hashable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _collectives, _embedding, _numerics
-from jaxloss.pairwise import pairwise_distances
+from jaxloss import _batch_pairs, _checks, _collectives, _numerics
 
 __all__ = [
     "angular_loss",
     "circle_loss",
-    "fast_ap_loss",
     "lifted_structure_loss",
-    "margin_loss",
     "multi_similarity_loss",
     "npairs_loss",
 ]
-
-_HEAD = """
-      embeddings: ``[..., B, D]`` floating array (leading dimensions are independent
-        batches).
-      labels: ``[..., B]`` integer class ids; equal labels make positive pairs."""
-_TAIL = """
-      reduction: ``"none"`` (default: per anchor, ``[..., B]``), ``"mean"``, ``"sum"`` or
-        ``"sum_and_count"`` (static; see the module docstring).
-      where: optional boolean example mask ``[..., B]``: ``False`` examples are left out
-        entirely, as anchors and as candidates.
-      weights: optional non-negative per-anchor weights ``[..., B]``.
-      axis_name: inside ``shard_map``/``pmap``, the mesh axis the batch is split over:
-        anchors are scored against the global batch and reductions are global."""
-
-# torch.nn.functional.normalize's eps = 1e-12 on the norm, a floor of 1e-24 on its square.
-_NORM_FLOOR = 1e-24
 
 
 def multi_similarity_loss(
@@ -138,7 +119,7 @@ def multi_similarity_loss(
     _checks.check_positive("beta", beta)
     _checks.check_nonnegative("margin2", margin2)
     _checks.check_choice("mine", mine, (True, False))
-    e, y, mask, weights = _inputs(embeddings, labels, where, weights, reduction)
+    e, y, mask, weights = _batch_pairs.inputs(embeddings, labels, where, weights, reduction)
     return _multi_similarity_kernel(
         e,
         y,
@@ -177,7 +158,9 @@ def circle_loss(
     with :math:`\alpha_p = [1 + m - s_{ip}]_+`, :math:`\alpha_n = [s_{in} + m]_+`,
     :math:`\Delta_p = 1 - m`, :math:`\Delta_n = m`. The weights :math:`\alpha` are constants
     of the gradient (stop-gradient), as in the paper's code and PML. The paper's formula and
-    PML's agree. An anchor without a positive or a negative has loss 0.
+    PML's agree, except that torch's ``Softplus`` returns its input above 20 (a difference
+    below :math:`e^{-20} \approx 2 \cdot 10^{-9}`); here the softplus is exact. An anchor
+    without a positive or a negative has loss 0.
 
     Reduction: PML's default ``AvgNonZeroReducer`` is ``"mean"``: the mean over the anchors
     whose loss is positive (the count ``c_a`` is 1 for those, 0 otherwise; the softplus is 0
@@ -205,7 +188,7 @@ def circle_loss(
       3.8055
     """
     _checks.check_positive("gamma", gamma)
-    e, y, mask, weights = _inputs(embeddings, labels, where, weights, reduction)
+    e, y, mask, weights = _batch_pairs.inputs(embeddings, labels, where, weights, reduction)
     return _circle_kernel(
         e, y, margin, gamma, mask, weights, reduction=reduction, axis_name=axis_name
     )
@@ -267,7 +250,7 @@ def lifted_structure_loss(
       1.4938
     """
     _checks.check_choice("normalize", normalize, (True, False))
-    e, y, mask, weights = _inputs(embeddings, labels, where, weights, reduction)
+    e, y, mask, weights = _batch_pairs.inputs(embeddings, labels, where, weights, reduction)
     return _lifted_kernel(
         e,
         y,
@@ -327,129 +310,9 @@ def npairs_loss(
       Array([0.5981, 0.    , 0.5981, 0.    ], dtype=float32)
     """
     _checks.check_choice("normalize", normalize, (True, False))
-    e, y, mask, weights = _inputs(embeddings, labels, where, weights, reduction)
+    e, y, mask, weights = _batch_pairs.inputs(embeddings, labels, where, weights, reduction)
     return _npairs_kernel(
         e, y, mask, weights, normalize=bool(normalize), reduction=reduction, axis_name=axis_name
-    )
-
-
-def margin_loss(
-    embeddings: ArrayLike,
-    labels: ArrayLike,
-    *,
-    beta: ArrayLike = 1.2,
-    margin: ArrayLike = 0.2,
-    reduction: str = "none",
-    where: ArrayLike | None = None,
-    weights: ArrayLike | None = None,
-    axis_name: Hashable | None = None,
-) -> jax.Array:
-    r"""Margin loss (Wu et al. 2017) over all triplets, with a learnable boundary :math:`\beta`.
-
-    With Euclidean distances :math:`d` of unit vectors and :math:`\beta_a` the boundary of
-    the anchor's class (or the one scalar :math:`\beta`), every triplet :math:`(a, p, n)`
-    contributes :math:`[d_{ap} - \beta_a + m]_+ + [\beta_a - d_{an} + m]_+` (PML's
-    ``MarginLoss`` with ``triplets_per_anchor="all"``). The :math:`B^3` triplets are never
-    formed: anchor :math:`a` totals :math:`|N(a)| \sum_p [d_{ap} - \beta_a + m]_+ +
-    |P(a)| \sum_n [\beta_a - d_{an} + m]_+`, and its count :math:`c_a` is the number of its
-    triplet terms that are positive, counted the same way.
-
-    :math:`\beta` is an array argument, so ``jax.grad`` with respect to it gives its
-    gradient: hold it in the optimiser's parameters (the paper initialises it to 1.2 and
-    trains it with a larger learning rate). PML's regulariser ``nu * beta`` is not part of
-    the loss; add it to the objective. Per-class :math:`\beta` (``[C]``) is indexed by the
-    anchor's label, which must lie in ``[0, C)`` (out-of-range labels are clipped, and raise
-    on concrete input and in checked mode).
-
-    Wu et al. score sampled pairs (distance-weighted sampling) rather than all triplets:
-    each positive pair then counts once, where here it counts :math:`|N(a)|` times (and each
-    negative pair :math:`|P(a)|` times).
-
-    Reduction: PML's default ``DivisorReducer`` (the sum over triplets divided by the number
-    of positive terms) is ``"mean"``.
-
-    Args:{head}
-      beta: :math:`\beta`, a scalar or a per-class ``[C]`` array (differentiable).
-      margin: :math:`m`, the margin around the boundary (PML ``margin``).{tail}
-
-    Returns:
-      ``[..., B]`` per-anchor losses, or a scalar (``"mean"``: over the positive terms).
-
-    References:
-      C.-Y. Wu, R. Manmatha, A. J. Smola, P. Krähenbühl, "Sampling Matters in Deep Embedding
-      Learning", ICCV 2017, eq. (4); PML ``MarginLoss``.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> from jaxloss import margin_loss
-      >>> e = jnp.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.6, 0.8]])
-      >>> loss = margin_loss(e, jnp.array([0, 0, 1, 1]), beta=jnp.array([0.5, 0.7]),
-      ...                    reduction="mean")
-      >>> print(f"{float(loss):.4f}")
-      0.2421
-    """
-    beta = _checks.as_float("beta", beta)
-    if beta.ndim > 1:
-        raise ValueError(
-            f"`beta` must be a scalar or a per-class vector [C]; got shape {beta.shape}."
-        )
-    e, y, mask, weights = _inputs(embeddings, labels, where, weights, reduction)
-    if beta.ndim == 1:
-        _checks.check_class_ids("labels", y, beta.shape[0], where=mask)
-    return _margin_kernel(
-        e, y, beta, margin, mask, weights, reduction=reduction, axis_name=axis_name
-    )
-
-
-def fast_ap_loss(
-    embeddings: ArrayLike,
-    labels: ArrayLike,
-    *,
-    num_bins: int = 10,
-    reduction: str = "none",
-    where: ArrayLike | None = None,
-    weights: ArrayLike | None = None,
-    axis_name: Hashable | None = None,
-) -> jax.Array:
-    r"""FastAP (Cakir et al. 2019): one minus a histogram approximation of average precision.
-
-    Squared Euclidean distances of unit vectors, :math:`d \in [0, 4]`, are binned softly
-    into ``num_bins + 1`` triangular bins centred at :math:`z_k = 4k / L`
-    (:math:`\delta_k(d) = [1 - |d - z_k| / (4 / L)]_+`). With :math:`h^+_k`, :math:`h_k` the
-    anchor's positive and total bin counts and :math:`H^+_k`, :math:`H_k` their cumulative
-    sums:
-
-    .. math::
-        \ell_i = 1 - \frac{1}{|P(i)|} \sum_k \frac{h^+_k H^+_k}{H_k}
-
-    (terms with :math:`h^+_k H^+_k = 0` are 0). An anchor without a positive has loss 0 and
-    does not count. Paper, authors' code and PML agree.
-
-    Reduction: PML's default ``MeanReducer`` over the anchors with a positive is ``"mean"``.
-
-    Args:{head}
-      num_bins: :math:`L \ge 1`, the number of histogram intervals (static).{tail}
-
-    Returns:
-      ``[..., B]`` per-anchor losses, or a scalar (``"mean"``: over anchors with a
-      positive).
-
-    References:
-      F. Cakir, K. He, X. Xia, B. Kulis, S. Sclaroff, "Deep Metric Learning to Rank", CVPR
-      2019; PML ``FastAPLoss``.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> from jaxloss import fast_ap_loss
-      >>> e = jnp.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.6, 0.8]])
-      >>> fast_ap_loss(e, jnp.array([0, 0, 1, 1])).round(4)
-      Array([0. , 0.5, 0. , 0.5], dtype=float32)
-    """
-    if not isinstance(num_bins, int | np.integer) or isinstance(num_bins, bool) or num_bins < 1:
-        raise ValueError(f"`num_bins` must be a positive int; got {num_bins!r}.")
-    e, y, mask, weights = _inputs(embeddings, labels, where, weights, reduction)
-    return _fast_ap_kernel(
-        e, y, mask, weights, num_bins=int(num_bins), reduction=reduction, axis_name=axis_name
     )
 
 
@@ -515,7 +378,7 @@ def angular_loss(
     _checks.check_scalar_range(
         "alpha", alpha, low=0.0, high=90.0, low_inclusive=False, high_inclusive=False
     )
-    e, y, mask, weights = _inputs(embeddings, labels, where, weights, reduction)
+    e, y, mask, weights = _batch_pairs.inputs(embeddings, labels, where, weights, reduction)
     if normalize is not True and normalize != "pairs":
         raise ValueError(f'`normalize` must be True or "pairs"; got {normalize!r}.')
     return _angular_kernel(
@@ -523,116 +386,65 @@ def angular_loss(
     )
 
 
-for _fn in (
-    multi_similarity_loss,
-    circle_loss,
-    lifted_structure_loss,
-    npairs_loss,
-    margin_loss,
-    fast_ap_loss,
-    angular_loss,
-):
-    assert _fn.__doc__ is not None  # each is written above (python -OO strips both)
-    _fn.__doc__ = _fn.__doc__.replace("{head}", _HEAD).replace("{tail}", _TAIL)
-del _fn
+_batch_pairs.fill_docstrings(
+    multi_similarity_loss, circle_loss, lifted_structure_loss, npairs_loss, angular_loss
+)
 
 
 # Private helpers ----------------------------------------------------------------------------
-
-
-def _inputs(embeddings, labels, where, weights, reduction):
-    """Trace-time checks shared by every loss: the arrays, the mask and the weights."""
-    _checks.check_reduction(reduction)
-    embeddings, labels = jnp.asarray(embeddings), jnp.asarray(labels)
-    _embedding.embeddings_and_labels(embeddings, labels)  # raises on bad shapes and dtypes
-    mask, weights = _embedding.mask_and_weights(where, weights, labels.shape)
-    return embeddings, labels, mask, weights
-
-
-def _setup(embeddings, labels, mask, axis_name, normalize=True):
-    """Anchors, candidates (unit vectors when `normalize`), their labels, pair masks, dtype."""
-    x, labels, dtype = _embedding.embeddings_and_labels(embeddings, labels)
-    x, cand, cand_labels, pos, neg = _embedding.batch_pairs(x, labels, mask, axis_name)
-    if normalize:
-        x = _numerics.unit_normalize(x, floor=_NORM_FLOOR)
-        cand = _numerics.unit_normalize(cand, floor=_NORM_FLOOR)
-    return x, cand, cand_labels, pos, neg, dtype
-
-
-def _cosine(x, cand):
-    return pairwise_distances(x, cand, metric="inner_product").astype(x.dtype)
-
-
-def _euclidean(x, cand, axis_name, distance="euclidean"):
-    d = _embedding.distance_matrix(x, None if axis_name is None else cand, distance)
-    return d.astype(x.dtype)
-
-
-def _masked_logsumexp(x, keep):
-    """``log sum_{keep} e^x`` along the last axis; 0 (zero gradient) for an empty row."""
-    has = jnp.any(keep, axis=-1)
-    z = jnp.where(keep, x, -jnp.inf)
-    z = jnp.where(has[..., None], z, 0.0)
-    return jnp.where(has, jax.nn.logsumexp(z, axis=-1), 0.0)
-
-
-def _log1p_sum_exp(x, keep):
-    """``log(1 + sum_{keep} e^x)`` along the last axis (PML's ``add_one``); 0 when empty."""
-    has = jnp.any(keep, axis=-1)
-    return jnp.where(has, jnp.logaddexp(0.0, _masked_logsumexp(x, keep)), 0.0)
-
-
-def _anchors_mask(mask, shape):
-    return jnp.ones(shape, bool) if mask is None else mask
-
-
-def _reduce(total, count, valid, weights, reduction, axis_name, dtype):
-    return _embedding.reduce_anchors(total, count, valid, weights, reduction, axis_name, dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("mine", "reduction", "axis_name"))
 def _multi_similarity_kernel(
     e, y, alpha, beta, margin, margin2, mask, weights, *, mine, reduction, axis_name
 ):
-    x, cand, _, pos, neg, dtype = _setup(e, y, mask, axis_name)
-    s = _cosine(x, cand)
+    x, cand, _, pos, neg, dtype = _batch_pairs.setup(e, y, mask, axis_name)
+    s = _batch_pairs.cosine(x, cand)
     if mine:
         hardest_neg = jnp.max(jnp.where(neg, s, -jnp.inf), axis=-1, keepdims=True)
         easiest_pos = jnp.min(jnp.where(pos, s, jnp.inf), axis=-1, keepdims=True)
         pos, neg = pos & (s - margin2 < hardest_neg), neg & (s + margin2 > easiest_pos)
-    pos_term = _log1p_sum_exp(-alpha * (s - margin), pos) / alpha
-    neg_term = _log1p_sum_exp(beta * (s - margin), neg) / beta
-    valid = _anchors_mask(mask, y.shape)
-    return _reduce(pos_term + neg_term, None, valid, weights, reduction, axis_name, dtype)
+    pos_term = _batch_pairs.log1p_sum_exp(-alpha * (s - margin), pos) / alpha
+    neg_term = _batch_pairs.log1p_sum_exp(beta * (s - margin), neg) / beta
+    valid = _batch_pairs.anchors_mask(mask, y.shape)
+    return _batch_pairs.reduce(
+        pos_term + neg_term, None, valid, weights, reduction, axis_name, dtype
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("reduction", "axis_name"))
 def _circle_kernel(e, y, margin, gamma, mask, weights, *, reduction, axis_name):
-    x, cand, _, pos, neg, dtype = _setup(e, y, mask, axis_name)
-    s = _cosine(x, cand)
+    x, cand, _, pos, neg, dtype = _batch_pairs.setup(e, y, mask, axis_name)
+    s = _batch_pairs.cosine(x, cand)
     fixed = jax.lax.stop_gradient(s)
     pos_logits = -gamma * jax.nn.relu(1.0 + margin - fixed) * (s - (1.0 - margin))
     neg_logits = gamma * jax.nn.relu(fixed + margin) * (s - margin)
     both = jnp.any(pos, axis=-1) & jnp.any(neg, axis=-1)
-    inner = _masked_logsumexp(pos_logits, pos) + _masked_logsumexp(neg_logits, neg)
+    inner = _batch_pairs.masked_logsumexp(pos_logits, pos) + _batch_pairs.masked_logsumexp(
+        neg_logits, neg
+    )
     loss = jnp.where(both, jax.nn.softplus(inner), 0.0)
-    return _reduce(loss, None, both & (loss > 0), weights, reduction, axis_name, dtype)
+    return _batch_pairs.reduce(loss, None, both & (loss > 0), weights, reduction, axis_name, dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("normalize", "reduction", "axis_name"))
 def _lifted_kernel(e, y, margin, margin2, mask, weights, *, normalize, reduction, axis_name):
-    x, cand, _, pos, neg, dtype = _setup(e, y, mask, axis_name, normalize)
-    d = _euclidean(x, cand, axis_name)
-    inner = _masked_logsumexp(d - margin2, pos) + _masked_logsumexp(margin - d, neg)
-    valid = _anchors_mask(mask, y.shape)
-    return _reduce(jax.nn.relu(inner), None, valid, weights, reduction, axis_name, dtype)
+    x, cand, _, pos, neg, dtype = _batch_pairs.setup(e, y, mask, axis_name, normalize)
+    d = _batch_pairs.euclidean(x, cand, axis_name)
+    inner = _batch_pairs.masked_logsumexp(d - margin2, pos) + _batch_pairs.masked_logsumexp(
+        margin - d, neg
+    )
+    valid = _batch_pairs.anchors_mask(mask, y.shape)
+    return _batch_pairs.reduce(
+        jax.nn.relu(inner), None, valid, weights, reduction, axis_name, dtype
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("normalize", "reduction", "axis_name"))
 def _npairs_kernel(e, y, mask, weights, *, normalize, reduction, axis_name):
-    x, cand, cand_labels, pos, _, dtype = _setup(e, y, mask, axis_name, normalize)
+    x, cand, cand_labels, pos, _, dtype = _batch_pairs.setup(e, y, mask, axis_name, normalize)
     rows, size = y.shape[-1], cand_labels.shape[-1]
-    cand_mask = _collectives.gather(_anchors_mask(mask, y.shape), axis_name, -1)
+    cand_mask = _collectives.gather(_batch_pairs.anchors_mask(mask, y.shape), axis_name, -1)
     offset = _collectives.shard_offset(rows, axis_name)
     # Each candidate's rank in its class (earlier unmasked examples with its label): the
     # class's anchor has rank 0, its positive rank 1.
@@ -645,61 +457,25 @@ def _npairs_kernel(e, y, mask, weights, *, normalize, reduction, axis_name):
     first = ~jnp.any(pos & jnp.broadcast_to(local_earlier, pos.shape), axis=-1)
     target = pos & second[..., None, :]
     valid = first & jnp.any(target, axis=-1)
-    logits = _cosine(x, cand)
-    lse = _masked_logsumexp(logits, jnp.broadcast_to(second[..., None, :], logits.shape))
+    logits = _batch_pairs.cosine(x, cand)
+    lse = _batch_pairs.masked_logsumexp(
+        logits, jnp.broadcast_to(second[..., None, :], logits.shape)
+    )
     loss = lse - jnp.sum(jnp.where(target, logits, 0.0), axis=-1)
     loss = jnp.where(valid, loss, 0.0)
-    return _reduce(loss, None, valid, weights, reduction, axis_name, dtype)
-
-
-@functools.partial(jax.jit, static_argnames=("reduction", "axis_name"))
-def _margin_kernel(e, y, beta, margin, mask, weights, *, reduction, axis_name):
-    x, cand, _, pos, neg, dtype = _setup(e, y, mask, axis_name)
-    d = _euclidean(x, cand, axis_name)
-    beta = beta.astype(d.dtype)
-    b = beta if beta.ndim == 0 else jnp.take(beta, y, mode="clip")
-    b = jnp.broadcast_to(b, y.shape)[..., None]
-    pos_hinge = jnp.where(pos, jax.nn.relu(d - b + margin), 0.0)
-    neg_hinge = jnp.where(neg, jax.nn.relu(b - d + margin), 0.0)
-    n_pos = jnp.sum(pos, axis=-1).astype(d.dtype)
-    n_neg = jnp.sum(neg, axis=-1).astype(d.dtype)
-    total = n_neg * jnp.sum(pos_hinge, axis=-1) + n_pos * jnp.sum(neg_hinge, axis=-1)
-    count = n_neg * jnp.sum(pos_hinge > 0, axis=-1) + n_pos * jnp.sum(neg_hinge > 0, axis=-1)
-    return _reduce(total, count.astype(d.dtype), count > 0, weights, reduction, axis_name, dtype)
-
-
-@functools.partial(jax.jit, static_argnames=("num_bins", "reduction", "axis_name"))
-def _fast_ap_kernel(e, y, mask, weights, *, num_bins, reduction, axis_name):
-    x, cand, _, pos, neg, dtype = _setup(e, y, mask, axis_name)
-    d = _euclidean(x, cand, axis_name, "squared_euclidean")
-    width = 4.0 / num_bins
-    pos_hist, neg_hist = [], []
-    for k in range(num_bins + 1):
-        pulse = jax.nn.relu(1.0 - jnp.abs(d - k * width) / width)
-        pos_hist.append(jnp.sum(jnp.where(pos, pulse, 0.0), axis=-1))
-        neg_hist.append(jnp.sum(jnp.where(neg, pulse, 0.0), axis=-1))
-    pos_hist, neg_hist = jnp.stack(pos_hist, -1), jnp.stack(neg_hist, -1)
-    product = pos_hist * jnp.cumsum(pos_hist, axis=-1)
-    total_hist = jnp.cumsum(pos_hist + neg_hist, axis=-1)
-    safe = (product > 0) & (total_hist > 0)
-    precision = jnp.where(safe, product / jnp.where(safe, total_hist, 1.0), 0.0)
-    n_pos = jnp.sum(pos, axis=-1)
-    valid = n_pos > 0
-    fast_ap = jnp.sum(precision, axis=-1) / jnp.where(valid, n_pos, 1).astype(d.dtype)
-    loss = jnp.where(valid, 1.0 - fast_ap, 0.0)
-    return _reduce(loss, None, valid, weights, reduction, axis_name, dtype)
+    return _batch_pairs.reduce(loss, None, valid, weights, reduction, axis_name, dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("normalize", "reduction", "axis_name"))
 def _angular_kernel(e, y, alpha, mask, weights, *, normalize, reduction, axis_name):
-    x, cand, _, pos, neg, dtype = _setup(e, y, mask, axis_name, normalize=False)
-    u = _numerics.unit_normalize(x, floor=_NORM_FLOOR)
-    v = _numerics.unit_normalize(cand, floor=_NORM_FLOOR)
+    x, cand, _, pos, neg, dtype = _batch_pairs.setup(e, y, mask, axis_name, normalize=False)
+    u = _numerics.unit_normalize(x, floor=_batch_pairs.NORM_FLOOR)
+    v = _numerics.unit_normalize(cand, floor=_batch_pairs.NORM_FLOOR)
     others = v if normalize is True else cand  # "pairs": PML 2.9's raw negatives
     t = jnp.square(jnp.tan(jnp.deg2rad(jnp.asarray(alpha, x.dtype))))
-    s_ap = _cosine(u, v)  # [..., B, M]
-    s_an = _cosine(u, others)  # [..., B, M]
-    s_pn = _cosine(v, others)  # [..., M, M]
+    s_ap = _batch_pairs.cosine(u, v)  # [..., B, M]
+    s_an = _batch_pairs.cosine(u, others)  # [..., B, M]
+    s_pn = _batch_pairs.cosine(v, others)  # [..., M, M]
     # sum_n e^{4t s_an} e^{4t s_pn} over the anchor's negatives, each factor shifted by a
     # constant of its row (no gradient), as one matrix product.
     shift_a = jnp.max(jnp.where(neg, s_an, -jnp.inf), axis=-1, keepdims=True)
@@ -714,4 +490,4 @@ def _angular_kernel(e, y, alpha, mask, weights, *, normalize, reduction, axis_na
     pair = jnp.where(has, jax.nn.softplus(logits), 0.0)
     total = jnp.sum(jnp.where(pos, pair, 0.0), axis=-1)
     count = jnp.sum(pos, axis=-1).astype(s_ap.dtype)
-    return _reduce(total, count, count > 0, weights, reduction, axis_name, dtype)
+    return _batch_pairs.reduce(total, count, count > 0, weights, reduction, axis_name, dtype)

@@ -1,8 +1,8 @@
 """Reference tests of jaxloss.pair_weighting against pytorch-metric-learning 2.9 (torch CPU,
 float64) and, where PML's definition differs from the paper's, a numpy formula of the paper.
 
-Every batch has the same shape (B = 10, D = 4), so one jitted, vmapped program computes all
-our values and gradients and one torch pass computes PML's.
+Every batch has the same shape (tests/pair_helpers.py), so one jitted, vmapped program
+computes all our values and gradients and one torch pass computes PML's.
 """
 
 from __future__ import annotations
@@ -14,41 +14,22 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from jax.experimental import checkify
 from pytorch_metric_learning import losses as pml_losses
 from pytorch_metric_learning import miners as pml_miners
 from pytorch_metric_learning import reducers as pml_reducers
 
 import jaxloss
-
-B, D = 10, 4
-TOL = {"rtol": 1e-8, "atol": 1e-10}
-
-
-def _batches():
-    """(embeddings [N, B, D], labels [N, B], where [N, B]): random and edge batches."""
-    rng = np.random.default_rng(15)
-    normal = rng.standard_normal((B, D))
-    pairs = np.repeat(rng.standard_normal((B // 2, D)), 2, axis=0)  # duplicated rows
-    padded = normal.copy()
-    padded[[3, 8]] = np.nan  # masked padding
-    rows = [
-        (rng.standard_normal((B, D)), rng.integers(0, 3, B)),  # random, 3 classes
-        (rng.standard_normal((B, D)), rng.integers(0, 2, B)),  # random, 2 classes
-        (normal, np.array([0, 0, 0, 3, 3, 5, 7, 7, 7, 9])),  # singletons, absent classes
-        (pairs, rng.permutation(np.arange(B) % 3)),  # duplicated embeddings
-        (np.tile(rng.standard_normal(D), (B, 1)), np.arange(B) % 2),  # collapsed
-        (rng.standard_normal((B, D)), np.zeros(B, int)),  # one class
-        (rng.standard_normal((B, D)), np.arange(B)),  # no positive pair
-        (padded, np.array([0, 1, 0, 9, 1, 0, 1, 2, 9, 2])),  # two masked rows
-    ]
-    where = np.ones((len(rows), B), bool)
-    where[-1, [3, 8]] = False
-    return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows]), where
-
-
-EMB, LABELS, WHERE = _batches()
-BETA = np.array([0.9, 1.1, 1.3, 1.0, 0.8, 1.2, 1.0, 1.05, 0.95, 1.15])  # per class, C = 10
+from tests.pair_helpers import (
+    BATCHES,
+    EMB,
+    LABELS,
+    TOL,
+    WHERE,
+    assert_equal_pml,
+    our_reduced,
+    pml_reduced,
+    scatter,
+)
 
 # name -> (jaxloss function, keyword options, PML loss factory, PML miner factory or None)
 CONFIGS = {
@@ -80,19 +61,6 @@ CONFIGS = {
         None,
     ),
     "npairs": (jaxloss.npairs_loss, {}, pml_losses.NPairsLoss, None),
-    "margin_scalar": (
-        jaxloss.margin_loss,
-        {"beta": 1.1, "margin": 0.3},
-        lambda: pml_losses.MarginLoss(margin=0.3, beta=1.1),
-        None,
-    ),
-    "fast_ap": (jaxloss.fast_ap_loss, {}, pml_losses.FastAPLoss, None),
-    "fast_ap_bins": (
-        jaxloss.fast_ap_loss,
-        {"num_bins": 4},
-        lambda: pml_losses.FastAPLoss(num_bins=4),
-        None,
-    ),
     "angular_pml": (
         jaxloss.angular_loss,
         {"normalize": "pairs"},
@@ -118,58 +86,19 @@ PER_ANCHOR = {
 }
 
 
-def _pml_margin_per_class():
-    loss = pml_losses.MarginLoss(margin=0.2, learn_beta=True, num_classes=len(BETA))
-    loss.beta.data = torch.tensor(BETA)
-    return loss
-
-
-def _torch_value_and_grad(make_loss, make_miner, x, y, *, parameter=None):
-    """PML's reduced loss and gradient (embeddings, and the loss's `beta` if asked)."""
-    emb = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-    labels = torch.tensor(y)
-    loss = make_loss()
-    if parameter is not None:
-        loss.beta.data = loss.beta.data.double()
-    miner = make_miner() if make_miner is not None else None
-    value = loss(emb, labels, miner(emb, labels) if miner is not None else None)
-    if value.requires_grad:
-        value.backward()
-
-    def grad_of(t):  # None where PML's zero loss is not connected to the tensor
-        return np.zeros(tuple(t.shape)) if t.grad is None else t.grad.numpy().copy()
-
-    beta_grad = None if parameter is None else grad_of(loss.beta)
-    return float(value.detach()), grad_of(emb), beta_grad
-
-
 @pytest.fixture(scope="module")
 def pml():
-    torch.set_default_dtype(torch.float64)
-    out = {}
-    for i in range(len(EMB)):
+    out = pml_reduced(CONFIGS)
+    for i in BATCHES:
         keep = WHERE[i]
-        x, y = EMB[i][keep], LABELS[i][keep]
-        for name, (_, _, make_loss, make_miner) in CONFIGS.items():
-            value, grad, _ = _torch_value_and_grad(make_loss, make_miner, x, y)
-            out[name, i] = (value, _scatter(grad, keep))
-        value, grad, beta_grad = _torch_value_and_grad(
-            _pml_margin_per_class, None, x, y, parameter="beta"
-        )
-        out["margin_per_class", i] = (value, _scatter(grad, keep), beta_grad)
+        x, y = torch.tensor(EMB[i][keep]), torch.tensor(LABELS[i][keep])
         for name, make_loss in PER_ANCHOR.items():
-            info = make_loss()(torch.tensor(x), torch.tensor(y))["loss"]
-            values = np.zeros(len(y))  # PML's zero loss ("losses": 0) for a batch without pairs
+            info = make_loss()(x, y)["loss"]
+            values = np.zeros(int(keep.sum()))  # PML's zero loss ("losses": 0) without pairs
             if torch.is_tensor(info["losses"]):
                 values[np.asarray(info["indices"])] = info["losses"].detach().numpy().ravel()
-            out[name + "_none", i] = _scatter(values, keep)
+            out[name + "_none", i] = scatter(values, keep)
     return out
-
-
-def _scatter(values, keep):
-    full = np.zeros((len(keep), *np.shape(values)[1:]))
-    full[keep] = values
-    return full
 
 
 @pytest.fixture(scope="module")
@@ -177,19 +106,7 @@ def ours():
     """Every configuration's mean, gradient and per-anchor values, one compile."""
 
     def one_batch(x, y, where):
-        out = {}
-        for name, (fn, kw, _, _) in CONFIGS.items():
-
-            def mean(x, fn=fn, kw=kw):
-                return fn(x, y, where=where, reduction="mean", **kw)
-
-            out[name] = jax.value_and_grad(mean)(x)
-
-        def margin(x, beta):
-            return jaxloss.margin_loss(x, y, beta=beta, where=where, reduction="mean")
-
-        value, grads = jax.value_and_grad(margin, argnums=(0, 1))(x, jnp.asarray(BETA))
-        out["margin_per_class"] = (value, *grads)
+        out = our_reduced(CONFIGS, x, y, where)
         for name in PER_ANCHOR:
             fn, kw = CONFIGS[name][:2]
             out[name + "_none"] = fn(x, y, where=where, **kw)
@@ -202,31 +119,9 @@ def ours():
     return jax.jit(jax.vmap(one_batch))(jnp.asarray(EMB), jnp.asarray(LABELS), WHERE)
 
 
-BATCHES = range(len(EMB))
-
-
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_value_and_gradient_equal_pml(pml, ours, name):
-    value, grad = ours[name]
-    for i in BATCHES:
-        expected_value, expected_grad = pml[name, i]
-        np.testing.assert_allclose(value[i], expected_value, **TOL, err_msg=f"{name} batch {i}")
-        got = np.where(WHERE[i][:, None], np.asarray(grad[i]), 0.0)
-        np.testing.assert_allclose(got, expected_grad, **TOL, err_msg=f"{name} grad batch {i}")
-        # A masked (NaN) row gets no gradient at all.
-        assert np.all(np.asarray(grad[i])[~WHERE[i]] == 0.0)
-
-
-def test_margin_loss_per_class_beta_equals_pml_with_its_gradient(pml, ours):
-    value, grad, beta_grad = ours["margin_per_class"]
-    for i in BATCHES:
-        expected_value, expected_grad, expected_beta = pml["margin_per_class", i]
-        np.testing.assert_allclose(value[i], expected_value, **TOL, err_msg=f"batch {i}")
-        got = np.where(WHERE[i][:, None], np.asarray(grad[i]), 0.0)
-        np.testing.assert_allclose(got, expected_grad, **TOL, err_msg=f"grad batch {i}")
-        np.testing.assert_allclose(beta_grad[i], expected_beta, **TOL, err_msg=f"beta {i}")
-    # Classes without a triplet in batch 2 (absent, or singletons 5 and 9) get no gradient.
-    assert np.all(np.asarray(beta_grad[2])[[1, 2, 4, 5, 6, 8, 9]] == 0.0)
+    assert_equal_pml(ours, pml, name)
 
 
 @pytest.mark.parametrize("name", sorted(PER_ANCHOR))
@@ -324,37 +219,13 @@ def test_angular_loss_paper_and_pml_forms_agree_on_unit_vectors():
     np.testing.assert_allclose(ours_pml, ours_paper, **TOL)
 
 
-# Masks, memory and checked mode --------------------------------------------------------------
-
-
-def test_margin_loss_labels_outside_per_class_beta_raise_when_checked():
-    x, y, beta = jnp.asarray(EMB[0]), jnp.asarray(LABELS[0]).at[0].set(7), jnp.ones(3)
-    with pytest.raises(ValueError, match="`labels`"):
-        jaxloss.margin_loss(x, y, beta=beta)
-
-    def f(x, y, beta):
-        return jaxloss.margin_loss(x, y, beta=beta, reduction="mean")
-
-    err, _ = jax.jit(checkify.checkify(f, errors=checkify.user_checks))(x, y, beta)
-    with pytest.raises(Exception, match="`labels`"):
-        err.throw()
-    # Unchecked under jit: the anchor takes the last class's beta, as documented (its label
-    # still decides its pairs).
-    clipped = jax.jit(f)(x, y, beta)
-    extended = jnp.concatenate([beta, jnp.full(5, beta[2])])
-    np.testing.assert_allclose(clipped, f(x, y, extended), **TOL)
-
-
-@pytest.mark.parametrize(
-    "fn", [jaxloss.angular_loss, jaxloss.margin_loss], ids=["angular", "margin"]
-)
-def test_memory_grows_as_b_squared(fn):
+def test_angular_loss_memory_grows_as_b_squared():
     """No [B, B, B] tensor: doubling the batch at most quadruples the temporary memory."""
 
     def temp_bytes(b):
         x = jax.ShapeDtypeStruct((b, 8), jnp.float32)
         y = jax.ShapeDtypeStruct((b,), jnp.int32)
-        step = jax.jit(jax.grad(lambda x, y: fn(x, y, reduction="mean")))
+        step = jax.jit(jax.grad(lambda x, y: jaxloss.angular_loss(x, y, reduction="mean")))
         return step.lower(x, y).compile().memory_analysis().temp_size_in_bytes
 
     small, large = temp_bytes(256), temp_bytes(512)
