@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxloss import _batch_pairs, _checks
+from jaxloss import _batch_pairs, _checks, _numerics
 
 __all__ = ["fast_ap_loss", "margin_loss"]
 
@@ -171,17 +171,7 @@ def _margin_kernel(e, y, beta, margin, mask, weights, *, reduction, axis_name):
 def _fast_ap_kernel(e, y, mask, weights, *, num_bins, reduction, axis_name):
     x, cand, _, pos, neg, dtype = _batch_pairs.setup(e, y, mask, axis_name)
     d = _batch_pairs.euclidean(x, cand, axis_name, "squared_euclidean")
-    width = 4.0 / num_bins
-
-    def bin_counts(_, centre):
-        # One bin at a time (a scan: O(B^2) memory and one compiled body for every bin).
-        pulse = jax.nn.relu(1.0 - jnp.abs(d - centre) / width)
-        counts = [jnp.sum(jnp.where(m, pulse, 0.0), axis=-1) for m in (pos, neg)]
-        return None, jnp.stack(counts)
-
-    centres = jnp.arange(num_bins + 1, dtype=d.dtype) * width
-    _, hist = jax.lax.scan(bin_counts, None, centres)  # [bins, 2, ..., B]
-    pos_hist, neg_hist = (jnp.moveaxis(hist[:, i], 0, -1) for i in (0, 1))
+    pos_hist, neg_hist = _soft_histograms(d, pos, neg, num_bins)
     product = pos_hist * jnp.cumsum(pos_hist, axis=-1)
     total_hist = jnp.cumsum(pos_hist + neg_hist, axis=-1)
     safe = (product > 0) & (total_hist > 0)
@@ -191,3 +181,31 @@ def _fast_ap_kernel(e, y, mask, weights, *, num_bins, reduction, axis_name):
     fast_ap = jnp.sum(precision, axis=-1) / jnp.where(valid, n_pos, 1).astype(d.dtype)
     loss = jnp.where(valid, 1.0 - fast_ap, 0.0)
     return _batch_pairs.reduce(loss, None, valid, weights, reduction, axis_name, dtype)
+
+
+def _soft_histograms(d, pos, neg, num_bins):
+    r"""Each row's positive and negative counts in the triangular bins, ``[..., num_bins + 1]``.
+
+    A distance between the centres :math:`z_k \le d < z_{k+1}` lies in bins ``k`` and ``k + 1``
+    only, with weights ``1 - f`` and ``f`` (``f = d / width - k``): the triangular pulses as two
+    scatter-adds, O(B^2) memory. At a centre (``f = 0``, duplicated embeddings) the weights
+    have zero gradient, as the pulses' ``|d - z_k|`` and ``relu`` have in PML (torch's
+    subgradients at 0).
+    """
+    position = d * (num_bins / 4.0)
+    low = jnp.clip(jnp.floor(jax.lax.stop_gradient(position)), 0, num_bins)
+    frac = position - low
+    frac = jnp.where(frac > 0, frac, jax.lax.stop_gradient(frac))
+    lead, size = d.shape[:-1], d.shape[-1]
+    rows = int(np.prod(lead, dtype=int))
+    row = jnp.arange(rows)[:, None]
+    low = low.astype(jnp.int32).reshape(rows, size)
+
+    def histogram(mask):
+        lower = jnp.where(mask, 1.0 - frac, 0.0).reshape(rows, size)
+        upper = jnp.where(mask, frac, 0.0).reshape(rows, size)
+        zeros = _numerics.match_varying(jnp.zeros((rows, num_bins + 2), d.dtype), d)
+        counts = zeros.at[row, low].add(lower).at[row, low + 1].add(upper)
+        return counts[:, : num_bins + 1].reshape(*lead, num_bins + 1)
+
+    return histogram(pos), histogram(neg)
