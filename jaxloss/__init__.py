@@ -136,6 +136,17 @@ from jaxloss.overlap import (
     iou_loss,
     tversky_loss,
 )
+from jaxloss.pair_ranking import (
+    fast_ap_loss,
+    margin_loss,
+)
+from jaxloss.pair_weighting import (
+    angular_loss,
+    circle_loss,
+    lifted_structure_loss,
+    multi_similarity_loss,
+    npairs_loss,
+)
 from jaxloss.pairs import (
     contrastive_loss,
     cosine_embedding_loss,
@@ -319,6 +330,14 @@ __all__ = [
     "proxy_nca_loss",
     "soft_triple_loss",
     "sparse_centers_penalty",
+    # pair weighting
+    "angular_loss",
+    "circle_loss",
+    "fast_ap_loss",
+    "lifted_structure_loss",
+    "margin_loss",
+    "multi_similarity_loss",
+    "npairs_loss",
     # fused
     "fused_linear_cross_entropy",
     # composite

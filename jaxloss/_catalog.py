@@ -304,6 +304,7 @@ def _embeddings(key):
     signs = 2.0 * pairs - 1.0
     trip = f"anchors, positives, negatives [{B},{D}]"
     mined = f"embeddings [{2 * B},{D}], 4 classes"
+    beta = jnp.full((4,), 1.2)
     return {
         "cosine_similarity_loss": (f"a, p [{B},{D}]", lambda: jaxloss.cosine_similarity_loss(a, p)),
         "cosine_embedding_loss": (
@@ -337,6 +338,13 @@ def _embeddings(key):
             mined,
             lambda: jaxloss.supervised_contrastive_loss(batch, ids),
         ),
+        "multi_similarity_loss": (mined, lambda: jaxloss.multi_similarity_loss(batch, ids)),
+        "circle_loss": (mined, lambda: jaxloss.circle_loss(batch, ids)),
+        "lifted_structure_loss": (mined, lambda: jaxloss.lifted_structure_loss(batch, ids)),
+        "npairs_loss": (mined, lambda: jaxloss.npairs_loss(batch, ids)),
+        "margin_loss": (mined + ", beta [4]", lambda: jaxloss.margin_loss(batch, ids, beta=beta)),
+        "fast_ap_loss": (mined, lambda: jaxloss.fast_ap_loss(batch, ids)),
+        "angular_loss": (mined, lambda: jaxloss.angular_loss(batch, ids)),
     }
 
 

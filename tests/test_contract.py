@@ -99,6 +99,8 @@ def test_vmap_equals_loop_and_batched(case: Case):
 
 @pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
 def test_check_grads_float64(case: Case):
+    if case.surrogate_gradient:
+        pytest.skip("surrogate gradient (Case.surrogate_gradient): compared with its reference")
     call = case.make(np.random.default_rng(3), (3,), jnp.float64)
     argnums = case.grad_argnums
     fixed = list(call.args)
@@ -297,6 +299,14 @@ WHERE_REMOVES_EXAMPLES = frozenset(
         "semihard_triplet_loss",
         "sigmoid_contrastive_loss",
         "supervised_contrastive_loss",
+        # pair weighting
+        "angular_loss",
+        "circle_loss",
+        "fast_ap_loss",
+        "lifted_structure_loss",
+        "margin_loss",
+        "multi_similarity_loss",
+        "npairs_loss",
     }
 )
 
@@ -340,7 +350,11 @@ def test_output_shape_per_reduction(case: Case):
     assert bool(jnp.isfinite(out["mean"]))
     total, count = out["sum_and_count"]
     assert total.shape == () and count.shape == ()
-    np.testing.assert_allclose(total, out["sum"], rtol=1e-5, atol=1e-6)
+    # Losses that compare examples weight anchors by a count (section 4): their "sum" adds
+    # the per-anchor values total / count while the pair holds sum(total), so the two agree
+    # only where every count is 1.
+    if case.name not in WHERE_REMOVES_EXAMPLES:
+        np.testing.assert_allclose(total, out["sum"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(
         jaxloss.mean_from_sum_and_count((total, count)), out["mean"], rtol=1e-5, atol=1e-6
     )
@@ -353,7 +367,8 @@ def test_output_shape_per_reduction(case: Case):
         np.testing.assert_allclose(out["masked_none"], expected, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(out["masked_sum"], jnp.sum(expected), rtol=1e-5, atol=1e-6)
         m_total, m_count = out["masked_sum_and_count"]
-        np.testing.assert_allclose(m_total, out["masked_sum"], rtol=1e-5, atol=1e-6)
+        if case.name not in WHERE_REMOVES_EXAMPLES:
+            np.testing.assert_allclose(m_total, out["masked_sum"], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(
             jaxloss.mean_from_sum_and_count((m_total, m_count)),
             out["masked_mean"],

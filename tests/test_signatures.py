@@ -44,7 +44,7 @@ OPTIONS = {
     "scale", "strength", "mask_diagonal", "batch_dice", "weight_type", "prior_mean",
     "prior_log_variance", "bias", "logit_softcap", "token_chunk_size", "num_classes_a",
     "num_classes_b", "num_bins", "value_range", "swap", "mean_over", "mixture_weights",
-    "layers",
+    "layers", "mine",
     # objective(loss_fn, ...): jax's own `has_aux`, and the penalty it adds
     "has_aux", "regularizer",
     # the contrastive losses: CLIP/SigLIP's learnable scale and bias, how S is computed

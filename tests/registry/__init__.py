@@ -67,6 +67,10 @@ class Case:
         to be finite and equal in float32 and float64.
       check_hessian: Hessian-vector products are checked at the edge cases (finite, and
         equal in float32 and float64 where smooth). False only with a reason beside it.
+      surrogate_gradient: the gradient is by definition not the derivative of the value
+        (a factor the paper and the reference hold constant, ``stop_gradient``), so
+        ``check_grads`` does not apply; the family's tests compare the gradient with the
+        reference's. True only with a reason beside it.
     """
 
     name: str
@@ -82,6 +86,7 @@ class Case:
     shared_args: tuple[int, ...] = ()
     smooth_at: tuple[int, ...] = ()
     check_hessian: bool = True
+    surrogate_gradient: bool = False
 
     @property
     def function(self) -> Callable:
