@@ -40,7 +40,8 @@ def _open_clip_loss():
     """open_clip/loss.py loaded by path (its package __init__ needs torchvision and timm)."""
     spec = importlib.util.find_spec("open_clip")
     if spec is None or not spec.submodule_search_locations:
-        pytest.skip("open-clip-torch is not installed (pip install --no-deps open-clip-torch)")
+        # A reference that silently skips hides a broken install: `make install` provides it.
+        pytest.fail("open-clip-torch is not installed (pip install --no-deps open-clip-torch)")
     path = pathlib.Path(next(iter(spec.submodule_search_locations))) / "loss.py"
     module_spec = importlib.util.spec_from_file_location("open_clip_loss", path)
     assert module_spec is not None and module_spec.loader is not None
