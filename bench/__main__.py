@@ -29,6 +29,7 @@ GROUPS = [
     "pairwise",
     "gram",
     "contrastive",
+    "metric_learning",
     "compile_time",
     "checked_mode",
 ]
