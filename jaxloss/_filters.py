@@ -17,66 +17,56 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
-
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
-def gaussian_window(size: int, sigma: Any, dtype: Any) -> jax.Array:
-    """The normalized 1-D Gaussian ``g[k] ∝ exp(-(k - size // 2)**2 / (2 sigma**2))``, ``[size]``.
+def gaussian_window(size: int, sigma: float) -> tuple[float, ...]:
+    """The normalized 1-D Gaussian ``g[k] ∝ exp(-(k - size // 2)**2 / (2 sigma**2))``.
 
     Centred on the middle tap for odd `size` (pytorch-msssim's ``_fspecial_gauss_1d``,
-    dm-pix's window, scipy's ``gaussian_filter`` kernel of radius ``size // 2``).
+    dm-pix's window, scipy's ``gaussian_filter`` kernel of radius ``size // 2``). Computed in
+    float64 from static values: the taps are constants of the compiled program.
     """
-    offsets = jnp.arange(size, dtype=dtype) - size // 2
-    sigma = jnp.asarray(sigma, dtype)
-    g = jnp.exp(-jnp.square(offsets) / (2 * jnp.square(sigma)))
-    return g / jnp.sum(g)
+    offsets = np.arange(size, dtype=np.float64) - size // 2
+    g = np.exp(-np.square(offsets) / (2 * float(sigma) ** 2))
+    return tuple(float(v) for v in g / np.sum(g))
 
 
-def separable_filter(x: jax.Array, window: jax.Array, axes: Sequence[int]) -> jax.Array:
+def separable_filter(x: jax.Array, window: tuple[float, ...], axes: Sequence[int]) -> jax.Array:
     """Valid correlation of `x` with the 1-D `window` along each of `axes` in turn.
 
     Each axis in `axes` must be at least ``len(window)`` long; it shrinks by
-    ``len(window) - 1``. `window` is differentiable (its cotangent is dropped by XLA when
-    unused).
+    ``len(window) - 1``.
     """
     for axis in axes:
-        x = _correlate_valid(x, window, axis % x.ndim)
+        x = _correlate_valid(x, tuple(window), axis % x.ndim)
     return x
 
 
-def _taps(x: jax.Array, window: jax.Array, axis: int) -> jax.Array:
+def _taps(x: jax.Array, window: tuple[float, ...], axis: int) -> jax.Array:
     """``sum_k window[k] * x[..., k : k + n, ...]`` along `axis`, ``n = size - len + 1``."""
-    size = window.shape[0]
-    n = x.shape[axis] - size + 1
+    n = x.shape[axis] - len(window) + 1
     out = window[0] * jax.lax.slice_in_dim(x, 0, n, axis=axis)
-    for k in range(1, size):
+    for k in range(1, len(window)):
         out = out + window[k] * jax.lax.slice_in_dim(x, k, k + n, axis=axis)
     return out
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _correlate_valid(x: jax.Array, window: jax.Array, axis: int) -> jax.Array:
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
+def _correlate_valid(x: jax.Array, window: tuple[float, ...], axis: int) -> jax.Array:
     return _taps(x, window, axis)
 
 
 def _correlate_valid_fwd(x, window, axis):
-    return _taps(x, window, axis), (x, window)
+    return _taps(x, window, axis), None
 
 
-def _correlate_valid_bwd(axis, residuals, cotangent):
-    x, window = residuals
-    size = window.shape[0]
+def _correlate_valid_bwd(window, axis, _, cotangent):
     pad = [(0, 0)] * cotangent.ndim
-    pad[axis] = (size - 1, size - 1)
-    x_bar = _correlate_valid(jnp.pad(cotangent, pad), window[::-1], axis)
-    n = cotangent.shape[axis]
-    window_bar = jnp.stack(
-        [jnp.vdot(cotangent, jax.lax.slice_in_dim(x, k, k + n, axis=axis)) for k in range(size)]
-    )
-    return x_bar, window_bar.astype(window.dtype)
+    pad[axis] = (len(window) - 1, len(window) - 1)
+    return (_correlate_valid(jnp.pad(cotangent, pad), window[::-1], axis),)
 
 
 _correlate_valid.defvjp(_correlate_valid_fwd, _correlate_valid_bwd)

@@ -101,7 +101,7 @@ def ssim(
         ``[0, 1]`` images, 255 for 8-bit), ``> 0``; it scales ``C1`` and ``C2``.
       window_size: the odd number of taps of the Gaussian window (static); every spatial
         side must be at least this long.
-      sigma: standard deviation of the Gaussian window, in pixels, ``> 0``.
+      sigma: standard deviation of the Gaussian window, in pixels, ``> 0`` (static).
       k1: the luminance constant, ``> 0``.
       k2: the contrast-structure constant, ``> 0``.
       spatial_dims: 2 for images ``[..., H, W, C]``, 3 for volumes ``[..., D, H, W, C]``
@@ -168,7 +168,7 @@ def ssim_loss(
       targets: floating images of the same shape.
       data_range: the value range of the images, ``> 0``.
       window_size: odd number of taps of the Gaussian window (static).
-      sigma: standard deviation of the Gaussian window, ``> 0``.
+      sigma: standard deviation of the Gaussian window, ``> 0`` (static).
       k1: the luminance constant, ``> 0``.
       k2: the contrast-structure constant, ``> 0``.
       spatial_dims: 2 (images) or 3 (volumes), static.
@@ -245,7 +245,7 @@ def ms_ssim(
       targets: floating images of the same shape.
       data_range: the value range of the images, ``> 0``.
       window_size: odd number of taps of the Gaussian window (static).
-      sigma: standard deviation of the Gaussian window, ``> 0``.
+      sigma: standard deviation of the Gaussian window, ``> 0`` (static).
       k1: the luminance constant, ``> 0``.
       k2: the contrast-structure constant, ``> 0``.
       power_factors: the non-negative exponent of each scale, finest first; its length is
@@ -314,7 +314,7 @@ def ms_ssim_loss(
       targets: floating images of the same shape.
       data_range: the value range of the images, ``> 0``.
       window_size: odd number of taps of the Gaussian window (static).
-      sigma: standard deviation of the Gaussian window, ``> 0``.
+      sigma: standard deviation of the Gaussian window, ``> 0`` (static).
       k1: the luminance constant, ``> 0``.
       k2: the contrast-structure constant, ``> 0``.
       power_factors: the exponent of each scale, finest first (static length).
@@ -392,7 +392,7 @@ def ms_ssim_l1_loss(
       alpha: the weight of the MS-SSIM term, in ``[0, 1]`` (the paper's 0.84).
       data_range: the value range of the images, ``> 0``.
       window_size: odd number of taps of the Gaussian window (static).
-      sigma: standard deviation of the Gaussian window, ``> 0``.
+      sigma: standard deviation of the Gaussian window, ``> 0`` (static).
       k1: the luminance constant, ``> 0``.
       k2: the contrast-structure constant, ``> 0``.
       power_factors: the exponent of each MS-SSIM scale, finest first (static length).
@@ -543,11 +543,19 @@ def _prepare(predictions, targets, spatial_dims, window_size, sigma, data_range,
     if where is not None:
         mask = _checks.broadcast_to("where", _checks.as_bool("where", where), batch)
     x, y = _channels_first(x, batch, mask, acc), _channels_first(y, batch, mask, acc)
-    window = _filters.gaussian_window(int(window_size), sigma, acc)
+    window = _filters.gaussian_window(int(window_size), _static_sigma(sigma))
     data_range = jnp.asarray(data_range, acc)
     c1 = jnp.square(jnp.asarray(k1, acc) * data_range)
     c2 = jnp.square(jnp.asarray(k2, acc) * data_range)
     return _Prepared(x, y, batch, mask, dtype, window, c1, c2)
+
+
+def _static_sigma(sigma: Any) -> float:
+    """`sigma` as a Python float: it builds the window, whose taps are program constants."""
+    value = _checks.concrete(sigma)
+    if value is None or value.shape != ():
+        raise TypeError(f"`sigma` must be a static scalar (it builds the window); got {sigma!r}.")
+    return float(value)
 
 
 def _channels_first(x, batch, mask, acc):
