@@ -28,6 +28,7 @@ GROUPS = [
     "mining",
     "pairwise",
     "gram",
+    "image_quality",
     "contrastive",
     "compile_time",
     "checked_mode",
