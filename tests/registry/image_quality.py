@@ -39,17 +39,21 @@ def _singular(shape):
 def _masked(shape, kwargs):
     """Identical and equal flat images beside a masked NaN image (weighted mean over the
     first two): nothing of the NaN leaks."""
-    x = uniform(np.random.default_rng(5), shape, jnp.float64)
-    flat = jnp.full(shape, 0.5)
-    return lambda: Call(
-        (jnp.stack([x, flat, jnp.full(shape, jnp.nan)]), jnp.stack([x, flat, x])),
-        {
-            **kwargs,
-            "where": jnp.array([True, True, False]),
-            "weights": jnp.array([2.0, 1.0, 1.0]),
-            "reduction": "mean",
-        },
-    )
+
+    def call():
+        x = uniform(np.random.default_rng(5), shape, jnp.float64)
+        flat = jnp.full(shape, 0.5)
+        return Call(
+            (jnp.stack([x, flat, jnp.full(shape, jnp.nan)]), jnp.stack([x, flat, x])),
+            {
+                **kwargs,
+                "where": jnp.array([True, True, False]),
+                "weights": jnp.array([2.0, 1.0, 1.0]),
+                "reduction": "mean",
+            },
+        )
+
+    return call
 
 
 def _volume(kwargs):
@@ -135,7 +139,12 @@ CASES = [
         bad_calls=_bad(
             _MULTI_IMAGE,
             MULTI,
-            (Bad(lambda: Call((jnp.ones((1, MH, MW, C)),) * 2, {**MULTI, "alpha": 1.5}), "`alpha`"),),
+            (
+                Bad(
+                    lambda: Call((jnp.ones((1, MH, MW, C)),) * 2, {**MULTI, "alpha": 1.5}),
+                    "`alpha`",
+                ),
+            ),
         ),
     ),
     # identical images give 10 log10(data_range**2 / eps) (eps = 0, +inf, is in the tests)
