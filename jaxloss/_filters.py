@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+
 import jax
 import jax.numpy as jnp
 import numpy as np
