@@ -378,10 +378,10 @@ def ms_ssim_l1_loss(
     averaged over the valid positions and the channels. Zhao et al. weight the L1 error of
     each patch by a Gaussian (``G_{sigma_G^M}``) so that it is computed where the SSIM
     statistics are; filtering the error map with the SSIM window and averaging it is that
-    weighting at every position of the image. (Their Caffe layer takes the Gaussian of the
-    coarsest scale, ``sigma = 8``, because its MS-SSIM filters full-resolution images with
-    wider Gaussians instead of pooling; here the scales are pooled, as in pytorch-msssim, so
-    the window of the first scale is the one at image resolution.) Dividing by
+    weighting at every position of the image. (The paper's Gaussian is that of its coarsest
+    scale, ``sigma_G^M = 8``, because its MS-SSIM filters the full-resolution image with
+    Gaussians of growing ``sigma`` instead of pooling; here the scales are pooled, as in
+    pytorch-msssim, so the window of the first scale is the one at image resolution.) Dividing by
     ``data_range`` makes the term unitless; it is the paper's for ``[0, 1]`` images. The
     gradient of ``|x - y|`` at ``x == y`` is 0 (torch's ``l1_loss``), so identical images
     give 0 with a zero gradient.
@@ -408,7 +408,7 @@ def ms_ssim_l1_loss(
 
     References:
       Zhao, Gallo, Frosio & Kautz, "Loss Functions for Image Restoration with Neural
-      Networks", IEEE TCI 2017 (eq. 10, ``L^Mix``); NVlabs/PL4NN (their Caffe layer).
+      Networks", IEEE TCI 2017 (``L^Mix``, alpha = 0.84).
 
     Examples:
       >>> import jax.numpy as jnp
