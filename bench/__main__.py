@@ -28,6 +28,7 @@ GROUPS = [
     "mining",
     "pairwise",
     "gram",
+    "image_quality",
     "contrastive",
     "metric_learning",
     "compile_time",

@@ -70,6 +70,14 @@ from jaxloss.hinges import (
     multilabel_soft_margin_loss,
     soft_margin_loss,
 )
+from jaxloss.image_quality import (
+    ms_ssim,
+    ms_ssim_l1_loss,
+    ms_ssim_loss,
+    psnr,
+    ssim,
+    ssim_loss,
+)
 from jaxloss.images import (
     anisotropic_total_variation,
     gram_matrix,
@@ -294,6 +302,13 @@ __all__ = [
     "perceptual_loss",
     "style_loss",
     "total_variation",
+    # image quality
+    "ms_ssim",
+    "ms_ssim_l1_loss",
+    "ms_ssim_loss",
+    "psnr",
+    "ssim",
+    "ssim_loss",
     # segmentation
     "binary_dice_loss",
     "dice_bce_loss",

@@ -463,6 +463,18 @@ def _images(key):
             imgs,
             lambda: jaxloss.anisotropic_total_variation(noisy),
         ),
+        "ssim": (imgs + " vs noisy", lambda: jaxloss.ssim(noisy, images)),
+        "ssim_loss": (imgs + " vs noisy", lambda: jaxloss.ssim_loss(noisy, images)),
+        "psnr": (imgs + " vs noisy (dB)", lambda: jaxloss.psnr(noisy, images)),
+        **{
+            name: (
+                imgs + " vs noisy, 3-tap window, 3 scales",
+                lambda name=name: getattr(jaxloss, name)(
+                    noisy, images, window_size=3, power_factors=(0.2, 0.3, 0.5)
+                ),
+            )
+            for name in ("ms_ssim", "ms_ssim_loss", "ms_ssim_l1_loss")
+        },
     }
 
 

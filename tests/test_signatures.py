@@ -54,6 +54,9 @@ OPTIONS = {
     # distances between sample sets: the samples' masses, a random key, and the transport
     # and kernel hyperparameters (POT's names, spelled out)
     "x_weights", "y_weights", "key", "projections", "num_projections", "kernel", "estimator",
+    # image quality: the spatial rank of channel-last images (MONAI's name), the SSIM window
+    # and constants (pytorch-msssim's and scikit-image's, spelled out), MS-SSIM's exponents
+    "spatial_dims", "data_range", "window_size", "sigma", "k1", "k2", "power_factors",
 }  # fmt: skip
 
 # Probabilistic regression and torch parity: the predicted spread follows `targets`
