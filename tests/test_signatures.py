@@ -63,6 +63,11 @@ OPTIONS = {
 ARRAYS |= {"variance", "scale"}
 OPTIONS |= {"full", "log_input", "power", "df", "quantiles", "estimator"}
 
+# Registration: the deformation regularizers take a displacement field; LNCC keeps MONAI's
+# names for its window and its two smoothing constants.
+ARRAYS |= {"displacement"}
+OPTIONS |= {"kernel_size", "smooth_nr", "smooth_dr"}
+
 # Spellings the contract replaced; they survive only where optax's own signature has them.
 FORBIDDEN = {
     "apply_softmax": "activation='softmax'",
