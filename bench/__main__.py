@@ -29,6 +29,7 @@ GROUPS = [
     "pairwise",
     "gram",
     "contrastive",
+    "registration",
     "compile_time",
     "checked_mode",
 ]
