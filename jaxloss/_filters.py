@@ -1,13 +1,15 @@
 """Separable filters over the spatial axes of channel-last images and volumes.
 
-A separable filter is one 1-D correlation per axis, with zero padding and an output of the
-input's size. A kernel of ones (a box) is one ``reduce_window`` sum; another kernel is a sum
-of shifted slices of the zero-padded input (``sum_j w_j x[i + j - r]``, zero taps skipped),
-which XLA fuses into one loop per axis. Both beat a depthwise convolution on XLA:CPU by an
-order of magnitude. The filter is linear and its transpose is the same filter with the
-kernels reversed, so its VJP is written as that filter (a symmetric kernel: the filter
-itself): the backward pass costs what the forward pass costs, where the transpose JAX
-derives from the slices (pads summed one by one) is several times slower.
+`zero_padded_filter`: one 1-D correlation per axis, with zero padding and an output of the
+input's size (MONAI's ``separable_filtering``, the window sums of LNCC). A kernel of ones (a
+box) is one ``reduce_window`` sum; another kernel is a sum of shifted slices of the
+zero-padded input (``sum_j w_j x[i + j - r]``, zero taps skipped), which XLA fuses into one
+loop per axis. Both beat a depthwise convolution on XLA:CPU by an order of magnitude. The
+filter is linear and its transpose is the same filter with the kernels reversed, so its VJP
+is written as that filter (a symmetric kernel: the filter itself): the backward pass costs
+what the forward pass costs, where the transpose JAX derives from the slices (pads summed
+one by one) is several times slower. Reverse mode works at every order; forward mode
+(``jax.jvp``, ``jax.jacfwd``) does not, as for every ``custom_vjp``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 
 
-def separable_filter(x: jax.Array, kernels: Sequence[np.ndarray], axes: Sequence[int]) -> jax.Array:
+def zero_padded_filter(
+    x: jax.Array, kernels: Sequence[np.ndarray], axes: Sequence[int]
+) -> jax.Array:
     """Correlates `x` with ``kernels[k]`` along ``axes[k]``: zero padding, output of `x`'s shape.
 
     Each kernel is a 1-D array of static numbers of odd length ``2 r + 1``, centred: along its

@@ -90,6 +90,10 @@ def local_normalized_cross_correlation_loss(
     differences of sums in the input precision (at least float32), so in flat regions of
     large intensities rounding can leave a variance above ``smooth_dr``.
 
+    The window sums have a custom VJP (the transposed filter, as fast as the forward pass):
+    reverse mode works at every order (``jax.grad``, ``jax.jacrev(jax.jacrev(f))``), forward
+    mode (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian``) raises a ``TypeError``.
+
     Differences from MONAI 1.6: a spatial size below ``kernel_size`` is an error (MONAI pads
     it); ``smooth_dr`` must be ``> 0`` (MONAI's 0 gives 0/0 on constant windows); the kernel
     is built in float64 (MONAI rounds it to float32 first, a relative difference of about
@@ -163,7 +167,7 @@ def local_normalized_cross_correlation_loss(
     window = _kernel(kernel, kernel_size)
     volume = jnp.asarray(float(np.sum(window)) ** len(spatial), acc)
     # One filtering pass over the five maps stacked on a new leading axis.
-    sums = _filters.separable_filter(
+    sums = _filters.zero_padded_filter(
         jnp.stack([t, p, t * t, p * p, t * p]),
         [window] * len(spatial),
         [a + 1 for a in spatial],
