@@ -47,7 +47,7 @@ def run(quick: bool = False) -> list[Result]:
 
         def loss(p, t, kernel=kernel, size=size):
             return jaxloss.local_normalized_cross_correlation_loss(
-                p, t, kernel=kernel, kernel_size=size, reduction="mean"
+                p, t, kernel=kernel, kernel_size=size, spatial_dims=3, reduction="mean"
             )
 
         ours = jax.jit(jax.value_and_grad(loss))

@@ -1,7 +1,8 @@
 """Registration losses: local normalized cross-correlation and deformation regularizers.
 
-Images and volumes are channel-last: ``[batch, H, W, C]`` in 2-D and ``[batch, D, H, W, C]``
-in 3-D (MONAI is channel-first, ``BCH[WD]``). A displacement field is channel-last too, one
+Images and volumes are channel-last: ``[..., H, W, C]`` in 2-D and ``[..., D, H, W, C]`` in
+3-D (``spatial_dims``, MONAI's name; MONAI is channel-first, ``BCH[WD]``), every leading axis
+a batch axis. A displacement field is channel-last too, one
 component per spatial axis in the order of the axes, in voxels: ``[..., H, W, 2]`` or
 ``[..., D, H, W, 3]`` (``u[..., c]`` displaces along spatial axis ``c``), so its last axis
 says how many spatial axes it has and every axis before those is a batch axis.
@@ -54,7 +55,7 @@ def local_normalized_cross_correlation_loss(
     kernel_size: int = 3,
     smooth_nr: float = 0.0,
     smooth_dr: float = 1e-5,
-    axis: _checks.Axis = None,
+    spatial_dims: int = 2,
     reduction: str = "none",
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
@@ -100,24 +101,23 @@ def local_normalized_cross_correlation_loss(
     1e-7 for the Gaussian and triangular kernels).
 
     Args:
-      predictions: ``[batch, spatial..., C]`` floating images (e.g. the warped moving image).
-      targets: ``[batch, spatial..., C]`` floating images (the fixed image), same shape.
+      predictions: ``[..., H, W, C]`` (or ``[..., D, H, W, C]``) floating images (e.g. the
+        warped moving image).
+      targets: floating images of the same shape (the fixed image).
       kernel: ``"rectangular"`` (default), ``"triangular"`` or ``"gaussian"`` (static).
       kernel_size: the odd window width ``>= 1`` along each spatial axis (static; MONAI's
         default 3, VoxelMorph uses 9).
       smooth_nr: ``>= 0``, added to the squared cross term (the numerator).
       smooth_dr: ``> 0``, the floor of each variance in the denominator.
-      axis: the spatial axes (static). Default ``None``: every axis but the first (batch)
-        and the last (channels), so ``[B, H, W, C]`` is 2-D and ``[B, D, H, W, C]`` 3-D; with
-        more batch axes name the spatial ones, e.g. ``axis=(-3, -2)``. Must not include the
-        channel (last) axis.
+      spatial_dims: the number of spatial axes before the channel axis, 1, 2 (default:
+        ``[..., H, W, C]``) or 3 (``[..., D, H, W, C]``), static. MONAI's default is 3.
       reduction: ``"none"`` (default), ``"mean"``, ``"sum"`` or ``"sum_and_count"``.
       where: optional boolean per-example mask broadcastable to the per-example shape.
       weights: optional non-negative per-example weights broadcastable to it.
       axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      Per-example losses (the input's shape without the spatial and channel axes) for
+      Per-example losses ``[...]`` (the leading shape) for
       ``reduction="none"``, else a scalar (a pair for ``"sum_and_count"``), in the promoted
       dtype of the inputs (computed in at least float32). Values lie in ``[-1, 0]`` when
       ``smooth_nr=0`` (by the Cauchy-Schwarz inequality for the weighted window sums).
@@ -145,21 +145,19 @@ def local_normalized_cross_correlation_loss(
     _checks.check_positive("smooth_dr", smooth_dr)
     predictions = _checks.as_float("predictions", predictions)
     targets = _checks.as_float("targets", targets)
-    _checks.check_min_rank("predictions", predictions, 3)
     _checks.check_same_shape(predictions=predictions, targets=targets)
     ndim = predictions.ndim
-    spatial = _spatial_axes(axis, ndim)
+    spatial = _spatial_axes(spatial_dims, predictions)
     sizes = tuple(predictions.shape[a] for a in spatial)
     if min(sizes) < kernel_size:
         raise ValueError(
-            f"`predictions` must have at least kernel_size={kernel_size} voxels along every "
-            f"spatial axis {spatial}; got spatial shape {sizes}."
+            f"`predictions` must have at least kernel_size={kernel_size} voxels along each of "
+            f"its {spatial_dims} spatial axes; got spatial shape {sizes} (shape "
+            f"{predictions.shape})."
         )
     out_dtype = _checks.result_dtype(predictions, targets)
     acc = _checks.compute_dtype(out_dtype)
-    kept = tuple(a for a in range(ndim - 1) if a not in spatial)
-    example_shape = tuple(predictions.shape[a] for a in kept)
-    mask = _example_mask(where, example_shape)
+    mask = _example_mask(where, predictions.shape[: spatial[0]])
     reduced = (*spatial, ndim - 1)
     p = _zero_masked(predictions, mask, reduced).astype(acc)
     t = _zero_masked(targets, mask, reduced).astype(acc)
@@ -416,17 +414,16 @@ def _check_bool(name: str, value: object) -> None:
         raise TypeError(f"`{name}` must be a static bool; got {value!r}.")
 
 
-def _spatial_axes(axis: _checks.Axis, ndim: int) -> tuple[int, ...]:
-    """The spatial axes: `axis`, or every axis but the first and the last."""
-    if axis is None:
-        return tuple(range(1, ndim - 1))
-    axes = _checks.normalize_axes("axis", axis, ndim)
-    if ndim - 1 in axes:
-        raise ValueError(
-            f"`axis` must name spatial axes, not the channel (last) axis; got {axis!r} for "
-            f"rank {ndim}."
-        )
-    return axes
+def _spatial_axes(spatial_dims: object, images: jax.Array) -> tuple[int, ...]:
+    """The `spatial_dims` axes before the channel (last) axis of channel-last `images`."""
+    if (
+        not isinstance(spatial_dims, int)
+        or isinstance(spatial_dims, bool)
+        or not (1 <= spatial_dims <= 3)
+    ):
+        raise ValueError(f"`spatial_dims` must be a static 1, 2 or 3; got {spatial_dims!r}.")
+    _checks.check_min_rank("predictions", images, spatial_dims + 1)
+    return tuple(range(images.ndim - 1 - spatial_dims, images.ndim - 1))
 
 
 def _kernel(kind: str, size: int) -> np.ndarray:

@@ -88,7 +88,10 @@ def ours():
     """Every value and gradient of this module's checks, in one jitted program."""
 
     def lncc(p, t, options, reduction):
-        return local_normalized_cross_correlation_loss(p, t, reduction=reduction, **options)
+        dims = p.ndim - 2
+        return local_normalized_cross_correlation_loss(
+            p, t, reduction=reduction, spatial_dims=dims, **options
+        )
 
     def program(lncc_inputs, fields, folded):
         out = {"lncc": [], "bending": [], "diffusion": [], "folding": []}
@@ -179,9 +182,9 @@ def test_lncc_constant_images_follow_monais_clamp(ours):
 def test_lncc_refuses_volumes_smaller_than_the_kernel():
     x = jnp.ones((1, 8, 9, 4, 1))
     with pytest.raises(ValueError, match=r"at least kernel_size=5 voxels.*got spatial shape"):
-        local_normalized_cross_correlation_loss(x, x, kernel_size=5)
+        local_normalized_cross_correlation_loss(x, x, kernel_size=5, spatial_dims=3)
     with pytest.raises(ValueError, match="`kernel_size`"):
-        local_normalized_cross_correlation_loss(x, x, kernel_size=4)
+        local_normalized_cross_correlation_loss(x, x, kernel_size=4, spatial_dims=3)
 
 
 # Bending energy and diffusion -------------------------------------------------------------

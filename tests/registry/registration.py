@@ -6,14 +6,13 @@ import numpy as np
 from tests.registry import Bad, Call, Case, normal
 
 H, W, C = 4, 5, 2
-SPATIAL = (-3, -2)  # the H, W axes of [batch..., H, W, C]
 _MASKED = {"where": jnp.array([True, False]), "weights": jnp.array([2.0, 1.0]), "reduction": "mean"}
 
 
 def _lncc(rng, batch, dtype):
     p = normal(rng, (*batch, H, W, C), dtype)
     t = normal(rng, (*batch, H, W, C), dtype) + p
-    return Call((p, t), {"axis": SPATIAL, "kernel": "gaussian", "kernel_size": 3})
+    return Call((p, t), {"kernel": "gaussian", "kernel_size": 3})
 
 
 def _field(shape, scale):
@@ -74,7 +73,7 @@ CASES = [
             # smooth_nr / smooth_dr^2 on constant windows; a 3-D volume the size of the kernel.
             lambda: Call(
                 (jnp.full((1, 3, 3, 3, 1), 2.0), jnp.full((1, 3, 3, 3, 1), 0.25)),
-                {"kernel": "triangular", "smooth_nr": 1e-12},
+                {"kernel": "triangular", "smooth_nr": 1e-12, "spatial_dims": 3},
             ),
             lambda: Call((_NAN_IMAGES, _RANDOM), {"kernel": "gaussian", **_MASKED}),
         ),
@@ -85,9 +84,16 @@ CASES = [
             Bad(lambda: Call(_IMAGES, {"kernel": "box"}), "`kernel`"),
             Bad(lambda: Call(_IMAGES, {"smooth_dr": 0.0}), "`smooth_dr`"),
             Bad(lambda: Call(_IMAGES, {"smooth_nr": -1.0}), "`smooth_nr`"),
-            Bad(lambda: Call(_IMAGES, {"axis": (1, 3)}), "`axis`"),
+            Bad(lambda: Call(_IMAGES, {"spatial_dims": 4}), "`spatial_dims`"),
+            Bad(lambda: Call((jnp.ones((5, 5)), jnp.ones((5, 5))), {"spatial_dims": 2}), "rank"),
             Bad(lambda: Call((jnp.ones((2, H, W, C)), jnp.ones((2, H, W, 1)))), "`targets`"),
             Bad(lambda: Call((jnp.ones((H, W)), jnp.ones((H, W)))), "`predictions`"),
+            Bad(
+                lambda: Call(
+                    (jnp.ones((1, H, W, 3, 1)),) * 2, {"spatial_dims": 3, "kernel_size": 5}
+                ),
+                "at least kernel_size=5",
+            ),
             Bad(
                 lambda: Call((jnp.ones((2, H, W, C), jnp.int32), jnp.ones((2, H, W, C)))),
                 "`predictions`",
