@@ -117,10 +117,11 @@ def local_normalized_cross_correlation_loss(
       axis_name: the data-parallel batch axis: reductions run over the global batch.
 
     Returns:
-      Per-example losses ``[...]`` (the leading shape) for
-      ``reduction="none"``, else a scalar (a pair for ``"sum_and_count"``), in the promoted
-      dtype of the inputs (computed in at least float32). Values lie in ``[-1, 0]`` when
-      ``smooth_nr=0`` (by the Cauchy-Schwarz inequality for the weighted window sums).
+      Per-example losses ``[...]`` (the leading shape) for ``reduction="none"``, else a
+      scalar (a pair for ``"sum_and_count"``), in the promoted dtype of the inputs (computed
+      in at least float32). Values lie in ``[-1, 0]`` up to rounding when ``smooth_nr=0``
+      (the Cauchy-Schwarz inequality for the weighted window sums; the clamp only lowers
+      ``ncc``).
 
     References:
       MONAI ``LocalNormalizedCrossCorrelationLoss`` (1.6, ``monai.losses.image_dissimilarity``);
