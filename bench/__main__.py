@@ -31,6 +31,7 @@ GROUPS = [
     "image_quality",
     "contrastive",
     "metric_learning",
+    "registration",
     "compile_time",
     "checked_mode",
 ]

@@ -190,6 +190,12 @@ from jaxloss.reductions import (
     mean_from_sum_and_count,
     reduce,
 )
+from jaxloss.registration import (
+    bending_energy_loss,
+    diffusion_regularizer,
+    jacobian_folding_penalty,
+    local_normalized_cross_correlation_loss,
+)
 from jaxloss.regression import (
     absolute_error,
     huber_loss,
@@ -362,6 +368,11 @@ __all__ = [
     "infonce_loss",
     "sigmoid_contrastive_loss",
     "supervised_contrastive_loss",
+    # registration
+    "bending_energy_loss",
+    "diffusion_regularizer",
+    "jacobian_folding_penalty",
+    "local_normalized_cross_correlation_loss",
     # optax_reexports
     "ctc_loss",
     "ctc_loss_with_forward_probs",

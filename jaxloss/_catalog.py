@@ -90,6 +90,26 @@ def _examples() -> dict[str, Example]:
         **_images(keys[6]),
         **_segmentation_examples(keys[4], keys[5]),
         **_distances(keys[7]),
+        # Registration: a 2-D image pair and a displacement field.
+        "local_normalized_cross_correlation_loss": (
+            "images [2,16,16,1] vs a shifted copy, 9x9 box",
+            lambda: jaxloss.local_normalized_cross_correlation_loss(
+                jax.random.uniform(keys[6], (2, 16, 16, 1)),
+                jnp.roll(jax.random.uniform(keys[6], (2, 16, 16, 1)), 1, axis=1),
+                kernel_size=9,
+            ),
+        ),
+        **{
+            fn.__name__: (
+                "displacement [2,16,16,2]",
+                lambda fn=fn: fn(0.5 * jax.random.normal(keys[7], (2, 16, 16, 2))),
+            )
+            for fn in (
+                jaxloss.bending_energy_loss,
+                jaxloss.diffusion_regularizer,
+                jaxloss.jacobian_folding_penalty,
+            )
+        },
         **_embeddings(keys[3]),
         # Margin-softmax heads and proxy losses: class rows (or K = 3 centres) per class.
         **{

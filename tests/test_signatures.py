@@ -66,6 +66,11 @@ OPTIONS = {
 ARRAYS |= {"variance", "scale"}
 OPTIONS |= {"full", "log_input", "power", "df", "quantiles", "estimator"}
 
+# Registration: the deformation regularizers take a displacement field; LNCC keeps MONAI's
+# names for its window, its two smoothing constants and the number of spatial axes.
+ARRAYS |= {"displacement"}
+OPTIONS |= {"kernel_size", "smooth_nr", "smooth_dr", "spatial_dims"}
+
 # Spellings the contract replaced; they survive only where optax's own signature has them.
 FORBIDDEN = {
     "apply_softmax": "activation='softmax'",
