@@ -92,6 +92,7 @@ from jaxloss.likelihoods import (
     nll_loss,
     poisson_nll_loss,
 )
+from jaxloss.lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from jaxloss.margins import (
     arcface_loss,
     cosface_loss,
@@ -304,6 +305,8 @@ __all__ = [
     "focal_tversky_loss",
     "generalized_dice_loss",
     "iou_loss",
+    "lovasz_hinge_loss",
+    "lovasz_softmax_loss",
     "multiclass_generalized_dice_loss",
     "tversky_loss",
     # pairs

@@ -54,6 +54,8 @@ OPTIONS = {
     # distances between sample sets: the samples' masses, a random key, and the transport
     # and kernel hyperparameters (POT's names, spelled out)
     "x_weights", "y_weights", "key", "projections", "num_projections", "kernel", "estimator",
+    # the Lovász-Softmax loss: the authors' choice of averaged classes ("present", "all")
+    "classes",
 }  # fmt: skip
 
 # Probabilistic regression and torch parity: the predicted spread follows `targets`
