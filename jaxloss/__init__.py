@@ -9,6 +9,7 @@ from jaxloss.binary import (
     sigmoid_binary_cross_entropy,
     sigmoid_focal_loss,
 )
+from jaxloss.boundary import boundary_loss, signed_distance_map
 from jaxloss.classification import (
     safe_softmax_cross_entropy,
     softmax_cross_entropy,
@@ -297,6 +298,7 @@ __all__ = [
     "total_variation",
     # segmentation
     "binary_dice_loss",
+    "boundary_loss",
     "dice_bce_loss",
     "dice_coefficient",
     "dice_cross_entropy_loss",
@@ -308,6 +310,7 @@ __all__ = [
     "lovasz_hinge_loss",
     "lovasz_softmax_loss",
     "multiclass_generalized_dice_loss",
+    "signed_distance_map",
     "tversky_loss",
     # pairs
     "contrastive_loss",

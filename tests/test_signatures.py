@@ -54,8 +54,9 @@ OPTIONS = {
     # distances between sample sets: the samples' masses, a random key, and the transport
     # and kernel hyperparameters (POT's names, spelled out)
     "x_weights", "y_weights", "key", "projections", "num_projections", "kernel", "estimator",
-    # the Lovász-Softmax loss: the authors' choice of averaged classes ("present", "all")
-    "classes",
+    # the Lovász-Softmax loss: the authors' choice of averaged classes ("present", "all");
+    # signed_distance_map: scipy's distance_transform_edt pixel spacing
+    "classes", "sampling",
 }  # fmt: skip
 
 # Probabilistic regression and torch parity: the predicted spread follows `targets`
@@ -142,6 +143,7 @@ NOT_PER_EXAMPLE = {
     "mean_from_sum_and_count": "divides an already reduced pair",
     "proxy_anchor_loss": "averages per-proxy log-sum-exps over the batch, one value per batch",
     "sparse_centers_penalty": "a penalty on SoftTriple's centres",
+    "signed_distance_map": "preprocessing: a map of the targets, per pixel",
 }
 
 
