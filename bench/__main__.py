@@ -31,6 +31,7 @@ GROUPS = [
     "contrastive",
     "compile_time",
     "checked_mode",
+    "lovasz",
 ]
 HERE = pathlib.Path(__file__).resolve().parent
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
