@@ -12,8 +12,13 @@ piecewise-linear convex function of the per-pixel errors :math:`m \\in \\mathbb{
 with :math:`\\pi` the permutation sorting the errors in decreasing order, :math:`t` the
 foreground indicator of the class, :math:`G = \\sum_i t_i` and :math:`J(0) = 0` (the paper's
 Algorithm 1, ``lovasz_grad`` of the authors' code). The weights :math:`g` depend only on the
-labels, so the gradient with respect to :math:`m_{\\pi_i}` is :math:`g_i`. Every class (and
-example) is one row: the rows are sorted together (``lax.sort``), no Python loop over classes.
+labels, so the gradient with respect to :math:`m_{\\pi_i}` is :math:`g_i` (pixels with tied
+errors share the mean of their weights: a subgradient independent of how the sort orders
+ties). Every class (and example) is one row: the rows are sorted together, no Python loop over
+classes. The sort is of one integer key per pixel (the error's bits with the foreground bit
+in the last place, a relative change of one ulp of the error), which XLA:CPU sorts several
+times faster than floats with a carried operand; the backward pass finds each pixel's rank
+by binary search.
 
 Maps are channel-last, as in the rest of the segmentation family (:mod:`jaxloss.overlap`):
 ``[batch..., spatial..., C]`` for 2-D images and ``[batch..., D, H, W, C]`` for volumes; ``axis``
@@ -27,6 +32,7 @@ foreground nor background of any class), as the authors drop them. Sorting costs
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable
 
 import jax
@@ -81,8 +87,10 @@ def lovasz_softmax_loss(
 
     Edge cases: an example without a present class (every pixel ignored, or an empty
     foreground with ``classes="present"``) gives 0. Tied errors give the same value in any
-    order (the extension is continuous); the gradient there is that of the stable sort. The
-    loss is piecewise smooth: it has kinks where two errors swap their order. Integer labels
+    order (the extension is continuous); their gradient is the mean of their Lovász weights.
+    The loss is piecewise smooth: it has kinks where two errors swap their order. Soft
+    targets enter the errors as given; the Jaccard weights take :math:`t > 1/2` as
+    foreground. Integer labels
     outside ``[0, C)`` that are not ``ignore_index`` are background of every class (checked
     mode raises).
 
@@ -283,28 +291,104 @@ def _lovasz_extension(
 ) -> tuple[jax.Array, jax.Array]:
     """``sum_i m_(i) g_i`` over the last axis (errors sorted decreasingly), and ``G > 0``.
 
-    Ignored pixels sort last (key ``+inf``) and enter neither cumulative count, so their
-    weights :math:`g_i` are 0 and the sum equals the sum over the kept pixels alone.
+    Ignored pixels sort last and enter neither cumulative count, so their weights are 0 and
+    the sum equals the sum over the kept pixels alone.
     """
-    if valid is None:
-        key, fg = jax.lax.sort((-errors, foreground), dimension=-1, num_keys=1)
-        sorted_errors = -key
-        bg = 1.0 - fg
-    else:
-        kept = valid.astype(foreground.dtype)
-        key = jnp.where(valid, -errors, jnp.inf)
-        key, fg, kept = jax.lax.sort((key, foreground * kept, kept), dimension=-1, num_keys=1)
-        sorted_errors = jnp.where(kept > 0, -key, 0.0)
-        bg = kept - fg
-    total = jnp.sum(fg, axis=-1, keepdims=True)
-    intersection = total - jnp.cumsum(fg, axis=-1)
-    union = total + jnp.cumsum(bg, axis=-1)
+    kept = jnp.ones(errors.shape, bool) if valid is None else valid
+    fg = (foreground > 0.5) & kept
+    keys = _sort_keys(errors, fg, kept)
+    value = jnp.asarray(_lovasz_sum(errors, keys, jnp.sum(kept, axis=-1), hinge))
+    return value, jnp.any(fg, axis=-1)
+
+
+def _sort_keys(errors: jax.Array, fg: jax.Array, kept: jax.Array) -> jax.Array:
+    """Integer keys whose ascending order is the errors' decreasing order, with the
+    foreground bit in the last place and ignored pixels last.
+
+    XLA:CPU sorts one integer operand several times faster than floats or several operands,
+    so the foreground indicator rides in the key's lowest bit (the error loses its last
+    mantissa bit: a relative change of one ulp, below the rounding of the sum). The map
+    from a float's bits to an integer of the same order flips the magnitude bits of negative
+    floats; ``~`` reverses the order without overflow.
+    """
+    int_type = jnp.int32 if errors.dtype.itemsize == 4 else jnp.int64
+    bits = jax.lax.bitcast_convert_type(errors, int_type)
+    top = jnp.iinfo(int_type).max
+    ordered = bits ^ ((bits >> (8 * errors.dtype.itemsize - 1)) & top)
+    keys = (~ordered & ~1) | fg.astype(int_type)
+    return jnp.where(kept, keys, top)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _lovasz_sum(errors: jax.Array, keys: jax.Array, count: jax.Array, hinge: bool) -> jax.Array:
+    """The Lovász extension at the errors encoded in `keys` (`count` kept pixels per row);
+    its gradient with respect to `errors` is the Lovász weight at each pixel's rank."""
+    value, _ = _lovasz_forward(errors, keys, count, hinge)
+    return value
+
+
+def _lovasz_forward(errors, keys, count, hinge):
+    """One integer sort; the weights from the foreground bits, the errors from the keys."""
+    ordered = jax.lax.sort(keys, dimension=-1)
+    position = jax.lax.broadcasted_iota(jnp.int32, keys.shape, keys.ndim - 1)
+    kept = position < count[..., None]
+    fg = jnp.where(kept, ordered & 1, 0)
+    # one cumulative sum: the kept pixels up to a position are min(position + 1, count)
+    seen_fg = jnp.cumsum(fg, axis=-1).astype(errors.dtype)
+    seen = jnp.minimum(position + 1, count[..., None]).astype(errors.dtype)
+    total = seen_fg[..., -1:]
+    intersection = total - seen_fg
+    union = total + seen - seen_fg
     # union == 0 only before the first kept pixel of a row without foreground: J = 1 - 0 there.
     ratio = jnp.where(union > 0, intersection / jnp.where(union > 0, union, 1.0), 0.0)
     jaccard = 1.0 - ratio
     lovasz_weights = jnp.concatenate(
         [jaccard[..., :1], jaccard[..., 1:] - jaccard[..., :-1]], axis=-1
     )
+    # Decode the errors from the keys (the map of `_sort_keys` is an involution).
+    flipped = ~ordered
+    top = jnp.iinfo(keys.dtype).max
+    bits = flipped ^ ((flipped >> (8 * errors.dtype.itemsize - 1)) & top)
+    sorted_errors = jnp.where(kept, jax.lax.bitcast_convert_type(bits, errors.dtype), 0.0)
     if hinge:
         sorted_errors = jax.nn.relu(sorted_errors)
-    return jnp.sum(sorted_errors * lovasz_weights, axis=-1), total[..., 0] > 0
+    value = jnp.sum(sorted_errors * lovasz_weights, axis=-1)
+    return value, (ordered, jaccard)
+
+
+def _lovasz_sum_fwd(errors, keys, count, hinge):
+    value, (ordered, jaccard) = _lovasz_forward(errors, keys, count, hinge)
+    return value, (errors, keys, ordered, jaccard)
+
+
+def _lovasz_sum_bwd(hinge, residuals, cotangent):
+    """Each pixel's weight is ``g`` at its rank; tied keys share the mean of their block's
+    weights (``(J(hi - 1) - J(lo - 1)) / (hi - lo)``), a subgradient that does not depend on
+    the order the sort leaves ties in. One binary search per pixel finds its block."""
+    errors, keys, ordered, jaccard = residuals
+    n = keys.shape[-1]
+    position = jax.lax.broadcasted_iota(jnp.int32, keys.shape, keys.ndim - 1)
+    starts = jnp.concatenate(
+        [jnp.ones((*keys.shape[:-1], 1), bool), ordered[..., 1:] != ordered[..., :-1]], axis=-1
+    )
+    ends = jnp.concatenate(
+        [ordered[..., 1:] != ordered[..., :-1], jnp.ones((*keys.shape[:-1], 1), bool)], axis=-1
+    )
+    lo = jax.lax.cummax(jnp.where(starts, position, 0), axis=keys.ndim - 1)
+    hi = jax.lax.cummin(jnp.where(ends, position, n - 1), axis=keys.ndim - 1, reverse=True)
+    previous = jnp.take_along_axis(jaccard, jnp.maximum(lo - 1, 0), axis=-1)
+    previous = jnp.where(lo > 0, previous, 0.0)
+    block = (jnp.take_along_axis(jaccard, hi, axis=-1) - previous) / (hi - lo + 1).astype(
+        jaccard.dtype
+    )
+    rows = ordered.reshape(-1, n)
+    rank = jax.vmap(jnp.searchsorted)(rows, keys.reshape(-1, n)).reshape(keys.shape)
+    weights = jnp.take_along_axis(block, rank, axis=-1)
+    weights = jnp.where(keys != jnp.iinfo(keys.dtype).max, weights, 0.0)
+    if hinge:
+        weights = jnp.where(errors > 0, weights, 0.0)
+    grad = cotangent[..., None] * weights
+    return grad.astype(errors.dtype), None, None
+
+
+_lovasz_sum.defvjp(_lovasz_sum_fwd, _lovasz_sum_bwd)
