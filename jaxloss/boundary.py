@@ -271,5 +271,6 @@ def _min_plus(f: jax.Array, axis: int, step: jax.Array) -> jax.Array:
         return jnp.take_along_axis(total, nearest[..., None], axis=-1)[..., 0]
 
     batch = max(1, min(n, _BLOCK_ELEMENTS // max(f.size, 1)))
-    out = jax.lax.map(at, offsets, batch_size=batch)  # [x, ...]
+    # [x, ...]; in blocks of x only when all of them at once would be large
+    out = jax.vmap(at)(offsets) if batch >= n else jax.lax.map(at, offsets, batch_size=batch)
     return jnp.moveaxis(out, 0, axis)

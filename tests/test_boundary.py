@@ -117,7 +117,7 @@ def test_boundary_loss_is_minimal_inside_the_object():
     """Probability mass moved from outside the object to inside lowers the loss."""
     labels = np.zeros((1, 8, 8), int)
     labels[0, 2:6, 2:6] = 1
-    phi = jl.signed_distance_map(jax.nn.one_hot(labels, 2, dtype=jnp.float64))
+    phi = jax.jit(jl.signed_distance_map)(jax.nn.one_hot(labels, 2, dtype=jnp.float64))
     right = jax.nn.one_hot(labels, 2, dtype=jnp.float64)
     shifted = jnp.roll(right, 2, axis=2)
     loss = jax.jit(
