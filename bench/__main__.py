@@ -34,6 +34,7 @@ GROUPS = [
     "registration",
     "compile_time",
     "checked_mode",
+    "lovasz",
 ]
 HERE = pathlib.Path(__file__).resolve().parent
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"

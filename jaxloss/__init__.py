@@ -9,6 +9,7 @@ from jaxloss.binary import (
     sigmoid_binary_cross_entropy,
     sigmoid_focal_loss,
 )
+from jaxloss.boundary import boundary_loss, signed_distance_map
 from jaxloss.classification import (
     safe_softmax_cross_entropy,
     softmax_cross_entropy,
@@ -100,6 +101,7 @@ from jaxloss.likelihoods import (
     nll_loss,
     poisson_nll_loss,
 )
+from jaxloss.lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from jaxloss.margins import (
     arcface_loss,
     cosface_loss,
@@ -317,6 +319,7 @@ __all__ = [
     "ssim_loss",
     # segmentation
     "binary_dice_loss",
+    "boundary_loss",
     "dice_bce_loss",
     "dice_coefficient",
     "dice_cross_entropy_loss",
@@ -325,7 +328,10 @@ __all__ = [
     "focal_tversky_loss",
     "generalized_dice_loss",
     "iou_loss",
+    "lovasz_hinge_loss",
+    "lovasz_softmax_loss",
     "multiclass_generalized_dice_loss",
+    "signed_distance_map",
     "tversky_loss",
     # pairs
     "contrastive_loss",

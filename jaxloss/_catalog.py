@@ -572,6 +572,16 @@ def _segmentation_examples(k1, k2) -> dict[str, Example]:
             lambda: s.dice_cross_entropy_loss(seg_logits, seg_labels),
         ),
         "dice_focal_loss": (seg, lambda: s.dice_focal_loss(seg_logits, seg_labels)),
+        "lovasz_softmax_loss": (seg, lambda: s.lovasz_softmax_loss(seg_logits, seg_labels)),
+        "lovasz_hinge_loss": (seg1, lambda: s.lovasz_hinge_loss(seg_logits[..., 1], mask)),
+        "boundary_loss": (
+            seg + ", signed distance maps",
+            lambda: s.boundary_loss(seg_logits, s.signed_distance_map(seg_onehot)),
+        ),
+        "signed_distance_map": (
+            f"one-hot [{B},8,8,3]",
+            lambda: s.signed_distance_map(seg_onehot),
+        ),
     }
 
 

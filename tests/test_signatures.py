@@ -57,6 +57,9 @@ OPTIONS = {
     # image quality: the spatial rank of channel-last images (MONAI's name), the SSIM window
     # and constants (pytorch-msssim's and scikit-image's, spelled out), MS-SSIM's exponents
     "spatial_dims", "data_range", "window_size", "sigma", "k1", "k2", "power_factors",
+    # the Lovász-Softmax loss: the authors' choice of averaged classes ("present", "all");
+    # signed_distance_map: scipy's distance_transform_edt pixel spacing
+    "classes", "sampling",
 }  # fmt: skip
 
 # Probabilistic regression and torch parity: the predicted spread follows `targets`
@@ -148,6 +151,7 @@ NOT_PER_EXAMPLE = {
     "mean_from_sum_and_count": "divides an already reduced pair",
     "proxy_anchor_loss": "averages per-proxy log-sum-exps over the batch, one value per batch",
     "sparse_centers_penalty": "a penalty on SoftTriple's centres",
+    "signed_distance_map": "preprocessing: a map of the targets, per pixel",
 }
 
 
