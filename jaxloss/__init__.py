@@ -203,6 +203,11 @@ from jaxloss.similarity import (
     jaccard_index,
     pearson_correlation,
 )
+from jaxloss.topology import (
+    hausdorff_dt_loss,
+    soft_cldice_loss,
+    soft_dice_cldice_loss,
+)
 from jaxloss.transport import (
     sliced_wasserstein_distance,
     wasserstein_distance,
@@ -306,6 +311,10 @@ __all__ = [
     "iou_loss",
     "multiclass_generalized_dice_loss",
     "tversky_loss",
+    # topology (segmentation)
+    "hausdorff_dt_loss",
+    "soft_cldice_loss",
+    "soft_dice_cldice_loss",
     # pairs
     "contrastive_loss",
     "cosine_embedding_loss",

@@ -540,6 +540,9 @@ def _segmentation_examples(k1, k2) -> dict[str, Example]:
             lambda: s.dice_cross_entropy_loss(seg_logits, seg_labels),
         ),
         "dice_focal_loss": (seg, lambda: s.dice_focal_loss(seg_logits, seg_labels)),
+        "soft_cldice_loss": (seg, lambda: s.soft_cldice_loss(seg_logits, seg_labels)),
+        "soft_dice_cldice_loss": (seg, lambda: s.soft_dice_cldice_loss(seg_logits, seg_labels)),
+        "hausdorff_dt_loss": (seg, lambda: s.hausdorff_dt_loss(seg_logits, seg_labels)),
     }
 
 

@@ -54,6 +54,8 @@ OPTIONS = {
     # distances between sample sets: the samples' masses, a random key, and the transport
     # and kernel hyperparameters (POT's names, spelled out)
     "x_weights", "y_weights", "key", "projections", "num_projections", "kernel", "estimator",
+    # clDice's soft skeleton: its number of erosion steps (MONAI's `iter_`)
+    "iterations",
 }  # fmt: skip
 
 # Probabilistic regression and torch parity: the predicted spread follows `targets`
