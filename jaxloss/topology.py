@@ -19,8 +19,11 @@ the pixels inside the image (MONAI's ``max_pool`` with ``-inf`` padding). With t
 :math:`o(x) = \\mathrm{dilate}(\\mathrm{erode}(x))`, the skeleton starts at
 :math:`S = [x - o(x)]_+` and each of ``iterations`` steps erodes :math:`x` once more and adds
 :math:`[\\delta - S \\delta]_+` with :math:`\\delta = [x - o(x)]_+`. Minimum, maximum and
-ReLU are piecewise linear: the loss is differentiable wherever no two compared values tie,
-and at a tie the gradient is split between equal values (they come from the same pixel).
+ReLU have kinks only where two compared values tie: the loss is differentiable elsewhere,
+and at a tie the gradient is shared equally by the tied values (torch's ``max_pool`` gives it
+to one of them; the two agree where the tie is between copies of one pixel, the usual case).
+The skeleton costs ``O(iterations * N)`` operations and ``O(N)`` memory per step kept for the
+gradient.
 
 **Distance transforms** (Karimi & Salcudean 2019, MONAI ``HausdorffDTLoss``). For a binary
 mask :math:`m` (a map thresholded at ``> 0.5``), :math:`d_m` is the exact Euclidean distance,
@@ -162,7 +165,9 @@ def soft_dice_cldice_loss(
     examples, which is the ``"mean"`` of these per-example values. Note the defaults: MONAI's
     ``smooth = 1`` here, not the Dice family's 1e-5.
 
-    Edge cases: those of the two terms; empty prediction and empty target give 0.
+    Edge cases: those of the two terms; empty prediction and empty target give
+    :math:`\alpha (1 - 2 / (2 + \epsilon))`, about :math:`\alpha \epsilon / 2` (the Dice
+    term is 0, both clDice ratios 1).
 
     Args:
       predictions: ``[batch..., spatial..., C]`` logits (probabilities if
