@@ -352,13 +352,13 @@ def _cldice(
 
 
 def _soft_skeleton(x: jax.Array, axes: tuple[int, ...], iterations: int) -> jax.Array:
-    """MONAI's ``soft_skel``: each step's erosion is reused by the next step's opening.
+    r"""MONAI's ``soft_skel``: each step's erosion is reused by the next step's opening.
 
-    The steps are a ``lax.scan`` rather than a Python loop: one copy of the step in the
-    compiled program (and in its derivatives) whatever ``iterations`` is.
+    MONAI's first term :math:`[x - o(x)]_+` is the step from :math:`S = 0` (it adds
+    :math:`[\delta - 0]_+ = \delta`), so ``iterations + 1`` identical steps of a ``lax.scan``
+    compute it: one copy of the step in the compiled program (and in its derivatives),
+    whatever ``iterations`` is.
     """
-    eroded = _soft_erode(x, axes)
-    skeleton = jax.nn.relu(x - _soft_dilate(eroded, axes))
 
     def step(carry: tuple[jax.Array, jax.Array], _: None) -> tuple[tuple, None]:
         x, skeleton = carry
@@ -366,7 +366,8 @@ def _soft_skeleton(x: jax.Array, axes: tuple[int, ...], iterations: int) -> jax.
         delta = jax.nn.relu(x - _soft_dilate(eroded, axes))
         return (eroded, skeleton + jax.nn.relu(delta - skeleton * delta)), None
 
-    (_, skeleton), _ = jax.lax.scan(step, (eroded, skeleton), None, length=iterations)
+    start = (x, jnp.zeros_like(x))
+    (_, skeleton), _ = jax.lax.scan(step, start, None, length=iterations + 1)
     return skeleton
 
 
