@@ -219,6 +219,11 @@ from jaxloss.similarity import (
     jaccard_index,
     pearson_correlation,
 )
+from jaxloss.topology import (
+    hausdorff_dt_loss,
+    soft_cldice_loss,
+    soft_dice_cldice_loss,
+)
 from jaxloss.transport import (
     sliced_wasserstein_distance,
     wasserstein_distance,
@@ -333,6 +338,10 @@ __all__ = [
     "multiclass_generalized_dice_loss",
     "signed_distance_map",
     "tversky_loss",
+    # topology (segmentation)
+    "hausdorff_dt_loss",
+    "soft_cldice_loss",
+    "soft_dice_cldice_loss",
     # pairs
     "contrastive_loss",
     "cosine_embedding_loss",

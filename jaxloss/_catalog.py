@@ -582,6 +582,9 @@ def _segmentation_examples(k1, k2) -> dict[str, Example]:
             f"one-hot [{B},8,8,3]",
             lambda: s.signed_distance_map(seg_onehot),
         ),
+        "soft_cldice_loss": (seg, lambda: s.soft_cldice_loss(seg_logits, seg_labels)),
+        "soft_dice_cldice_loss": (seg, lambda: s.soft_dice_cldice_loss(seg_logits, seg_labels)),
+        "hausdorff_dt_loss": (seg, lambda: s.hausdorff_dt_loss(seg_logits, seg_labels)),
     }
 
 

@@ -60,6 +60,8 @@ OPTIONS = {
     # the Lovász-Softmax loss: the authors' choice of averaged classes ("present", "all");
     # signed_distance_map: scipy's distance_transform_edt pixel spacing
     "classes", "sampling",
+    # clDice's soft skeleton: its number of erosion steps (MONAI's `iter_`)
+    "iterations",
 }  # fmt: skip
 
 # Probabilistic regression and torch parity: the predicted spread follows `targets`
