@@ -87,6 +87,9 @@ from jaxloss.kernels import (
     energy_distance,
     mmd,
 )
+from jaxloss.learned_perceptual import (
+    lpips,
+)
 from jaxloss.likelihoods import (
     gaussian_nll_loss,
     nll_loss,
@@ -294,6 +297,8 @@ __all__ = [
     "perceptual_loss",
     "style_loss",
     "total_variation",
+    # learned perceptual metrics
+    "lpips",
     # segmentation
     "binary_dice_loss",
     "dice_bce_loss",
