@@ -31,6 +31,7 @@ import torch
 import jaxloss
 from jaxloss.learned_perceptual import LPIPS_LAYERS
 from jaxloss.models import convert_lpips_heads, convert_torchvision_vgg, load_lpips_heads
+from tests.registry.learned_perceptual import thin_vgg
 from tests.test_vgg import torch_features
 
 LPIPS_DIR = importlib.util.find_spec("lpips").submodule_search_locations[0]  # not imported
@@ -233,28 +234,10 @@ def test_heads_load_from_the_wheel_and_other_formats(reference, tmp_path):
         load_lpips_heads(tmp_path / "nope.pth")
 
 
-def _thin_vgg(rng, widths=(4, 5, 6, 7, 8)):
-    """Random VGG16-layout variables with few channels (cheap; any chaining widths work)."""
-    params, c_in = {}, 3
-    for block, (width, depth) in enumerate(zip(widths, (2, 2, 3, 3, 3), strict=True), 1):
-        for k in range(1, depth + 1):
-            kernel = rng.standard_normal((3, 3, c_in, width)) * np.sqrt(2 / (9 * c_in))
-            params[f"conv{block}_{k}"] = {
-                "kernel": jnp.asarray(kernel, jnp.float32),
-                "bias": jnp.asarray(rng.normal(0, 0.1, width), jnp.float32),
-            }
-            c_in = width
-    heads = {
-        n: jnp.asarray(rng.uniform(0.1, 1.0, w), jnp.float32)
-        for n, w in zip(LPIPS_LAYERS, widths, strict=True)
-    }
-    return {"params": params}, heads
-
-
 def test_properties_on_a_thin_trunk():
     """Symmetry, the None baseline = unit heads, normalize = the [0, 1] -> [-1, 1] map, and
     leading batch axes, on a thin random trunk (one jitted call)."""
-    vgg, heads = _thin_vgg(np.random.default_rng(0))
+    vgg, heads = thin_vgg(np.random.default_rng(0))
     rng = np.random.default_rng(1)
     x, y = (jnp.asarray(rng.uniform(0, 1, (2, 3, 16, 17, 3))) for _ in range(2))
     ones = {k: jnp.ones_like(v) for k, v in heads.items()}
