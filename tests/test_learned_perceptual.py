@@ -170,9 +170,9 @@ def _assert_close(actual, expected, *, rtol, name):
 @pytest.mark.parametrize(
     ("config", "model", "normalize", "dtype", "rtol"),
     [
-        ("float64", "model", False, torch.float64, 1e-10),
-        ("baseline", "baseline", False, torch.float64, 1e-10),
-        ("float32", "model", True, torch.float32, 2e-4),
+        ("float64", "model", False, torch.float64, 1e-12),
+        ("baseline", "baseline", False, torch.float64, 1e-12),
+        ("float32", "model", True, torch.float32, 1e-4),
     ],
 )
 def test_values_and_gradients_match_the_package(
