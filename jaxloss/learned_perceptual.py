@@ -207,6 +207,10 @@ def _trunk_params(variables: Any, dtype: Any) -> tuple[dict, tuple[int, ...]]:
             "`vgg_variables` must be Flax variables {'params': {'conv1_1': {'kernel', 'bias'}, "
             f"...}} of jaxloss.models.VGG16; got {type(variables).__name__}."
         )
+    if "conv3_4" in params:
+        raise ValueError(
+            "`vgg_variables` must be VGG16's; got VGG19's (it has conv3_4): LPIPS uses VGG16."
+        )
     out, problems, channels = {}, [], []
     c_in = 3
     for block in _VGG16_BLOCKS:

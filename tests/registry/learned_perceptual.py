@@ -102,6 +102,9 @@ CASES = [
                 ),
                 "`vgg_variables`",
             ),
+            Bad(
+                lambda: Call((_ONE, _ONE, _with(conv3_4=VGG["params"]["conv3_3"]), HEADS)), "VGG19"
+            ),
             Bad(lambda: Call((_ONE, _ONE, VGG, HEADS), {"eps": -1.0}), "`eps`"),
             Bad(lambda: Call((_ONE, _ONE, VGG, HEADS), {"where": jnp.ones((3,), bool)}), "`where`"),
             Bad(lambda: Call((_ONE, _ONE, VGG, HEADS), {"weights": jnp.ones((1, 2))}), "`weights`"),
