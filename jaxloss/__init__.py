@@ -96,6 +96,9 @@ from jaxloss.kernels import (
     energy_distance,
     mmd,
 )
+from jaxloss.learned_perceptual import (
+    lpips,
+)
 from jaxloss.likelihoods import (
     gaussian_nll_loss,
     nll_loss,
@@ -322,6 +325,8 @@ __all__ = [
     "psnr",
     "ssim",
     "ssim_loss",
+    # learned perceptual metrics
+    "lpips",
     # segmentation
     "binary_dice_loss",
     "boundary_loss",

@@ -478,6 +478,10 @@ def _images(key):
             imgs + ", 2-layer feature map",
             lambda: jaxloss.perceptual_loss(noisy, images, feature_fn=features),
         ),
+        "lpips": (
+            imgs + " in [-1, 1], random 8-channel VGG16 trunk",
+            lambda: jaxloss.lpips(2 * noisy - 1, 2 * images - 1, *_thin_lpips(key)),
+        ),
         "total_variation": (imgs + ", beta 1", lambda: jaxloss.total_variation(noisy)),
         "anisotropic_total_variation": (
             imgs,
@@ -496,6 +500,19 @@ def _images(key):
             for name in ("ms_ssim", "ms_ssim_loss", "ms_ssim_l1_loss")
         },
     }
+
+
+def _thin_lpips(key, width=8):
+    """Random variables for the 13 convolutions of VGG16 with `width` channels, unit heads."""
+    params, c_in = {}, 3
+    for block, depth in enumerate((2, 2, 3, 3, 3), 1):
+        for k in range(1, depth + 1):
+            key, sub = jax.random.split(key)
+            kernel = jax.random.normal(sub, (3, 3, c_in, width)) * (2 / (9 * c_in)) ** 0.5
+            params[f"conv{block}_{k}"] = {"kernel": kernel, "bias": jnp.full((width,), 0.1)}
+            c_in = width
+    layers = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
+    return {"params": params}, {name: jnp.ones((width,)) for name in layers}
 
 
 def _divergences(p, q, key):

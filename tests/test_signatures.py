@@ -29,6 +29,8 @@ ARRAYS = {
     "image_embeddings", "text_embeddings", "queries", "keys",
     # the proxy losses' learnable class proxies (the heads' class matrix is `weight`)
     "proxies",
+    # lpips: its learned networks, the VGG16 trunk's Flax variables and the linear heads
+    "vgg_variables", "lpips_heads",
 }  # fmt: skip
 
 # The vocabulary of options (section 3): one name per idea. A new option name is added here
