@@ -332,16 +332,11 @@ def _lovasz_forward(errors, keys, count, hinge):
     ordered = jax.lax.sort(keys, dimension=-1)
     position = jax.lax.broadcasted_iota(jnp.int32, keys.shape, keys.ndim - 1)
     kept = position < count[..., None]
-    fg = jnp.where(kept, ordered & 1, 0)
-    # one cumulative sum: the kept pixels up to a position are min(position + 1, count)
-    seen_fg = jnp.cumsum(fg, axis=-1).astype(errors.dtype)
-    seen = jnp.minimum(position + 1, count[..., None]).astype(errors.dtype)
-    total = seen_fg[..., -1:]
-    intersection = total - seen_fg
-    union = total + seen - seen_fg
-    # union == 0 only before the first kept pixel of a row without foreground: J = 1 - 0 there.
-    ratio = jnp.where(union > 0, intersection / jnp.where(union > 0, union, 1.0), 0.0)
-    jaccard = 1.0 - ratio
+    # the foreground pixels up to each position; the kept ones are min(position + 1, count)
+    seen_fg = jnp.cumsum(jnp.where(kept, ordered & 1, 0), axis=-1, dtype=jnp.int32)
+    total = seen_fg[..., -1]
+    jaccard = _jaccard(total[..., None], seen_fg, jnp.minimum(position + 1, count[..., None]),
+                       errors.dtype)  # fmt: skip
     lovasz_weights = jnp.concatenate(
         [jaccard[..., :1], jaccard[..., 1:] - jaccard[..., :-1]], axis=-1
     )
@@ -353,42 +348,79 @@ def _lovasz_forward(errors, keys, count, hinge):
     if hinge:
         sorted_errors = jax.nn.relu(sorted_errors)
     value = jnp.sum(sorted_errors * lovasz_weights, axis=-1)
-    return value, (ordered, jaccard)
+    return value, (ordered, seen_fg, total)
+
+
+def _jaccard(total: jax.Array, seen_fg: jax.Array, seen: jax.Array, dtype) -> jax.Array:
+    """``J = 1 - (G - F) / (G + S - F)`` after ``S`` kept pixels of which ``F`` foreground
+    (``G`` in all); 1 where the union is empty (a row without kept pixels, whose weights
+    are masked), as the authors' formula at ``0 / 0`` is undefined."""
+    seen_fg = seen_fg.astype(dtype)
+    total = total.astype(dtype)
+    intersection = total - seen_fg
+    union = total + seen.astype(dtype) - seen_fg
+    ratio = jnp.where(union > 0, intersection / jnp.where(union > 0, union, 1.0), 0.0)
+    return 1.0 - ratio
 
 
 def _lovasz_sum_fwd(errors, keys, count, hinge):
-    value, (ordered, jaccard) = _lovasz_forward(errors, keys, count, hinge)
-    return value, (errors, keys, ordered, jaccard)
+    value, (ordered, seen_fg, total) = _lovasz_forward(errors, keys, count, hinge)
+    return value, (errors, keys, ordered, seen_fg, total)
 
 
 def _lovasz_sum_bwd(hinge, residuals, cotangent):
     """Each pixel's weight is ``g`` at its rank; tied keys share the mean of their block's
-    weights (``(J(hi - 1) - J(lo - 1)) / (hi - lo)``), a subgradient that does not depend on
-    the order the sort leaves ties in. One binary search per pixel finds its block."""
-    errors, keys, ordered, jaccard = residuals
+    weights, a subgradient that does not depend on the order the sort leaves ties in.
+
+    A block of tied keys at sorted positions ``[lo, hi)`` holds pixels of one foreground
+    bit (the key's last bit), so its counts at both ends follow from ``lo``, ``hi`` and
+    the foreground count before ``lo``: the mean weight is ``(J(hi) - J(lo)) / (hi - lo)``
+    with ``J`` after that many sorted pixels. Two binary searches per pixel find ``lo`` and
+    ``hi``, row by row (a ``lax.map``: a row's arrays stay in cache).
+    """
+    errors, keys, ordered, seen_fg, total = residuals
     n = keys.shape[-1]
-    position = jax.lax.broadcasted_iota(jnp.int32, keys.shape, keys.ndim - 1)
-    starts = jnp.concatenate(
-        [jnp.ones((*keys.shape[:-1], 1), bool), ordered[..., 1:] != ordered[..., :-1]], axis=-1
-    )
-    ends = jnp.concatenate(
-        [ordered[..., 1:] != ordered[..., :-1], jnp.ones((*keys.shape[:-1], 1), bool)], axis=-1
-    )
-    lo = jax.lax.cummax(jnp.where(starts, position, 0), axis=keys.ndim - 1)
-    hi = jax.lax.cummin(jnp.where(ends, position, n - 1), axis=keys.ndim - 1, reverse=True)
-    previous = jnp.take_along_axis(jaccard, jnp.maximum(lo - 1, 0), axis=-1)
-    previous = jnp.where(lo > 0, previous, 0.0)
-    block = (jnp.take_along_axis(jaccard, hi, axis=-1) - previous) / (hi - lo + 1).astype(
-        jaccard.dtype
-    )
-    rows = ordered.reshape(-1, n)
-    rank = jax.vmap(jnp.searchsorted)(rows, keys.reshape(-1, n)).reshape(keys.shape)
-    weights = jnp.take_along_axis(block, rank, axis=-1)
-    weights = jnp.where(keys != jnp.iinfo(keys.dtype).max, weights, 0.0)
-    if hinge:
-        weights = jnp.where(errors > 0, weights, 0.0)
+    rows = (keys.reshape(-1, n), ordered.reshape(-1, n), seen_fg.reshape(-1, n))
+    lo, hi, fg_before = jax.lax.map(lambda row: _block_of_each_key(*row), rows)
+    lo, hi, fg_before = (a.reshape(keys.shape) for a in (lo, hi, fg_before))
+    fg_after = fg_before + (keys & 1) * (hi - lo)
+    g = total[..., None]
+    j_lo = jnp.where(lo > 0, _jaccard(g, fg_before, lo, errors.dtype), 0.0)
+    j_hi = _jaccard(g, fg_after, hi, errors.dtype)
+    weights = (j_hi - j_lo) / jnp.maximum(hi - lo, 1).astype(errors.dtype)
+    kept = keys != jnp.iinfo(keys.dtype).max
+    weights = jnp.where((errors > 0) & kept if hinge else kept, weights, 0.0)
     grad = cotangent[..., None] * weights
     return grad.astype(errors.dtype), None, None
+
+
+def _block_of_each_key(
+    keys: jax.Array, ordered: jax.Array, seen_fg: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """For each of a row's ``[N]`` keys, the sorted positions ``[lo, hi)`` of its value in
+    ``ordered`` (``jnp.searchsorted`` left and right) and the foreground count before ``lo``.
+
+    Each count is built bit by bit from the highest power of two <= N: one fused
+    gather-compare-select per step over the row (``jnp.searchsorted`` over a batch of rows
+    gathers from the whole batch, several times slower on XLA:CPU).
+    """
+    n = ordered.shape[0]
+    top = n.bit_length() - 1
+
+    def step(i, counts):
+        below, upto = counts
+        size = jnp.left_shift(1, top - i)
+        probe_below, probe_upto = below + size, upto + size
+        at_below = ordered.at[jnp.minimum(probe_below, n) - 1].get(mode="promise_in_bounds")
+        at_upto = ordered.at[jnp.minimum(probe_upto, n) - 1].get(mode="promise_in_bounds")
+        below = jnp.where((probe_below <= n) & (at_below < keys), probe_below, below)
+        upto = jnp.where((probe_upto <= n) & (at_upto <= keys), probe_upto, upto)
+        return below, upto
+
+    start = jnp.zeros_like(keys, jnp.int32)  # of the keys' type (varying inside shard_map)
+    lo, hi = jax.lax.fori_loop(0, top + 1, step, (start, start))
+    fg_before = seen_fg.at[jnp.maximum(lo - 1, 0)].get(mode="promise_in_bounds")
+    return lo, hi, jnp.where(lo > 0, fg_before, 0)
 
 
 _lovasz_sum.defvjp(_lovasz_sum_fwd, _lovasz_sum_bwd)
