@@ -16,7 +16,8 @@ The exact Euclidean distance transform is separable: the squared distance to the
 seed is a minimum over the seeds of a sum over the axes, so it is computed one spatial axis
 at a time as :math:`f'(x) = \\min_y f(y) + s^2 (x - y)^2` (the lower envelope of Felzenszwalb
 & Huttenlocher, here by brute force: :math:`O(n)` work per pixel and axis of length
-:math:`n`, every pixel in parallel, memory bounded by mapping over blocks of :math:`x`).
+:math:`n`, every pixel in parallel, memory bounded by mapping over blocks of :math:`x`;
+``jaxloss._distance_transform``, shared with :func:`hausdorff_dt_loss`).
 """
 
 from __future__ import annotations
@@ -27,13 +28,10 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _numerics, _overlap
+from jaxloss import _checks, _distance_transform, _numerics, _overlap
 from jaxloss.reductions import reduce_loss
 
 __all__ = ["boundary_loss", "signed_distance_map"]
-
-# Elements of one block of the min-plus product (bounds the memory of the distance transform).
-_BLOCK_ELEMENTS = 1 << 24
 
 
 def boundary_loss(
@@ -212,8 +210,8 @@ def signed_distance_map(
     ct = _checks.compute_dtype(out_dtype)
     spacing = jnp.ones((len(axes),), ct) if spacing is None else spacing.astype(ct)
     foreground = t != 0
-    outside = _distance_to(foreground, axes, spacing)
-    inside = _distance_to(~foreground, axes, spacing)
+    outside = _distance(~foreground, axes, spacing)
+    inside = _distance(foreground, axes, spacing)
     phi = jnp.where(foreground, 1.0 - inside, outside)
     # no foreground (absent class) or no background (no boundary): a blank map
     has_both = jnp.any(foreground, axis=axes, keepdims=True) & jnp.any(
@@ -238,39 +236,10 @@ def _spatial_axes(axis: _checks.Axis, ndim: int, name: str) -> tuple[int, ...]:
     return axes
 
 
-def _distance_to(seeds: jax.Array, axes: tuple[int, ...], spacing: jax.Array) -> jax.Array:
-    """The Euclidean distance to the nearest True of `seeds` over `axes` (0 where there is
-    none: the caller blanks those maps).
-
-    Pixels without a seed yet start at a finite sentinel larger than any squared distance in
-    the map, so no ``inf`` enters the arithmetic. At the seeds (distance 0) the square root
-    is not differentiated (``safe_sqrt``).
-    """
-    extent = jnp.asarray([seeds.shape[a] for a in axes], spacing.dtype)
-    sentinel = 1.0 + jnp.sum(jnp.square(jax.lax.stop_gradient(spacing) * extent))
-    squared = jnp.where(seeds, jnp.zeros((), spacing.dtype), sentinel)
-    for i, a in enumerate(axes):
-        squared = _min_plus(squared, a, spacing[i])
-    found = squared < sentinel
+def _distance(mask: jax.Array, axes: tuple[int, ...], spacing: jax.Array) -> jax.Array:
+    """The Euclidean distance from each True of `mask` to its nearest False over `axes`
+    (:func:`jaxloss._distance_transform.squared_edt`); 0 where there is none (the caller
+    blanks those maps). At distance 0 the square root is not differentiated (``safe_sqrt``)."""
+    squared = _distance_transform.squared_edt(mask, axes, sampling=spacing)
+    found = jnp.isfinite(squared)
     return jnp.where(found, _numerics.safe_sqrt(jnp.where(found, squared, 0.0)), 0.0)
-
-
-def _min_plus(f: jax.Array, axis: int, step: jax.Array) -> jax.Array:
-    """``out[x] = min_y f[y] + (step * (x - y))**2`` along `axis` (exact, by brute force)."""
-    f = jnp.moveaxis(f, axis, -1)
-    n = f.shape[-1]
-    position = jnp.arange(n, dtype=f.dtype)
-    offsets = jnp.square(step * (position[:, None] - position[None, :]))  # [x, y]
-    lead = tuple(range(f.ndim - 1))
-
-    def at(row: jax.Array) -> jax.Array:  # row: [y] offsets of one x
-        total = f + jnp.expand_dims(row, lead)
-        # The first minimiser carries the gradient (jnp.min's shares it among ties, which
-        # some XLA CPU builds turned into NaN).
-        nearest = jnp.argmin(jax.lax.stop_gradient(total), axis=-1)
-        return jnp.take_along_axis(total, nearest[..., None], axis=-1)[..., 0]
-
-    batch = max(1, min(n, _BLOCK_ELEMENTS // max(f.size, 1)))
-    # [x, ...]; in blocks of x only when all of them at once would be large
-    out = jax.vmap(at)(offsets) if batch >= n else jax.lax.map(at, offsets, batch_size=batch)
-    return jnp.moveaxis(out, 0, axis)
