@@ -333,7 +333,7 @@ def _lovasz_forward(errors, keys, count, hinge):
     position = jax.lax.broadcasted_iota(jnp.int32, keys.shape, keys.ndim - 1)
     kept = position < count[..., None]
     # the foreground pixels up to each position; the kept ones are min(position + 1, count)
-    seen_fg = jnp.cumsum(jnp.where(kept, ordered & 1, 0), axis=-1, dtype=jnp.int32)
+    seen_fg = jax.lax.associative_scan(jnp.add, jnp.where(kept, ordered & 1, 0), axis=-1)
     total = seen_fg[..., -1]
     jaccard = _jaccard(total[..., None], seen_fg, jnp.minimum(position + 1, count[..., None]),
                        errors.dtype)  # fmt: skip
@@ -375,7 +375,7 @@ def _lovasz_sum_bwd(hinge, residuals, cotangent):
     A block of tied keys at sorted positions ``[lo, hi)`` holds pixels of one foreground
     bit (the key's last bit), so its counts at both ends follow from ``lo``, ``hi`` and
     the foreground count before ``lo``: the mean weight is ``(J(hi) - J(lo)) / (hi - lo)``
-    with ``J`` after that many sorted pixels. Two binary searches per pixel find ``lo`` and
+    with ``J`` after that many sorted pixels. Binary searches per pixel find ``lo`` and
     ``hi``, row by row (a ``lax.map``: a row's arrays stay in cache).
     """
     errors, keys, ordered, seen_fg, total = residuals
@@ -400,27 +400,37 @@ def _block_of_each_key(
     """For each of a row's ``[N]`` keys, the sorted positions ``[lo, hi)`` of its value in
     ``ordered`` (``jnp.searchsorted`` left and right) and the foreground count before ``lo``.
 
-    Each count is built bit by bit from the highest power of two <= N: one fused
+    A row without tied kept keys (the usual case for float errors) needs one search:
+    ``hi = lo + 1``; only a row with ties searches for ``hi`` too (``lax.cond``). Ignored
+    pixels (the largest key) may tie: their weights are masked.
+    """
+    top = jnp.iinfo(keys.dtype).max
+    tied = jnp.any((ordered[1:] == ordered[:-1]) & (ordered[1:] != top))
+    lo = _count_below(ordered, keys, inclusive=False)
+    hi = jax.lax.cond(tied, lambda: _count_below(ordered, keys, inclusive=True), lambda: lo + 1)
+    fg_before = seen_fg.at[jnp.maximum(lo - 1, 0)].get(mode="promise_in_bounds")
+    return lo, hi, jnp.where(lo > 0, fg_before, 0)
+
+
+def _count_below(ordered: jax.Array, keys: jax.Array, *, inclusive: bool) -> jax.Array:
+    """The count of elements of the sorted ``[N]`` row ``ordered`` below each key (or at
+    most each key): ``jnp.searchsorted`` left (right).
+
+    The count is built bit by bit from the highest power of two <= N: one fused
     gather-compare-select per step over the row (``jnp.searchsorted`` over a batch of rows
     gathers from the whole batch, several times slower on XLA:CPU).
     """
     n = ordered.shape[0]
     top = n.bit_length() - 1
+    below = jnp.less_equal if inclusive else jnp.less
 
-    def step(i, counts):
-        below, upto = counts
-        size = jnp.left_shift(1, top - i)
-        probe_below, probe_upto = below + size, upto + size
-        at_below = ordered.at[jnp.minimum(probe_below, n) - 1].get(mode="promise_in_bounds")
-        at_upto = ordered.at[jnp.minimum(probe_upto, n) - 1].get(mode="promise_in_bounds")
-        below = jnp.where((probe_below <= n) & (at_below < keys), probe_below, below)
-        upto = jnp.where((probe_upto <= n) & (at_upto <= keys), probe_upto, upto)
-        return below, upto
+    def step(i, count):
+        probe = count + jnp.left_shift(1, top - i)
+        at = ordered.at[jnp.minimum(probe, n) - 1].get(mode="promise_in_bounds")
+        return jnp.where((probe <= n) & below(at, keys), probe, count)
 
-    start = jnp.zeros_like(keys, jnp.int32)  # of the keys' type (varying inside shard_map)
-    lo, hi = jax.lax.fori_loop(0, top + 1, step, (start, start))
-    fg_before = seen_fg.at[jnp.maximum(lo - 1, 0)].get(mode="promise_in_bounds")
-    return lo, hi, jnp.where(lo > 0, fg_before, 0)
+    # zeros of the keys' type (varying inside shard_map)
+    return jax.lax.fori_loop(0, top + 1, step, jnp.zeros_like(keys, jnp.int32))
 
 
 _lovasz_sum.defvjp(_lovasz_sum_fwd, _lovasz_sum_bwd)

@@ -335,6 +335,39 @@ def test_ignore_index_is_dropping_the_pixels_and_is_checked():
     jl.lovasz_hinge_loss(x[..., 0], jnp.where(padded == IGNORE, IGNORE, y % 2), ignore_index=IGNORE)
 
 
+def test_tied_errors_share_the_mean_of_their_weights():
+    """Quantized probabilities tie many errors (and ignored pixels tie): the value is the
+    authors' (the extension is continuous) and each pixel's gradient is the mean of the
+    authors' weights over its block of equal (error, foreground) pixels."""
+    rng = np.random.default_rng(5)
+    probs = rng.integers(0, 4, (2, 6, 7, 3)).astype(np.float64) + 0.5
+    probs /= probs.sum(-1, keepdims=True)
+    labels = rng.integers(0, 3, (2, 6, 7))
+    labels = np.where(rng.uniform(size=labels.shape) < 0.2, IGNORE, labels)
+    value, grad = jax.jit(
+        jax.value_and_grad(
+            lambda p: jl.lovasz_softmax_loss(
+                p, labels, activation=None, batch_dice=True, ignore_index=IGNORE
+            )
+        )
+    )(probs)
+    p, y = probs.reshape(-1, 3), labels.reshape(-1)
+    kept = y != IGNORE
+    want_grad, losses = np.zeros_like(p), []
+    for c in range(3):
+        fg = (y[kept] == c).astype(np.float64)
+        errors = np.abs(fg - p[kept, c])
+        loss, g = _extension(errors, fg)
+        for e, t in set(zip(errors, fg, strict=True)):
+            block = (errors == e) & (fg == t)
+            g[block] = g[block].mean()
+        losses.append(loss)
+        want_grad[kept, c] = g * np.sign(p[kept, c] - fg) / 3
+    assert len(set(np.round(np.abs(p - 0.5), 12).ravel())) < p.size // 4  # many ties
+    np.testing.assert_allclose(value, np.mean(losses), **TOL)
+    np.testing.assert_allclose(grad.reshape(-1, 3), want_grad, **TOL)
+
+
 def test_batch_dice_with_axis_name_on_4_devices():
     stdout = run_on_devices(__file__, devices=4, timeout=300)
     assert "checked 4 configurations" in stdout, stdout
