@@ -376,12 +376,18 @@ def _lovasz_sum_bwd(hinge, residuals, cotangent):
     bit (the key's last bit), so its counts at both ends follow from ``lo``, ``hi`` and
     the foreground count before ``lo``: the mean weight is ``(J(hi) - J(lo)) / (hi - lo)``
     with ``J`` after that many sorted pixels. Binary searches per pixel find ``lo`` and
-    ``hi``, row by row (a ``lax.map``: a row's arrays stay in cache).
+    ``hi``, row by row on CPU (a ``lax.map``: a row's arrays stay in cache).
     """
     errors, keys, ordered, seen_fg, total = residuals
     n = keys.shape[-1]
     rows = (keys.reshape(-1, n), ordered.reshape(-1, n), seen_fg.reshape(-1, n))
-    lo, hi, fg_before = jax.lax.map(lambda row: _block_of_each_key(*row), rows)
+    # One row at a time on CPU (cache); all rows in parallel elsewhere (a GPU would run a
+    # row loop as thousands of small kernels).
+    lo, hi, fg_before = jax.lax.platform_dependent(
+        *rows,
+        cpu=lambda *r: jax.lax.map(lambda row: _block_of_each_key(*row), r),
+        default=jax.vmap(_block_of_each_key),
+    )
     lo, hi, fg_before = (a.reshape(keys.shape) for a in (lo, hi, fg_before))
     fg_after = fg_before + (keys & 1) * (hi - lo)
     g = total[..., None]
