@@ -8,21 +8,53 @@ inside ``jax.shard_map`` with ``axis_name="data"``. ``"mean"``, ``"sum"`` and th
 differentiated argument, must equal the one-device call on the whole batch. The losses with
 their own cross-device tests (mining, NT-Xent, the fused cross-entropy in every layout) run
 here too, in this one common form.
+
+The families' own sharded checks (``sharded_checks`` of each module in ``FAMILY_CHECKS``: masks,
+weights and options specific to the family) run in the same subprocess, so the suite starts
+one 4-device interpreter and imports the reference libraries once, not once per family.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import inspect
+import io
 
 from tests.multidevice import run_on_devices
 
 # A reduction over another axis than the batch: optax's dice_loss reduces over classes.
 NOT_BATCH_REDUCTIONS = {"dice_loss"}
 
+# Module -> the line its `sharded_checks` prints when every configuration passed. The
+# families without float64 run first: `tests.test_lovasz`, `tests.test_contrastive` and the
+# registry check enable it.
+FAMILY_CHECKS = {
+    "tests.test_divergences": "checked 24 configurations",
+    "tests.test_images": "checked 12 configurations",
+    "tests.test_mean_errors": "checked 9 configurations",
+    "tests.test_regression": "checked 21 configurations",
+    "tests.test_overlap": "checked 15 configurations",
+    "tests.test_lovasz": "checked 4 configurations",
+    "tests.test_contrastive": "checked 5 losses x 2 paths",
+}
+
 
 def test_every_axis_name_loss_is_global_on_4_devices():
-    stdout = run_on_devices(__file__, devices=4, timeout=500)
-    assert "checked " in stdout and "missing: []" in stdout, stdout
+    stdout = run_on_devices(__file__, devices=4, timeout=900)
+    sections = dict(part.split("\n", 1) for part in stdout.split("== ")[1:])
+    for module, expected in FAMILY_CHECKS.items():
+        assert expected in sections.get(module, ""), (module, stdout)
+    registry = sections.get("registry", "")
+    assert "checked " in registry and "missing: []" in registry, stdout
+
+
+def _family_checks() -> None:
+    for module in FAMILY_CHECKS:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            importlib.import_module(module).sharded_checks()
+        print(f"== {module}\n{out.getvalue()}", flush=True)
 
 
 def _main() -> None:
@@ -35,6 +67,8 @@ def _main() -> None:
 
     from tests.registry import all_cases
 
+    _family_checks()
+    print("== registry")
     jax.config.update("jax_enable_x64", True)
     mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
     checked, missing = [], []

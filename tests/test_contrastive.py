@@ -30,7 +30,6 @@ import torch
 import torch.nn.functional as F
 
 import jaxloss
-from tests.multidevice import run_on_devices
 
 TOL = {"rtol": 1e-9, "atol": 1e-10}  # float64 against torch float64
 METHODS = {"dense": {"method": "dense"}, "blockwise": {"method": "blockwise", "block_size": 3}}
@@ -377,12 +376,8 @@ def test_blockwise_temporary_memory_is_linear_in_the_batch():
 # Across devices -------------------------------------------------------------------------
 
 
-def test_ring_and_gather_paths_equal_the_global_dense_loss_on_4_devices():
-    stdout = run_on_devices(__file__, devices=4, timeout=300)
-    assert "checked 5 losses x 2 paths" in stdout, stdout
-
-
-def _main() -> None:
+# Run with 4 simulated devices by tests/test_axis_name.py (one interpreter for every family).
+def sharded_checks() -> None:
     """In a subprocess with 4 CPU devices: every loss inside ``shard_map`` (ring and the
     gather path) and under plain ``jit`` with sharded inputs equals the dense loss on the
     global batch, the mean, the local values and every gradient."""
@@ -470,7 +465,3 @@ def _main() -> None:
         )
         checked += 1
     print(f"checked {checked} losses x {len(paths)} paths")
-
-
-if __name__ == "__main__":
-    _main()

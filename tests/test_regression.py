@@ -22,7 +22,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import jaxloss
-from tests.multidevice import run_on_devices
 from tests.regression_helpers import (
     check_bad_inputs_raise,
     check_dtype_follows_inputs,
@@ -313,11 +312,6 @@ def test_negative_weights_raise_in_checked_mode_and_eagerly(fn):
     check_negative_weights_raise(fn)
 
 
-def test_axis_name_gives_the_global_reduction_on_4_devices():
-    stdout = run_on_devices(__file__, devices=4, timeout=300)
-    assert "checked 21 configurations" in stdout, stdout
-
-
 # dtypes and targets --------------------------------------------------------------------------
 
 
@@ -362,10 +356,7 @@ def test_traced_hyperparameters_are_accepted():
     np.testing.assert_allclose(g, 3.0 - 1.0, rtol=1e-12)
 
 
-def _main() -> None:
+# Run with 4 simulated devices by tests/test_axis_name.py (one interpreter for every family).
+def sharded_checks() -> None:
     """Each elementwise loss inside ``shard_map`` with ``axis_name`` equals one device."""
     check_global_reductions_on_4_devices({f.__name__: f for f in ELEMENTWISE})
-
-
-if __name__ == "__main__":
-    _main()
