@@ -1,6 +1,7 @@
-"""Mining, NT-Xent and contrastive losses across 8 simulated devices equal the single-device
-loss on the whole batch (jaxloss.mining, jaxloss.pairs), also with an example mask (NaN
-padding) and weights; and every per-example loss of the embedding and two-vector families
+"""Mining, NT-Xent, the pair-weighting and contrastive losses across 8 simulated devices
+equal the single-device loss on the whole batch (jaxloss.mining, jaxloss.pairs,
+jaxloss.pair_weighting, jaxloss.pair_ranking), also with an example mask (NaN padding) and
+weights; and every per-example loss of the embedding and two-vector families
 (pairs, triplets, distances, similarity) reduces globally with ``axis_name``, masked and
 weighted ("sum_and_count", and "mean" for the pair and tuple losses).
 
@@ -142,6 +143,25 @@ SCRIPT = textwrap.dedent(
         (v_none, _), _ = results[checks[3][0]]
         assert float(v_none) == 0.0, checks[3][0]
         assert_masked_rows_have_zero_gradient(results)
+
+    # The pair-weighting losses (jaxloss.pair_weighting, jaxloss.pair_ranking): every
+    # anchor's pairs span the global batch. One program: "mean" and "sum", and the masked,
+    # weighted "sum_and_count" of each, with the mining option of multi-similarity.
+    PAIR_WEIGHTING = [
+        (jaxloss.multi_similarity_loss, {}),
+        (jaxloss.multi_similarity_loss, {"mine": True}),
+        (jaxloss.circle_loss, {"gamma": 8.0}),
+        (jaxloss.lifted_structure_loss, {}),
+        (jaxloss.npairs_loss, {}),
+        (jaxloss.margin_loss, {}),
+        (jaxloss.fast_ap_loss, {}),
+        (jaxloss.angular_loss, {}),
+    ]
+    checks = []
+    for fn, kw in PAIR_WEIGHTING:
+        checks += [pair_check(fn, labels, r, **kw) for r in ("mean", "sum")]
+        checks.append(masked_check(fn, "sum_and_count", (labels,), **kw))
+    assert_masked_rows_have_zero_gradient(run_group(checks, INPUTS))
 
     # Per-example losses and distances: the reductions are global.
     x2 = jnp.asarray(rng.standard_normal((B, D)), jnp.float32)
