@@ -268,6 +268,11 @@ SCRIPT = textwrap.dedent(
     )
     close("pmap value", np.full(8, v1), v3)
     jax.tree_util.tree_map(lambda a, b: close("pmap grad", np.broadcast_to(a, b.shape), b), g1, g3)
+    # The contrastive losses' ring and gather paths and GSPMD on 8 devices (the same check
+    # runs on 4 in tests/test_axis_name.py).
+    from tests import test_contrastive
+
+    test_contrastive.sharded_checks()
     print("SHARDED-OK")
     """
 )
@@ -276,4 +281,5 @@ SCRIPT = textwrap.dedent(
 def test_eight_devices_equal_one_device(tmp_path):
     script = tmp_path / "sharded_embeddings.py"
     script.write_text(SCRIPT)
-    assert "SHARDED-OK" in run_on_devices(str(script), timeout=600)
+    stdout = run_on_devices(str(script), timeout=600)
+    assert "SHARDED-OK" in stdout and "checked 5 losses x 2 paths on 8 devices" in stdout, stdout
