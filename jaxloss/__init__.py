@@ -149,6 +149,7 @@ from jaxloss.similarity import (
     pearson_correlation,
 )
 from jaxloss.transport import (
+    sinkhorn_divergence,
     sliced_wasserstein_distance,
     wasserstein_distance,
 )
@@ -209,6 +210,7 @@ __all__ = [
     # transport and kernels: distances between sets of samples
     "energy_distance",
     "mmd",
+    "sinkhorn_divergence",
     "sliced_wasserstein_distance",
     "wasserstein_distance",
     # distances

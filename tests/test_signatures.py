@@ -44,8 +44,9 @@ OPTIONS = {
     # objective(loss_fn, ...): jax's own `has_aux`, and the penalty it adds
     "has_aux", "regularizer",
     # distances between sample sets: the samples' masses, a random key, and the transport
-    # and kernel hyperparameters (POT's names, spelled out)
+    # and kernel hyperparameters (POT's and ott-jax's names, spelled out)
     "x_weights", "y_weights", "key", "projections", "num_projections", "kernel", "estimator",
+    "regularization", "threshold", "max_iterations",
 }  # fmt: skip
 
 # Spellings the contract replaced; they survive only where optax's own signature has them.
