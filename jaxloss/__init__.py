@@ -204,6 +204,7 @@ from jaxloss.similarity import (
     pearson_correlation,
 )
 from jaxloss.transport import (
+    sinkhorn_divergence,
     sliced_wasserstein_distance,
     wasserstein_distance,
 )
@@ -264,6 +265,7 @@ __all__ = [
     # transport and kernels: distances between sets of samples
     "energy_distance",
     "mmd",
+    "sinkhorn_divergence",
     "sliced_wasserstein_distance",
     "wasserstein_distance",
     # distances

@@ -52,8 +52,9 @@ OPTIONS = {
     # arcface_loss: the ArcFace code's (insightface's) name for its margin variant
     "easy_margin",
     # distances between sample sets: the samples' masses, a random key, and the transport
-    # and kernel hyperparameters (POT's names, spelled out)
+    # and kernel hyperparameters (POT's and ott-jax's names, spelled out)
     "x_weights", "y_weights", "key", "projections", "num_projections", "kernel", "estimator",
+    "regularization", "threshold", "max_iterations",
 }  # fmt: skip
 
 # Probabilistic regression and torch parity: the predicted spread follows `targets`

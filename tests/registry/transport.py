@@ -99,6 +99,7 @@ def _p_bads(rank, **kwargs):
 
 
 _SLICED = {"projections": PROJECTIONS}
+_SINKHORN = {"regularization": 1.0, "threshold": 1e-5}
 _BANDWIDTH = {"bandwidth": 1.5}
 
 CASES = [
@@ -152,6 +153,36 @@ CASES = [
                     {"key": np.zeros(2, np.uint32), "num_projections": 0},
                 ),
                 "`num_projections`",
+            ),
+        ),
+    ),
+    Case(
+        "sinkhorn_divergence",
+        _clouds(**_SINKHORN),
+        grad_argnums=(0, 1),
+        # ott-jax's Sinkhorn loop is a while_loop: one reverse pass (backpropagation through
+        # its iterations), not two.
+        check_hessian=False,
+        edge_cases=(
+            lambda: Call((CLOUD, CLOUD), _SINKHORN),
+            lambda: Call((ONE_POINT, OTHER_POINT), _SINKHORN),
+            lambda: Call((CLOUD_TIES, CLOUD), _SINKHORN),
+            lambda: Call(
+                (CLOUD, TWO_CLOUDS[:1]),
+                {**_SINKHORN, "y_weights": jnp.array([[0.0, 1.0, 2.0, 5.0]])},
+            ),
+            lambda: Call((NAN_CLOUDS, TWO_CLOUDS), {**_SINKHORN, **MASKED}),
+        ),
+        bad_calls=(
+            *_common_bads(2, **_SINKHORN),
+            *_mass_bads(2, **_SINKHORN),
+            Bad(
+                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"regularization": 0.0}),
+                "`regularization`",
+            ),
+            Bad(
+                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"max_iterations": 0}),
+                "`max_iterations`",
             ),
         ),
     ),
