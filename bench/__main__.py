@@ -29,6 +29,7 @@ GROUPS = [
     "pairwise",
     "gram",
     "contrastive",
+    "transport",
     "compile_time",
     "checked_mode",
 ]
