@@ -143,7 +143,7 @@ def _sliced(n: int, repeats: int) -> list[Result]:
             "pot torch",
             t["pot_torch"],
             value,
-            float(pot_torch()),
+            float(np.asarray(pot_torch())),
         ),
     ]
 
