@@ -22,6 +22,7 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[test]"
 	$(PY) -m pip install --quiet --no-deps open-clip-torch==3.3.0  # see pyproject.toml's test extra
+	$(PY) -m pip install --quiet --no-deps lpips==0.1.4  # see pyproject.toml's test extra
 	touch $@
 
 # The demo needs only the package and its `demo` extra (flax, scikit-learn, matplotlib, tqdm).

@@ -28,10 +28,14 @@ GROUPS = [
     "mining",
     "pairwise",
     "gram",
+    "image_quality",
     "contrastive",
     "transport",
+    "metric_learning",
+    "registration",
     "compile_time",
     "checked_mode",
+    "lovasz",
 ]
 HERE = pathlib.Path(__file__).resolve().parent
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"

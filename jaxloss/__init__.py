@@ -9,6 +9,7 @@ from jaxloss.binary import (
     sigmoid_binary_cross_entropy,
     sigmoid_focal_loss,
 )
+from jaxloss.boundary import boundary_loss, signed_distance_map
 from jaxloss.classification import (
     safe_softmax_cross_entropy,
     softmax_cross_entropy,
@@ -70,6 +71,14 @@ from jaxloss.hinges import (
     multilabel_soft_margin_loss,
     soft_margin_loss,
 )
+from jaxloss.image_quality import (
+    ms_ssim,
+    ms_ssim_l1_loss,
+    ms_ssim_loss,
+    psnr,
+    ssim,
+    ssim_loss,
+)
 from jaxloss.images import (
     anisotropic_total_variation,
     gram_matrix,
@@ -87,11 +96,15 @@ from jaxloss.kernels import (
     energy_distance,
     mmd,
 )
+from jaxloss.learned_perceptual import (
+    lpips,
+)
 from jaxloss.likelihoods import (
     gaussian_nll_loss,
     nll_loss,
     poisson_nll_loss,
 )
+from jaxloss.lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from jaxloss.margins import (
     arcface_loss,
     cosface_loss,
@@ -182,6 +195,12 @@ from jaxloss.reductions import (
     mean_from_sum_and_count,
     reduce,
 )
+from jaxloss.registration import (
+    bending_energy_loss,
+    diffusion_regularizer,
+    jacobian_folding_penalty,
+    local_normalized_cross_correlation_loss,
+)
 from jaxloss.regression import (
     absolute_error,
     huber_loss,
@@ -202,6 +221,11 @@ from jaxloss.similarity import (
     jaccard_distance,
     jaccard_index,
     pearson_correlation,
+)
+from jaxloss.topology import (
+    hausdorff_dt_loss,
+    soft_cldice_loss,
+    soft_dice_cldice_loss,
 )
 from jaxloss.transport import (
     sinkhorn_divergence,
@@ -296,8 +320,18 @@ __all__ = [
     "perceptual_loss",
     "style_loss",
     "total_variation",
+    # image quality
+    "ms_ssim",
+    "ms_ssim_l1_loss",
+    "ms_ssim_loss",
+    "psnr",
+    "ssim",
+    "ssim_loss",
+    # learned perceptual metrics
+    "lpips",
     # segmentation
     "binary_dice_loss",
+    "boundary_loss",
     "dice_bce_loss",
     "dice_coefficient",
     "dice_cross_entropy_loss",
@@ -306,8 +340,15 @@ __all__ = [
     "focal_tversky_loss",
     "generalized_dice_loss",
     "iou_loss",
+    "lovasz_hinge_loss",
+    "lovasz_softmax_loss",
     "multiclass_generalized_dice_loss",
+    "signed_distance_map",
     "tversky_loss",
+    # topology (segmentation)
+    "hausdorff_dt_loss",
+    "soft_cldice_loss",
+    "soft_dice_cldice_loss",
     # pairs
     "contrastive_loss",
     "cosine_embedding_loss",
@@ -349,6 +390,11 @@ __all__ = [
     "infonce_loss",
     "sigmoid_contrastive_loss",
     "supervised_contrastive_loss",
+    # registration
+    "bending_energy_loss",
+    "diffusion_regularizer",
+    "jacobian_folding_penalty",
+    "local_normalized_cross_correlation_loss",
     # optax_reexports
     "ctc_loss",
     "ctc_loss_with_forward_probs",

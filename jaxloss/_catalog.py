@@ -90,6 +90,26 @@ def _examples() -> dict[str, Example]:
         **_images(keys[6]),
         **_segmentation_examples(keys[4], keys[5]),
         **_distances(keys[7]),
+        # Registration: a 2-D image pair and a displacement field.
+        "local_normalized_cross_correlation_loss": (
+            "images [2,16,16,1] vs a shifted copy, 9x9 box",
+            lambda: jaxloss.local_normalized_cross_correlation_loss(
+                jax.random.uniform(keys[6], (2, 16, 16, 1)),
+                jnp.roll(jax.random.uniform(keys[6], (2, 16, 16, 1)), 1, axis=1),
+                kernel_size=9,
+            ),
+        ),
+        **{
+            fn.__name__: (
+                "displacement [2,16,16,2]",
+                lambda fn=fn: fn(0.5 * jax.random.normal(keys[7], (2, 16, 16, 2))),
+            )
+            for fn in (
+                jaxloss.bending_energy_loss,
+                jaxloss.diffusion_regularizer,
+                jaxloss.jacobian_folding_penalty,
+            )
+        },
         **_embeddings(keys[3]),
         # Margin-softmax heads and proxy losses: class rows (or K = 3 centres) per class.
         **{
@@ -458,12 +478,41 @@ def _images(key):
             imgs + ", 2-layer feature map",
             lambda: jaxloss.perceptual_loss(noisy, images, feature_fn=features),
         ),
+        "lpips": (
+            imgs + " in [-1, 1], random 8-channel VGG16 trunk",
+            lambda: jaxloss.lpips(2 * noisy - 1, 2 * images - 1, *_thin_lpips(key)),
+        ),
         "total_variation": (imgs + ", beta 1", lambda: jaxloss.total_variation(noisy)),
         "anisotropic_total_variation": (
             imgs,
             lambda: jaxloss.anisotropic_total_variation(noisy),
         ),
+        "ssim": (imgs + " vs noisy", lambda: jaxloss.ssim(noisy, images)),
+        "ssim_loss": (imgs + " vs noisy", lambda: jaxloss.ssim_loss(noisy, images)),
+        "psnr": (imgs + " vs noisy (dB)", lambda: jaxloss.psnr(noisy, images)),
+        **{
+            name: (
+                imgs + " vs noisy, 3-tap window, 3 scales",
+                lambda name=name: getattr(jaxloss, name)(
+                    noisy, images, window_size=3, power_factors=(0.2, 0.3, 0.5)
+                ),
+            )
+            for name in ("ms_ssim", "ms_ssim_loss", "ms_ssim_l1_loss")
+        },
     }
+
+
+def _thin_lpips(key, width=8):
+    """Random variables for the 13 convolutions of VGG16 with `width` channels, unit heads."""
+    params, c_in = {}, 3
+    for block, depth in enumerate((2, 2, 3, 3, 3), 1):
+        for k in range(1, depth + 1):
+            key, sub = jax.random.split(key)
+            kernel = jax.random.normal(sub, (3, 3, c_in, width)) * (2 / (9 * c_in)) ** 0.5
+            params[f"conv{block}_{k}"] = {"kernel": kernel, "bias": jnp.full((width,), 0.1)}
+            c_in = width
+    layers = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
+    return {"params": params}, {name: jnp.ones((width,)) for name in layers}
 
 
 def _divergences(p, q, key):
@@ -544,6 +593,19 @@ def _segmentation_examples(k1, k2) -> dict[str, Example]:
             lambda: s.dice_cross_entropy_loss(seg_logits, seg_labels),
         ),
         "dice_focal_loss": (seg, lambda: s.dice_focal_loss(seg_logits, seg_labels)),
+        "lovasz_softmax_loss": (seg, lambda: s.lovasz_softmax_loss(seg_logits, seg_labels)),
+        "lovasz_hinge_loss": (seg1, lambda: s.lovasz_hinge_loss(seg_logits[..., 1], mask)),
+        "boundary_loss": (
+            seg + ", signed distance maps",
+            lambda: s.boundary_loss(seg_logits, s.signed_distance_map(seg_onehot)),
+        ),
+        "signed_distance_map": (
+            f"one-hot [{B},8,8,3]",
+            lambda: s.signed_distance_map(seg_onehot),
+        ),
+        "soft_cldice_loss": (seg, lambda: s.soft_cldice_loss(seg_logits, seg_labels)),
+        "soft_dice_cldice_loss": (seg, lambda: s.soft_dice_cldice_loss(seg_logits, seg_labels)),
+        "hausdorff_dt_loss": (seg, lambda: s.hausdorff_dt_loss(seg_logits, seg_labels)),
     }
 
 

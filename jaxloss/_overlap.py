@@ -48,6 +48,7 @@ class Maps(NamedTuple):
     out_dtype: jnp.dtype
     example_shape: tuple[int, ...]  # the per-example shape (() with batch_dice)
     sum_axis_name: Hashable | None  # psum the class sums over it (batch_dice with axis_name)
+    valid: jax.Array | None = None  # the pixels [...] that count (labels != ignore_index)
 
 
 def check_flag(name: str, value: Any) -> None:
@@ -67,13 +68,15 @@ def prepare(
     axis_name: Hashable | None = None,
     name: str = "predictions",
     target: str = "targets",
+    ignore_index: int | None = None,
 ) -> Maps:
     """Validates shapes and dtypes, checks the data, one-hot encodes labels, applies the
     activation.
 
     ``activation``: ``"softmax"`` over the last axis (the sigmoid when ``C == 1``: the
     two-class softmax of ``[0, x]``), ``"sigmoid"`` elementwise, or None (probabilities).
-    ``name`` and ``target`` are the argument names for errors.
+    ``name`` and ``target`` are the argument names for errors. Integer labels equal to
+    ``ignore_index`` are not checked, have a zero one-hot row and are False in ``Maps.valid``.
     """
     _checks.check_choice("activation", activation, ACTIVATIONS)
     check_flag("batch_dice", batch_dice)
@@ -87,6 +90,14 @@ def prepare(
         mask_given = True
     else:
         mask_given = False
+    if ignore_index is not None:
+        if not isinstance(ignore_index, int) or isinstance(ignore_index, bool):
+            raise TypeError(f"`ignore_index` must be a static int or None; got {ignore_index!r}.")
+        if not (integer or mask_given):
+            raise ValueError(
+                f"`ignore_index` applies to integer class labels ``[batch..., spatial...]``; got "
+                f"`{target}` of dtype {targets.dtype} and shape {targets.shape}."
+            )
     if integer:
         _checks.check_min_rank(name, predictions, 2)
         if targets.shape != predictions.shape[:-1]:
@@ -136,10 +147,17 @@ def prepare(
         kept = _checks.broadcast_to("where", _checks.as_bool("where", where), example_shape)
         pixel_mask = jnp.expand_dims(kept, axes)
     channel_mask = None if pixel_mask is None else pixel_mask[..., None]
+    valid = None
+    if ignore_index is not None:
+        valid = (targets[..., 0] if mask_given else targets) != ignore_index
     if integer and num_classes > 1:
-        _checks.check_class_ids(target, targets, num_classes, where=pixel_mask)
+        _checks.check_class_ids(
+            target, targets, num_classes, ignore_index=ignore_index, where=pixel_mask
+        )
     elif integer or mask_given or targets.dtype != jnp.bool_:
         mask = pixel_mask if integer else channel_mask
+        if valid is not None:
+            mask = _checks.combine_masks(mask, valid if integer else valid[..., None])
         _checks.check_values_in(target, targets, low=0.0, high=1.0, where=mask)
     if activation is None:
         _checks.check_values_in(name, predictions, low=0.0, high=1.0, where=channel_mask)
@@ -153,6 +171,8 @@ def prepare(
         onehot = jax.nn.one_hot(targets, num_classes, dtype=ct)  # out of range: a zero row
     else:
         onehot = targets.astype(ct)
+    if valid is not None:
+        onehot = onehot * valid[..., None].astype(ct)
     logits = predictions.astype(ct)
     if activation == "sigmoid" or (activation == "softmax" and num_classes == 1):
         probs = jax.nn.sigmoid(logits)
@@ -163,7 +183,16 @@ def prepare(
     labels = targets if integer and num_classes > 1 else None
     sum_axis_name = axis_name if batch_dice else None
     return Maps(
-        logits, probs, onehot, labels, axes, num_classes, out_dtype, example_shape, sum_axis_name
+        logits,
+        probs,
+        onehot,
+        labels,
+        axes,
+        num_classes,
+        out_dtype,
+        example_shape,
+        sum_axis_name,
+        valid,
     )
 
 

@@ -32,6 +32,7 @@ from jax.typing import ArrayLike
 from jaxloss import _checks
 from jaxloss._checks import Axis
 from jaxloss._numerics import abs_zero_grad, safe_sqrt
+from jaxloss.divergences import _entry_mask  # the one rule: example or entry mask
 from jaxloss.reductions import reduce_loss
 
 __all__ = [
@@ -338,7 +339,7 @@ def _prepare(
     acc = _checks.compute_dtype(dtype)
     q = jnp.broadcast_to(q, shape).astype(acc)
     p = jnp.broadcast_to(p, shape).astype(acc)
-    mask = None if where is None else _entry_mask(where, shape, axes)
+    mask = None if where is None else _entry_mask(where, shape, axes, optax=False)
     _checks.check_values_in("predictions", q, low=0.0, where=mask)
     _checks.check_values_in("targets", p, low=0.0, where=mask)
     if mask is None:
@@ -348,21 +349,6 @@ def _prepare(
     zero = jnp.zeros((), acc)
     q, p = jnp.where(mask, q, zero), jnp.where(mask, p, zero)
     return (q, p), axes, jnp.any(mask, axis=axes), dtype
-
-
-def _entry_mask(where: ArrayLike, shape: tuple[int, ...], axes: tuple[int, ...]) -> jax.Array:
-    """The entry mask ``[shape]`` given by an example mask or an entry mask."""
-    where = _checks.as_bool("where", where)
-    if where.ndim == len(shape):
-        return _checks.broadcast_to("where", where, shape)
-    kept = tuple(n for i, n in enumerate(shape) if i not in axes)
-    if where.ndim != len(kept):
-        raise ValueError(
-            f"`where` must have the per-example shape {kept} (examples) or the rank "
-            f"{len(shape)} of the inputs (entries); got shape {where.shape}."
-        )
-    examples = _checks.broadcast_to("where", where, kept)
-    return jnp.broadcast_to(jnp.expand_dims(examples, axes), shape)
 
 
 def _finish(

@@ -68,15 +68,21 @@ def scatter(values, keep):
 
 def pml_reduced(configs):
     """``{(name, batch): (value, gradient)}`` of PML for each ``name: (_, _, loss, miner)``."""
+    # PML builds some tensors in the default dtype; it is restored after, since the other test
+    # modules of this process (torchvision's VGG weights) rely on float32.
+    previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     out = {}
-    for i in BATCHES:
-        keep = WHERE[i]
-        for name, (_, _, make_loss, make_miner) in configs.items():
-            value, grad, _ = torch_value_and_grad(
-                make_loss, make_miner, EMB[i][keep], LABELS[i][keep]
-            )
-            out[name, i] = (value, scatter(grad, keep))
+    try:
+        for i in BATCHES:
+            keep = WHERE[i]
+            for name, (_, _, make_loss, make_miner) in configs.items():
+                value, grad, _ = torch_value_and_grad(
+                    make_loss, make_miner, EMB[i][keep], LABELS[i][keep]
+                )
+                out[name, i] = (value, scatter(grad, keep))
+    finally:
+        torch.set_default_dtype(previous)
     return out
 
 

@@ -13,6 +13,7 @@ from bench import (
     cross_entropy,
     elementwise,
     fused_linear_cross_entropy,
+    metric_learning,
     mining,
     pairwise,
 )
@@ -26,6 +27,9 @@ def test_quick_benchmarks_run(capsys):
     for name in compile_time.QUICK_NAMES:
         assert f"jaxloss/{name} " in out
         assert f"jaxloss/{name}/eager " in out
+    # Each metric-learning row has been checked against PML's value (the group raises if not).
+    for name in metric_learning.QUICK_NAMES:
+        assert f"jaxloss/{name} " in out and "value vs pml rel. diff" in out
 
 
 # On XLA:CPU a select (jnp.where) or comparison in the elementwise part forces the per-element

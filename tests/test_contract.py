@@ -143,13 +143,15 @@ def _edge_program(case: Case, calls: list[Call], *, step: float | None = None):
 
     For each call: the summed value, its gradient, and a Hessian-vector product along the
     call's directions (reverse-over-reverse: cheaper to compile than a full Hessian, and it
-    also runs through custom VJPs, which have no forward mode). With `step`, also the summed
-    value at ``args + step * directions`` and ``args - step * directions`` (central
-    differences).
+    also runs through custom VJPs, which have no forward mode). With `step` (the float64
+    program), also the summed value at ``args + step * directions`` and
+    ``args - step * directions`` (central differences); there the Hessian-vector product and
+    the shifted values are built only at the smooth points (``Case.smooth_at``), the only
+    places the test reads them, which keeps the program (and its compile) smaller.
     """
     argnums = case.grad_argnums
 
-    def one(fn, args, directions):
+    def one(fn, args, directions, smooth):
         def total(*args):
             return jnp.sum(jnp.asarray(fn(*args)).astype(jnp.float64))
 
@@ -167,9 +169,9 @@ def _edge_program(case: Case, calls: list[Call], *, step: float | None = None):
 
         diff = tuple(args[i] for i in argnums)
         out = {"value": total(*args), "grads": grad_at(*diff), "hvp": ()}
-        if case.check_hessian:
+        if case.check_hessian and (step is None or smooth):
             out["hvp"] = jax.grad(along, argnums=tuple(range(len(diff))))(*diff)
-        if step is not None:
+        if step is not None and smooth:
 
             def shifted(sign):
                 moved = list(args)
@@ -184,8 +186,10 @@ def _edge_program(case: Case, calls: list[Call], *, step: float | None = None):
 
     def program(all_args, all_directions):
         return [
-            one(fn, args, directions)
-            for fn, args, directions in zip(fns, all_args, all_directions, strict=True)
+            one(fn, args, directions, index in case.smooth_at)
+            for index, (fn, args, directions) in enumerate(
+                zip(fns, all_args, all_directions, strict=True)
+            )
         ]
 
     return jax.jit(program)

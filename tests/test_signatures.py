@@ -29,6 +29,8 @@ ARRAYS = {
     "image_embeddings", "text_embeddings", "queries", "keys",
     # the proxy losses' learnable class proxies (the heads' class matrix is `weight`)
     "proxies",
+    # lpips: its learned networks, the VGG16 trunk's Flax variables and the linear heads
+    "vgg_variables", "lpips_heads",
 }  # fmt: skip
 
 # The vocabulary of options (section 3): one name per idea. A new option name is added here
@@ -55,6 +57,14 @@ OPTIONS = {
     # and kernel hyperparameters (POT's and ott-jax's names, spelled out)
     "x_weights", "y_weights", "key", "projections", "num_projections", "kernel", "estimator",
     "regularization", "threshold", "max_iterations",
+    # image quality: the spatial rank of channel-last images (MONAI's name), the SSIM window
+    # and constants (pytorch-msssim's and scikit-image's, spelled out), MS-SSIM's exponents
+    "spatial_dims", "data_range", "window_size", "sigma", "k1", "k2", "power_factors",
+    # the Lovász-Softmax loss: the authors' choice of averaged classes ("present", "all");
+    # signed_distance_map: scipy's distance_transform_edt pixel spacing
+    "classes", "sampling",
+    # clDice's soft skeleton: its number of erosion steps (MONAI's `iter_`)
+    "iterations",
 }  # fmt: skip
 
 # Probabilistic regression and torch parity: the predicted spread follows `targets`
@@ -63,6 +73,11 @@ OPTIONS = {
 # `df`; the quantile levels; the ensemble CRPS estimator).
 ARRAYS |= {"variance", "scale"}
 OPTIONS |= {"full", "log_input", "power", "df", "quantiles", "estimator"}
+
+# Registration: the deformation regularizers take a displacement field; LNCC keeps MONAI's
+# names for its window, its two smoothing constants and the number of spatial axes.
+ARRAYS |= {"displacement"}
+OPTIONS |= {"kernel_size", "smooth_nr", "smooth_dr", "spatial_dims"}
 
 # Spellings the contract replaced; they survive only where optax's own signature has them.
 FORBIDDEN = {
@@ -141,6 +156,7 @@ NOT_PER_EXAMPLE = {
     "mean_from_sum_and_count": "divides an already reduced pair",
     "proxy_anchor_loss": "averages per-proxy log-sum-exps over the batch, one value per batch",
     "sparse_centers_penalty": "a penalty on SoftTriple's centres",
+    "signed_distance_map": "preprocessing: a map of the targets, per pixel",
 }
 
 

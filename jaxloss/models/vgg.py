@@ -23,7 +23,9 @@ __all__ = [
     "IMAGENET_STD",
     "VGG16",
     "VGG19",
+    "convert_lpips_heads",
     "convert_torchvision_vgg",
+    "load_lpips_heads",
     "load_torchvision_vgg",
     "vgg_layer_names",
 ]
@@ -338,6 +340,108 @@ def convert_torchvision_vgg(state_dict: Mapping[str, Any], *, variant: str = "vg
             "bias": jnp.asarray(bias),
         }
     return {"params": params}
+
+
+# The LPIPS layers of VGG16 and their channels: the package's heads lin0 ... lin4 in order.
+LPIPS_HEAD_LAYERS = (
+    ("relu1_2", 64),
+    ("relu2_2", 128),
+    ("relu3_3", 256),
+    ("relu4_3", 512),
+    ("relu5_3", 512),
+)
+
+
+def load_lpips_heads(path: str | os.PathLike) -> dict:
+    """Loads the linear heads of LPIPS (VGG16 trunk) from a local file, for `jaxloss.lpips`.
+
+    The ``lpips`` package ships them in its wheel, ``lpips/weights/v0.1/vgg.pth``: five 1x1
+    convolutions without bias, ``lin{k}.model.1.weight`` ``[1, C_k, 1, 1]`` (``model.0``
+    when saved without dropout). They become one weight vector per compared layer. Keys that
+    are not heads (a whole LPIPS state dict's ``net.*``, ``scaling_layer.*``) are ignored.
+    Formats as `load_torchvision_vgg` (``.npz``, ``.safetensors``, else ``torch.load(...,
+    weights_only=True)``); nothing is downloaded. The file's location in an installed
+    package: ``importlib.resources.files("lpips") / "weights/v0.1/vgg.pth"``.
+
+    Args:
+      path: local file.
+
+    Returns:
+      ``{"relu1_2": [64], "relu2_2": [128], "relu3_3": [256], "relu4_3": [512],
+      "relu5_3": [512]}`` float32 arrays.
+
+    Raises:
+      ValueError: a head is missing, ambiguous or wrongly shaped (listed).
+      FileNotFoundError: no file at ``path``.
+      ImportError: the format needs ``torch`` or ``safetensors`` and it is not installed.
+
+    References:
+      Zhang et al., "The Unreasonable Effectiveness of Deep Features as a Perceptual
+      Metric", CVPR 2018; the ``lpips`` package 0.1.4 (``NetLinLayer``, ``weights/v0.1``).
+
+    Examples:
+      >>> import os, tempfile
+      >>> import numpy as np
+      >>> from jaxloss.models import load_lpips_heads
+      >>> state = {f"lin{k}.model.1.weight": np.full((1, c, 1, 1), 0.5, "f4")
+      ...          for k, c in enumerate((64, 128, 256, 512, 512))}
+      >>> path = os.path.join(tempfile.mkdtemp(), "heads.npz")
+      >>> np.savez(path, **state)
+      >>> {k: v.shape for k, v in load_lpips_heads(path).items()}["relu3_3"]
+      (256,)
+    """
+    return convert_lpips_heads(_read_state_dict(path))
+
+
+def convert_lpips_heads(state_dict: Mapping[str, Any]) -> dict:
+    """Converts an in-memory LPIPS state dict (VGG16 heads) to the heads of `jaxloss.lpips`.
+
+    The conversion behind `load_lpips_heads`: finds ``lin{k}.model.{0,1}.weight``
+    ``[1, C_k, 1, 1]`` for ``k = 0 .. 4`` (other keys are ignored) and flattens each to
+    ``[C_k]``.
+
+    Args:
+      state_dict: mapping of key to array (numpy arrays or CPU torch tensors).
+
+    Returns:
+      ``{"relu1_2": [64], ..., "relu5_3": [512]}`` float32 arrays.
+
+    Raises:
+      ValueError: missing, ambiguous or wrongly shaped heads (listed).
+
+    References:
+      the ``lpips`` package 0.1.4 (``LPIPS.lins``, ``NetLinLayer``).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxloss.models import convert_lpips_heads
+      >>> try:
+      ...     convert_lpips_heads({"lin0.model.1.weight": np.ones((1, 64, 1, 1))})
+      ... except ValueError as e:
+      ...     print(str(e)[:50])
+      State dict does not hold the five LPIPS VGG16 head
+    """
+    heads, problems = {}, []
+    for k, (layer, channels) in enumerate(LPIPS_HEAD_LAYERS):
+        keys = [
+            f"lin{k}.model.{i}.weight" for i in (0, 1) if f"lin{k}.model.{i}.weight" in state_dict
+        ]
+        if len(keys) != 1:
+            problems.append(f"lin{k}: {'missing' if not keys else f'ambiguous {keys}'}")
+            continue
+        weight = _to_numpy(state_dict[keys[0]])
+        if weight.shape != (1, channels, 1, 1) or not np.issubdtype(weight.dtype, np.floating):
+            problems.append(
+                f"{keys[0]}: {weight.shape} {weight.dtype}, expected (1, {channels}, 1, 1) float"
+            )
+            continue
+        heads[layer] = jnp.asarray(weight.reshape(channels).astype(np.float32))
+    if problems:
+        raise ValueError(
+            "State dict does not hold the five LPIPS VGG16 heads (lin0 ... lin4 of "
+            f"lpips/weights/v0.1/vgg.pth): {'; '.join(problems)}."
+        )
+    return heads
 
 
 def _layout(variant: str) -> list[tuple[str, str, int, int]]:
