@@ -32,6 +32,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _samples
@@ -356,6 +357,11 @@ def _wasserstein_power(
     first sorted sample whose cumulative mass reaches ``q_k``; the interval ``(q_{k-1}, q_k]``
     contributes its length times ``|F^{-1} - G^{-1}|^p`` there.
     """
+    if a is None and b is None:
+        # Uniform masses: the levels k/N, k/M and so the quantile indices and interval
+        # lengths are known at trace time; only the two sorts of the samples remain.
+        u_at, v_at, lengths = _uniform_quantiles(jnp.sort(u, axis=-1), jnp.sort(v, axis=-1))
+        return jnp.sum(lengths * _cost(u_at - v_at, p), axis=-1)
     u_sorted, cu = _sorted_with_levels(u, a)
     v_sorted, cv = _sorted_with_levels(v, b)
     # Uniform masses share one set of levels (and indices) across the whole batch.
@@ -368,14 +374,37 @@ def _wasserstein_power(
     v_at = _quantiles(v_sorted, cv, levels, batch)
     lengths = jnp.diff(levels, axis=-1, prepend=jnp.zeros((*levels.shape[:-1], 1), levels.dtype))
     lengths = jnp.broadcast_to(lengths, u_at.shape)
-    gap = u_at - v_at
+    return jnp.sum(lengths * _cost(u_at - v_at, p), axis=-1)
+
+
+def _cost(gap: jax.Array, p: float) -> jax.Array:
+    """``|gap|^p`` with a zero gradient at 0."""
     if p == 1.0:
-        cost = abs_zero_grad(gap)
-    elif p == 2.0:
-        cost = jnp.square(gap)
-    else:
-        cost = abs_zero_grad(gap) ** p
-    return jnp.sum(lengths * cost, axis=-1)
+        return abs_zero_grad(gap)
+    if p == 2.0:
+        return jnp.square(gap)
+    return abs_zero_grad(gap) ** p
+
+
+def _uniform_quantiles(
+    u_sorted: jax.Array, v_sorted: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The quantiles of `_wasserstein_power` for uniform masses, with static indices.
+
+    The merged levels ``k/N`` and ``k/M`` and each set's first index reaching them are
+    computed in numpy (float64) at trace time; the quantiles are gathers at constant indices.
+    Returns ``(u_at, v_at, lengths)``, ``[..., N + M]`` each.
+    """
+    n, m = u_sorted.shape[-1], v_sorted.shape[-1]
+    cu, cv = np.arange(1, n + 1) / n, np.arange(1, m + 1) / m
+    levels = np.sort(np.concatenate([cu, cv]))
+    u_index = np.minimum(np.searchsorted(cu, levels, side="left"), n - 1)
+    v_index = np.minimum(np.searchsorted(cv, levels, side="left"), m - 1)
+    batch = jnp.broadcast_shapes(u_sorted.shape[:-1], v_sorted.shape[:-1])
+    lengths = jnp.asarray(np.diff(levels, prepend=0.0), u_sorted.dtype)
+    u_at = jnp.broadcast_to(u_sorted[..., u_index], (*batch, n + m))
+    v_at = jnp.broadcast_to(v_sorted[..., v_index], (*batch, n + m))
+    return u_at, v_at, jnp.broadcast_to(lengths, (*batch, n + m))
 
 
 def _sorted_with_levels(u: jax.Array, a: jax.Array | None) -> tuple[jax.Array, jax.Array]:
