@@ -235,7 +235,10 @@ def sinkhorn_divergence(
         cost matrix's scale), used for all three.
       threshold: ott-jax's convergence threshold on the marginal error (default ott-jax's,
         ``1e-3``); lower it for accurate values.
-      max_iterations: ott-jax's maximum number of Sinkhorn iterations (static).{masses}{reduce}
+      max_iterations: ott-jax's maximum number of Sinkhorn iterations (static). A
+        regularization small against the cost's range converges slowly (a contraction rate
+        of about ``1 - exp(-range / epsilon)``): 2 points 2 apart at ``epsilon = 0.1`` are
+        still ``1.5e-3`` from ``W_2^2 = 4`` after 2000 iterations.{masses}{reduce}
 
     Returns:
       ``[...]`` divergences, or a scalar when reduced (a pair for ``"sum_and_count"``).
@@ -254,9 +257,9 @@ def sinkhorn_divergence(
       >>> import jax.numpy as jnp
       >>> from jaxloss import sinkhorn_divergence
       >>> x = jnp.array([[0.0], [1.0]])
-      >>> s = sinkhorn_divergence(x, x + 2.0, regularization=0.01, threshold=1e-6)
-      >>> print(f"{float(s):.3f}")
-      4.000
+      >>> s = sinkhorn_divergence(x, x + 2.0, regularization=0.1, threshold=1e-6)
+      >>> print(f"{float(s):.2f}")
+      4.00
     """
     acceleration, linear, pointcloud = _ott()
     if (
