@@ -30,6 +30,7 @@ GROUPS = [
     "gram",
     "image_quality",
     "contrastive",
+    "transport",
     "metric_learning",
     "registration",
     "compile_time",

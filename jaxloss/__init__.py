@@ -228,6 +228,7 @@ from jaxloss.topology import (
     soft_dice_cldice_loss,
 )
 from jaxloss.transport import (
+    sinkhorn_divergence,
     sliced_wasserstein_distance,
     wasserstein_distance,
 )
@@ -288,6 +289,7 @@ __all__ = [
     # transport and kernels: distances between sets of samples
     "energy_distance",
     "mmd",
+    "sinkhorn_divergence",
     "sliced_wasserstein_distance",
     "wasserstein_distance",
     # distances

@@ -557,6 +557,10 @@ def _distribution_distances(p, q, key):
         ),
         "mmd": (clouds + ", Gaussian, median bandwidth", lambda: jaxloss.mmd(x, y)),
         "energy_distance": (clouds, lambda: jaxloss.energy_distance(x, y)),
+        "sinkhorn_divergence": (
+            clouds + ", epsilon 0.1",
+            lambda: jaxloss.sinkhorn_divergence(x, y, regularization=0.1),
+        ),
     }
 
 

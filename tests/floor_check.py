@@ -47,6 +47,23 @@ from tests.registry import Call, Case, all_cases
 # A reduction over another axis than the batch: optax's dice_loss reduces over classes.
 NOT_BATCH_REDUCTIONS = {"dice_loss"}
 
+# Public functions that import an optional package when called: (module, extra).
+NEEDS_EXTRA = {"sinkhorn_divergence": ("ott", "transport")}
+
+
+def check_names_extra(case: Case, extra: str) -> None:
+    """Without its optional package, calling the function raises an ImportError naming it."""
+    call: Call = case.make(np.random.default_rng(0), (3,), jnp.float32)
+    try:
+        case.function(*call.args, **call.kwargs)
+    except ImportError as error:
+        if f"jaxloss[{extra}]" not in str(error):
+            raise AssertionError(
+                f"the ImportError does not name jaxloss[{extra}]: {error}"
+            ) from error
+        return
+    raise AssertionError(f"{case.name} ran without its optional package")
+
 
 def _floating_leaves(tree) -> list[jax.Array]:
     return [
@@ -235,13 +252,19 @@ def run(
     failures: list[str] = [
         f"{n}: no registry entry" for n in public if n not in registered and index == 0
     ]
+    # Without the optional package a function needs (the floors install no extras), its
+    # check is that the call fails naming the extra.
+    absent = {n: e for n, (m, e) in NEEDS_EXTRA.items() if importlib.util.find_spec(m) is None}
     checks: list[tuple[str, Callable[[], None]]] = [
-        (c.name, functools.partial(check_case, c, np.random.default_rng(0))) for c in cases
+        (c.name, functools.partial(check_case, c, np.random.default_rng(0)))
+        if c.name not in absent
+        else (c.name, functools.partial(check_names_extra, c, absent[c.name]))
+        for c in cases
     ]
     checks += [
         (f"{c.name} (axis_name)", functools.partial(check_axis_name, c, np.random.default_rng(1)))
         for c in cases
-        if takes_axis_name(c)
+        if takes_axis_name(c) and c.name not in absent
     ]
     checks.append(("jaxloss.scaling", check_scaling))
     checks.append(("jaxloss.models", functools.partial(check_models, has_flax)))

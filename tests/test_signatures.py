@@ -54,8 +54,9 @@ OPTIONS = {
     # arcface_loss: the ArcFace code's (insightface's) name for its margin variant
     "easy_margin",
     # distances between sample sets: the samples' masses, a random key, and the transport
-    # and kernel hyperparameters (POT's names, spelled out)
+    # and kernel hyperparameters (POT's and ott-jax's names, spelled out)
     "x_weights", "y_weights", "key", "projections", "num_projections", "kernel", "estimator",
+    "regularization", "threshold", "max_iterations",
     # image quality: the spatial rank of channel-last images (MONAI's name), the SSIM window
     # and constants (pytorch-msssim's and scikit-image's, spelled out), MS-SSIM's exponents
     "spatial_dims", "data_range", "window_size", "sigma", "k1", "k2", "power_factors",

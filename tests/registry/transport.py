@@ -99,6 +99,22 @@ def _p_bads(rank, **kwargs):
 
 
 _SLICED = {"projections": PROJECTIONS}
+# A bounded loop of 20 iterations (these problems need about 10-90 to reach the threshold): the
+# contract's checks hold for any fixed number of iterations, and the pure-Python call
+# (disable_jit) runs ott-jax's loop iteration by iteration (16 s CPU at 100 iterations).
+_SINKHORN = {"regularization": 1.0, "threshold": 1e-5, "max_iterations": 20}
+# Four singular points of the same shapes as one batched call (one solver loop in the edge-case
+# program instead of four; the examples are independent, so each keeps its own gradient):
+# identical sets, ties, a zero mass in `y`, and a masked example whose samples are NaN.
+_SINKHORN_EDGES_X = jnp.concatenate([CLOUD, CLOUD_TIES, CLOUD, NAN_CLOUDS[1:]])
+_SINKHORN_EDGES_Y = jnp.concatenate([CLOUD, CLOUD, TWO_CLOUDS[:1], TWO_CLOUDS[1:]])
+_SINKHORN_EDGES = {
+    **_SINKHORN,
+    "y_weights": jnp.array([[1.0] * 4, [1.0] * 4, [0.0, 1.0, 2.0, 5.0], [1.0] * 4]),
+    "where": jnp.array([True, True, True, False]),
+    "weights": jnp.array([2.0, 1.0, 0.5, 1.0]),
+    "reduction": "mean",
+}
 _BANDWIDTH = {"bandwidth": 1.5}
 
 CASES = [
@@ -152,6 +168,30 @@ CASES = [
                     {"key": np.zeros(2, np.uint32), "num_projections": 0},
                 ),
                 "`num_projections`",
+            ),
+        ),
+    ),
+    Case(
+        "sinkhorn_divergence",
+        _clouds(**_SINKHORN),
+        grad_argnums=(0, 1),
+        # ott-jax's Sinkhorn loop is a while_loop: one reverse pass (backpropagation through
+        # its iterations), not two.
+        check_hessian=False,
+        edge_cases=(
+            lambda: Call((_SINKHORN_EDGES_X, _SINKHORN_EDGES_Y), _SINKHORN_EDGES),
+            lambda: Call((ONE_POINT, OTHER_POINT), _SINKHORN),
+        ),
+        bad_calls=(
+            *_common_bads(2, **_SINKHORN),
+            *_mass_bads(2, **_SINKHORN),
+            Bad(
+                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"regularization": 0.0}),
+                "`regularization`",
+            ),
+            Bad(
+                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"max_iterations": 0}),
+                "`max_iterations`",
             ),
         ),
     ),
