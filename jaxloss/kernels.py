@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _samples
+from jaxloss import _checks, _dispatch, _samples
 from jaxloss._numerics import safe_sqrt
 
 __all__ = ["energy_distance", "mmd"]
@@ -47,6 +47,7 @@ ESTIMATORS = ("biased", "unbiased")
 MULTISCALE_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
+@_dispatch.compiled_when_eager
 def mmd(
     x: ArrayLike,
     y: ArrayLike,
@@ -144,6 +145,7 @@ def mmd(
     return _samples.finish(values, dtype, reduction, mask, weights, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def energy_distance(
     x: ArrayLike,
     y: ArrayLike,

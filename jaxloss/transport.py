@@ -35,12 +35,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _samples
+from jaxloss import _checks, _dispatch, _samples
 from jaxloss._numerics import abs_zero_grad, safe_sqrt
 
 __all__ = ["sinkhorn_divergence", "sliced_wasserstein_distance", "wasserstein_distance"]
 
 
+@_dispatch.compiled_when_eager
 def wasserstein_distance(
     x: ArrayLike,
     y: ArrayLike,
