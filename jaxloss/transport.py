@@ -227,6 +227,11 @@ def sinkhorn_divergence(
 
     Requires ott-jax: ``pip install "jaxloss[transport]"`` (an ImportError says so otherwise).
 
+    Inside ``jax.shard_map`` (with `axis_name`), pass ``check_vma=False`` to ``shard_map``:
+    ott-jax's Sinkhorn loop returns, from one branch of a ``lax.cond``, a constant that does
+    not vary over the mesh axis, which the type check refuses; with the check off the global
+    reduction is exact (tested on 4 devices against one).
+
     Args:
       x: ``[..., N, D]`` samples of the first distribution.
       y: ``[..., M, D]`` samples of the second; leading axes broadcast with `x`'s.

@@ -25,6 +25,10 @@ from tests.multidevice import run_on_devices
 
 # A reduction over another axis than the batch: optax's dice_loss reduces over classes.
 NOT_BATCH_REDUCTIONS = {"dice_loss"}
+# shard_map's type check (`check_vma`) refuses ott-jax's Sinkhorn loop: one branch of its
+# error `lax.cond` returns a constant that does not vary over the mesh axis
+# (ott/solvers/linear/sinkhorn.py). With the check off the loss is exact; its docstring says so.
+CHECK_VMA_OFF = frozenset({"sinkhorn_divergence"})
 
 # Module -> the line its `sharded_checks` prints when every configuration passed. The
 # families without float64 run first: `tests.test_lovasz`, `tests.test_contrastive` and the
@@ -81,10 +85,12 @@ def _main() -> None:
         specs = tuple(P() if i in case.shared_args else P("data") for i in range(len(call.args)))
         argnum = case.grad_argnums[0]
 
-        def sharded(*args, reduction, _fn=fn, _specs=specs):
+        def sharded(*args, reduction, _fn=fn, _specs=specs, _vma=case.name not in CHECK_VMA_OFF):
             body = functools.partial(_fn, reduction=reduction, axis_name="data")
             out_specs = (P(), P()) if reduction == "sum_and_count" else P()
-            mapped = jax.shard_map(body, mesh=mesh, in_specs=_specs, out_specs=out_specs)
+            mapped = jax.shard_map(
+                body, mesh=mesh, in_specs=_specs, out_specs=out_specs, check_vma=_vma
+            )
             return mapped(*args)
 
         def both(args, _fn=fn, _sharded=sharded, _argnum=argnum):
