@@ -155,22 +155,29 @@ def _edge_program(case: Case, calls: list[Call], *, step: float | None = None):
         def total(*args):
             return jnp.sum(jnp.asarray(fn(*args)).astype(jnp.float64))
 
-        def grad_at(*diff):
+        def value_and_grad_at(*diff):
             full = list(args)
             for i, d in zip(argnums, diff, strict=True):
                 full[i] = d
-            return jax.grad(total, argnums=argnums)(*full)
+            return jax.value_and_grad(total, argnums=argnums)(*full)
 
         def along(*diff):
-            grads = grad_at(*diff)
+            # The directional derivative, with the value and gradient as auxiliary outputs:
+            # one trace of the function gives all three and the Hessian-vector product.
+            value, grads = value_and_grad_at(*diff)
             leaves = jax.tree_util.tree_leaves
             pairs = zip(leaves(grads), leaves(directions), strict=True)
-            return sum(jnp.vdot(g, d.astype(g.dtype)).astype(jnp.float64) for g, d in pairs)
+            slope = sum(jnp.vdot(g, d.astype(g.dtype)).astype(jnp.float64) for g, d in pairs)
+            return slope, (value, grads)
 
         diff = tuple(args[i] for i in argnums)
-        out = {"value": total(*args), "grads": grad_at(*diff), "hvp": ()}
         if case.check_hessian and (step is None or smooth):
-            out["hvp"] = jax.grad(along, argnums=tuple(range(len(diff))))(*diff)
+            hvp, (value, grads) = jax.grad(along, argnums=tuple(range(len(diff))), has_aux=True)(
+                *diff
+            )
+        else:
+            (value, grads), hvp = value_and_grad_at(*diff), ()
+        out = {"value": value, "grads": grads, "hvp": hvp}
         if step is not None and smooth:
 
             def shifted(sign):
