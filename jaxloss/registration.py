@@ -87,9 +87,15 @@ def local_normalized_cross_correlation_loss(
     Singular point: where a window of both images is constant, ``cross`` is 0 and both
     variances are clamped to ``smooth_dr``: ``ncc = smooth_nr / smooth_dr^2`` (0 by default),
     with finite gradients. A clamped variance passes no gradient (half of it where it equals
-    ``smooth_dr`` exactly, as ``torch.max``). Like MONAI, the variances are computed as
-    differences of sums in the input precision (at least float32), so in flat regions of
-    large intensities rounding can leave a variance above ``smooth_dr``.
+    ``smooth_dr`` exactly, as ``torch.max``).
+
+    Precision: the sums are taken of each image minus its mean (per example and channel, a
+    constant to differentiation), and the shift's contribution is added back exactly where a
+    window overlaps the zero padding (``(1 - S[1] / V)``, computed in float64, is 0 inside).
+    The formulas above hold unchanged, but a flat or bright region no longer loses its
+    variance and cross term to cancellation: a constant image has exactly zero cross term
+    and variance in the interior in float32 too. (MONAI sums the raw intensities, so in
+    flat regions its float32 variances can be rounding noise above ``smooth_dr``.)
 
     The window sums have a custom VJP (the transposed filter, as fast as the forward pass):
     reverse mode works at every order (``jax.grad``, ``jax.jacrev(jax.jacrev(f))``), forward
@@ -165,6 +171,11 @@ def local_normalized_cross_correlation_loss(
 
     window = _kernel(kernel, kernel_size)
     volume = jnp.asarray(float(np.sum(window)) ** len(spatial), acc)
+    # Centred images (see "Precision"): S[x + m] = S[x] + m S[1] for a constant m, so every
+    # sum below is the centred sum plus the shift's terms, which vanish where S[1] = V.
+    t_shift = jax.lax.stop_gradient(jnp.mean(t, axis=spatial, keepdims=True))
+    p_shift = jax.lax.stop_gradient(jnp.mean(p, axis=spatial, keepdims=True))
+    t, p = t - t_shift, p - p_shift
     # One filtering pass over the five maps stacked on a new leading axis.
     sums = _filters.zero_padded_filter(
         jnp.stack([t, p, t * t, p * p, t * p]),
@@ -173,10 +184,15 @@ def local_normalized_cross_correlation_loss(
     )
     t_sum, p_sum, t2_sum, p2_sum, tp_sum = sums
     t_avg, p_avg = t_sum / volume, p_sum / volume
+    inside = _window_fill(window, sizes).reshape((1,) * spatial[0] + sizes + (1,))
+    ones_sum = jnp.asarray(float(np.sum(window)) ** len(spatial) * inside, acc)  # S[1]
+    outside = jnp.asarray(1.0 - inside, acc)  # 1 - S[1] / V: 0 where the window is inside
     floor = jnp.asarray(smooth_dr, acc)
     cross = tp_sum - p_avg * t_sum
-    t_var = jnp.maximum(t2_sum - t_avg * t_sum, floor)
-    p_var = jnp.maximum(p2_sum - p_avg * p_sum, floor)
+    cross += outside * (p_shift * t_sum + t_shift * p_sum + p_shift * t_shift * ones_sum)
+    t_var = t2_sum - t_avg * t_sum + outside * t_shift * (2 * t_sum + t_shift * ones_sum)
+    p_var = p2_sum - p_avg * p_sum + outside * p_shift * (2 * p_sum + p_shift * ones_sum)
+    t_var, p_var = jnp.maximum(t_var, floor), jnp.maximum(p_var, floor)
     ncc = (cross * cross + jnp.asarray(smooth_nr, acc)) / (t_var * p_var)
     values = -jnp.mean(ncc, axis=reduced)
     return _reduce(values, out_dtype, reduction, mask, weights, axis_name)
@@ -425,6 +441,23 @@ def _spatial_axes(spatial_dims: object, images: jax.Array) -> tuple[int, ...]:
         raise ValueError(f"`spatial_dims` must be a static 1, 2 or 3; got {spatial_dims!r}.")
     _checks.check_min_rank("predictions", images, spatial_dims + 1)
     return tuple(range(images.ndim - 1 - spatial_dims, images.ndim - 1))
+
+
+def _window_fill(window: np.ndarray, sizes: tuple[int, ...]) -> np.ndarray:
+    """``S[1] / V`` per voxel in float64: the share of each window's weight inside the image.
+
+    1 (exactly) where the window lies inside, less where it overlaps the zero padding. Per
+    axis the zero-padded correlation of ones with `window` (odd length ``2 r + 1``), divided
+    by ``sum(window)``; the product over the axes for the separable window.
+    """
+    radius = window.shape[0] // 2
+    total = float(np.sum(window))
+    fill = np.ones(())
+    for n in sizes:
+        inner = [sum(w for j, w in enumerate(window) if 0 <= i + j - radius < n) for i in range(n)]
+        full = [radius <= i < n - radius for i in range(n)]
+        fill = np.multiply.outer(fill, np.where(full, 1.0, np.array(inner) / total))
+    return fill
 
 
 def _kernel(kind: str, size: int) -> np.ndarray:
