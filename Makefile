@@ -83,8 +83,8 @@ browser:
 # the examples print.
 # pyright runs last, so a type error does not hide a failing test.
 test: lint docs browser
-	JAX_NUMPY_RANK_PROMOTION=raise $(PY) -m pytest --doctest-modules jaxloss
-	JAXLOSS_DOCS_BUILT=1 $(PY) -m pytest tests -n auto --durations=40
+	JAX_NUMPY_RANK_PROMOTION=raise $(PY) -m pytest --doctest-modules jaxloss -n auto
+	JAXLOSS_DOCS_BUILT=1 $(PY) -m pytest tests -n auto --dist worksteal --durations=40
 	$(MAKE) typecheck
 
 # The built wheel, installed with exactly the floor versions in a fresh venv, outside the source
