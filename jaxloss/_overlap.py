@@ -162,6 +162,14 @@ def prepare(
     if activation is None:
         _checks.check_values_in(name, predictions, low=0.0, high=1.0, where=channel_mask)
 
+    if channel_mask is not None:
+        # A masked example contributes nothing, even where it is not finite (CONTRIBUTING.md,
+        # section 4): zeroed before any arithmetic, no NaN reaches a gradient through the
+        # branch the final mask discards.
+        predictions = jnp.where(channel_mask, predictions, jnp.zeros((), predictions.dtype))
+        if not integer and targets.dtype != jnp.bool_:
+            targets = jnp.where(channel_mask, targets, jnp.zeros((), targets.dtype))
+
     floats = [predictions] if integer or targets.dtype == jnp.bool_ else [predictions, targets]
     out_dtype = _checks.result_dtype(*floats)
     ct = _checks.compute_dtype(out_dtype)

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _numerics
+from jaxloss import _checks, _numerics, _vectors
 from jaxloss.reductions import reduce_loss
 
 __all__ = [
@@ -274,7 +274,9 @@ def _binary_inputs(name: str, x: ArrayLike, labels: ArrayLike, where: ArrayLike 
         _checks.check_values_in("labels", y, low=0.0, high=1.0, where=mask)
     out_dtype = _checks.result_dtype(x, y)
     ct = _checks.compute_dtype(out_dtype)
-    return x.astype(ct), y.astype(ct), out_dtype, mask
+    # Masked entries contribute nothing, even where not finite (CONTRIBUTING.md, section 4).
+    x, y = _vectors.zero_masked(mask, (), x.astype(ct), y.astype(ct))
+    return x, y, out_dtype, mask
 
 
 def _pos_weight(pos_weight, x: jax.Array) -> jax.Array | None:

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _distance_transform, _numerics, _overlap
+from jaxloss import _checks, _distance_transform, _numerics, _overlap, _vectors
 from jaxloss.reductions import reduce_loss
 
 __all__ = ["boundary_loss", "signed_distance_map"]
@@ -107,15 +107,16 @@ def boundary_loss(
     _checks.check_same_shape(predictions=x, targets=phi)
     axes = _spatial_axes(axis, x.ndim, "predictions")
     example_shape = tuple(n for a, n in enumerate(x.shape[:-1]) if a not in axes)
+    channel_mask = None
+    if where is not None:
+        kept = _checks.broadcast_to("where", _checks.as_bool("where", where), example_shape)
+        channel_mask = jnp.expand_dims(kept, (*axes, x.ndim - 1))
     if activation is None:
-        channel_mask = None
-        if where is not None:
-            kept = _checks.broadcast_to("where", _checks.as_bool("where", where), example_shape)
-            channel_mask = jnp.expand_dims(kept, (*axes, x.ndim - 1))
         _checks.check_values_in("predictions", x, low=0.0, high=1.0, where=channel_mask)
     out_dtype = _checks.result_dtype(x, phi)
     ct = _checks.compute_dtype(out_dtype)
-    x, phi = x.astype(ct), phi.astype(ct)
+    # A masked example contributes nothing, even where not finite (CONTRIBUTING.md, section 4).
+    x, phi = _vectors.zero_masked(channel_mask, (), x.astype(ct), phi.astype(ct))
     if activation == "sigmoid" or (activation == "softmax" and x.shape[-1] == 1):
         probs = jax.nn.sigmoid(x)
     elif activation == "softmax":

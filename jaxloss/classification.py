@@ -30,7 +30,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _dispatch
+from jaxloss import _checks, _dispatch, _vectors
 from jaxloss.reductions import reduce_loss, weighted_reduce
 
 __all__ = [
@@ -107,9 +107,9 @@ def softmax_cross_entropy(
     _checks.check_reduction(reduction)
     out_dtype = _checks.result_dtype(logits, labels)
     axes = _checks.normalize_axes("axis", axis, logits.ndim, keep_order=True)
-    x = _classes_last(logits, axes)
-    y = _classes_last(labels, axes)
     class_mask, example_mask = _split_where(where, logits.shape, axes)
+    (x,) = _zero_masked(class_mask, example_mask, _classes_last(logits, axes))
+    (y,) = _zero_masked(class_mask, example_mask, _classes_last(labels, axes))
     class_w = _class_weight_vector(class_weights, logits.shape, axes)
 
     ct = _checks.compute_dtype(out_dtype)
@@ -278,7 +278,7 @@ def softmax_cross_entropy_with_integer_labels(
     class_mask, example_mask = _split_where(where, logits.shape, axes)
     examples = _example_mask(class_mask, example_mask)
     class_w = _class_weight_vector(class_weights, logits.shape, axes)
-    raw = _classes_last(logits, axes)
+    (raw,) = _zero_masked(class_mask, example_mask, _classes_last(logits, axes))
     num_classes = raw.shape[-1]
     _checks.check_class_ids(
         "labels", labels, num_classes, ignore_index=ignore_index, where=examples
@@ -398,7 +398,7 @@ def softmax_focal_loss(
     if alpha is not None and jnp.ndim(alpha) > 0:
         alphas = _class_weight_vector(alpha, logits.shape, axes, name="alpha")
     ct = _checks.compute_dtype(out_dtype)
-    z = _classes_last(logits, axes).astype(ct)
+    (z,) = _zero_masked(class_mask, example_mask, _classes_last(logits, axes).astype(ct))
     log_probs = jax.nn.log_softmax(z, axis=-1, where=class_mask)
     if integer:
         lp = jnp.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0]
@@ -409,7 +409,7 @@ def softmax_focal_loss(
         out_of_range = (labels < 0) | (labels >= z.shape[-1])
         loss = jnp.where(out_of_range, jnp.asarray(jnp.nan, loss.dtype), loss)
     else:
-        y = _classes_last(labels, axes).astype(ct)
+        (y,) = _zero_masked(class_mask, example_mask, _classes_last(labels, axes).astype(ct))
         keep = (y != 0) | jnp.isfinite(log_probs)
         if class_mask is not None:
             keep = keep & class_mask
@@ -511,6 +511,14 @@ def _classes_last(x: jax.Array, axes: tuple[int, ...]) -> jax.Array:
         return x
     moved = jnp.transpose(x, (*batch, *axes))
     return moved.reshape((*moved.shape[: len(batch)], -1))
+
+
+def _zero_masked(class_mask, example_mask, *arrays):
+    """`arrays` (classes last) with the masked entries zeroed: a masked class or example
+    contributes nothing, even where it is not finite (CONTRIBUTING.md, section 4)."""
+    if class_mask is not None:
+        return _vectors.zero_masked(class_mask, (), *arrays)
+    return _vectors.zero_masked(example_mask, (arrays[0].ndim - 1,), *arrays)
 
 
 def _split_where(where, shape, axes):

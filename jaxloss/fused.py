@@ -221,6 +221,9 @@ def fused_linear_cross_entropy(
     if ignore_index is not None:
         counted = _checks.combine_masks(counted, y != ignore_index)
     tw = None if token_weights is None else token_weights.reshape(num_tokens).astype(acc)
+    if counted is not None:
+        # A masked token contributes nothing, even where not finite (CONTRIBUTING.md, section 4).
+        xf = jnp.where(counted[:, None], xf, jnp.zeros((), xf.dtype))
     # One device-varying type for every differentiable input (see the docstring): pcast's
     # transpose is the psum that each input's cotangent needs, and loop carries built like
     # the inputs keep their type.

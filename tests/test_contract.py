@@ -388,6 +388,59 @@ def test_output_shape_per_reduction(case: Case):
         )
 
 
+MASKED = [c for c in REDUCING if _takes(c, "where")]
+
+
+def _poison_example(x, index: int, batch: int):
+    """A floating array with a leading batch axis gets NaN in example `index`."""
+    if (
+        isinstance(x, jax.Array | np.ndarray)
+        and jnp.issubdtype(x.dtype, jnp.floating)
+        and x.ndim >= 1
+        and x.shape[0] == batch
+    ):
+        return jnp.asarray(x).at[index].set(jnp.nan)
+    return x
+
+
+@pytest.mark.parametrize("case", MASKED, ids=_ids(MASKED))
+def test_masked_non_finite_example_contributes_nothing(case: Case):
+    """Section 4: an example `where` masks contributes nothing to the value or the gradient,
+    even when its inputs are NaN. Example 1 of 3 is masked and set to NaN in every batched
+    floating input; the summed value and its gradient equal those of the clean inputs under
+    the same mask (both in one program)."""
+    call = case.make(np.random.default_rng(9), (3,), jnp.float32)
+    where = np.ones(case.expected_shape((3,)), bool)
+    where[1] = False
+
+    def poison(x):
+        return _poison_example(x, 1, 3)
+
+    poisoned = [
+        a if i in case.shared_args else jax.tree_util.tree_map(poison, a)
+        for i, a in enumerate(call.args)
+    ]
+    fn = _bind(case, call, where=jnp.asarray(where), reduction="sum")
+    argnums = case.grad_argnums
+
+    def value_and_grads(args):
+        def total(*diff):
+            full = list(args)
+            for i, d in zip(argnums, diff, strict=True):
+                full[i] = d
+            return jnp.sum(jnp.asarray(fn(*full)).astype(jnp.float64))
+
+        return jax.value_and_grad(total, argnums=tuple(range(len(argnums))))(
+            *(args[i] for i in argnums)
+        )
+
+    clean, dirty = jax.jit(lambda a, b: (value_and_grads(a), value_and_grads(b)))(
+        list(call.args), poisoned
+    )
+    assert _tree_finite(dirty), f"{case.name}: non-finite value or gradient {dirty}"
+    _assert_tree_close(dirty, clean, rtol=1e-5, atol=1e-6)
+
+
 DTYPED = [c for c in CASES if c.dtypes]
 
 
