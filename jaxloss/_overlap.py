@@ -181,6 +181,8 @@ def prepare(
         onehot = targets.astype(ct)
     if valid is not None:
         onehot = onehot * valid[..., None].astype(ct)
+    if channel_mask is not None:  # masked examples' labels count nowhere (batch statistics)
+        onehot = jnp.where(channel_mask, onehot, jnp.zeros((), ct))
     logits = predictions.astype(ct)
     if activation == "sigmoid" or (activation == "softmax" and num_classes == 1):
         probs = jax.nn.sigmoid(logits)

@@ -278,7 +278,9 @@ def softmax_cross_entropy_with_integer_labels(
     class_mask, example_mask = _split_where(where, logits.shape, axes)
     examples = _example_mask(class_mask, example_mask)
     class_w = _class_weight_vector(class_weights, logits.shape, axes)
-    (raw,) = _zero_masked(class_mask, example_mask, _classes_last(logits, axes))
+    # optax reads the label's logit even where `where` masks its class: only excluded
+    # examples are zeroed here.
+    (raw,) = _zero_masked(None, examples, _classes_last(logits, axes))
     num_classes = raw.shape[-1]
     _checks.check_class_ids(
         "labels", labels, num_classes, ignore_index=ignore_index, where=examples
@@ -398,7 +400,10 @@ def softmax_focal_loss(
     if alpha is not None and jnp.ndim(alpha) > 0:
         alphas = _class_weight_vector(alpha, logits.shape, axes, name="alpha")
     ct = _checks.compute_dtype(out_dtype)
-    (z,) = _zero_masked(class_mask, example_mask, _classes_last(logits, axes).astype(ct))
+    z = _classes_last(logits, axes).astype(ct)
+    # With integer labels the label's class is read even where `where` masks it (optax's
+    # integer cross-entropy): only excluded examples are zeroed.
+    (z,) = _zero_masked(None, examples, z) if integer else _zero_masked(class_mask, example_mask, z)
     log_probs = jax.nn.log_softmax(z, axis=-1, where=class_mask)
     if integer:
         lp = jnp.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0]

@@ -238,11 +238,13 @@ def multiclass_generalized_dice_loss(
 
     The frequencies :math:`f_c` are counted over the whole batch (every axis but the class
     axis; with ``axis_name`` over the global batch, so each device's values equal the
-    single-device ones), so an example's value depends on the rest of the batch; ``where``
-    and ``weights`` select and weigh the per-example values (as :func:`jaxloss.reduce`) and do
-    not change the frequencies. The default ``reduction="mean"`` returns optax's scalar (the
-    mean over examples and classes, CONTRIBUTING.md section 4); ``"none"`` gives the
-    per-example values ``[batch...]``. With ``ignore_background`` the weights are computed
+    single-device ones), so an example's value depends on the rest of the batch. ``where``
+    removes examples: a masked example counts in no frequency and its value is 0 (it
+    contributes nothing, CONTRIBUTING.md section 4, even when not finite); ``weights`` weigh
+    the per-example values (as :func:`jaxloss.reduce`) and do not change the frequencies.
+    The default ``reduction="mean"`` returns optax's scalar (the mean over examples and
+    classes, CONTRIBUTING.md section 4); ``"none"`` gives the per-example values
+    ``[batch...]``. With ``ignore_background`` the weights are computed
     over all ``C`` classes and class 0 is dropped afterwards (optax). For the weighting of
     Sudre et al. as MONAI implements it, see :func:`generalized_dice_loss`.
 

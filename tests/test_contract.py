@@ -310,6 +310,8 @@ WHERE_REMOVES_EXAMPLES = frozenset(
         "semihard_triplet_loss",
         "sigmoid_contrastive_loss",
         "supervised_contrastive_loss",
+        # batch statistics: the class frequencies are counted over the kept examples
+        "multiclass_generalized_dice_loss",
         # pair weighting
         "angular_loss",
         "circle_loss",

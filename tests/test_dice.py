@@ -223,15 +223,16 @@ def test_binary_dice_loss_where_and_weights_against_optax(rng):
 
 
 def test_multiclass_generalized_dice_where_weights_and_sum_and_count(rng):
-    # optax's per-example values (numpy): the frequencies count the whole batch, masked or not
+    # optax's per-example values (numpy) with the frequencies counted over the kept examples:
+    # `where` removes an example from the batch statistics too (it contributes nothing).
     logits, labels, onehot = inputs(rng, (4, 3, 5, 3))
     p, t = np_softmax(logits), np.asarray(onehot)
-    freq = t.sum((0, 1, 2))
+    where = np.array([True, False, True, True])
+    freq = t[where].sum((0, 1, 2))
     inverse = 1.0 / (freq**2 + 1e-7)
     cw = inverse / inverse.sum() * 3
     inter, total = (p * t).sum((1, 2)), (p + t).sum((1, 2))
     per_example = (cw * (1 - (inter + 1.0) / (total / 2 + 1.0))).mean(-1)
-    where = np.array([True, False, True, True])
     weights = np.array([1.0, 3.0, 0.5, 2.0])
 
     @jax.jit
