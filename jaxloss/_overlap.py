@@ -165,10 +165,8 @@ def prepare(
     if channel_mask is not None:
         # A masked example contributes nothing, even where it is not finite (CONTRIBUTING.md,
         # section 4): zeroed before any arithmetic, no NaN reaches a gradient through the
-        # branch the final mask discards.
+        # branch the final mask discards (its targets are zeroed in the one-hot map below).
         predictions = jnp.where(channel_mask, predictions, jnp.zeros((), predictions.dtype))
-        if not integer and targets.dtype != jnp.bool_:
-            targets = jnp.where(channel_mask, targets, jnp.zeros((), targets.dtype))
 
     floats = [predictions] if integer or targets.dtype == jnp.bool_ else [predictions, targets]
     out_dtype = _checks.result_dtype(*floats)

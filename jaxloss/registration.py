@@ -170,7 +170,8 @@ def local_normalized_cross_correlation_loss(
     t = _zero_masked(targets, mask, reduced).astype(acc)
 
     window = _kernel(kernel, kernel_size)
-    volume = jnp.asarray(float(np.sum(window)) ** len(spatial), acc)
+    window_volume = float(np.sum(window)) ** len(spatial)
+    volume = jnp.asarray(window_volume, acc)
     # Centred images (see "Precision"): S[x + m] = S[x] + m S[1] for a constant m, so every
     # sum below is the centred sum plus the shift's terms, which vanish where S[1] = V.
     t_shift = jax.lax.stop_gradient(jnp.mean(t, axis=spatial, keepdims=True))
@@ -185,7 +186,7 @@ def local_normalized_cross_correlation_loss(
     t_sum, p_sum, t2_sum, p2_sum, tp_sum = sums
     t_avg, p_avg = t_sum / volume, p_sum / volume
     inside = _window_fill(window, sizes).reshape((1,) * spatial[0] + sizes + (1,))
-    ones_sum = jnp.asarray(float(np.sum(window)) ** len(spatial) * inside, acc)  # S[1]
+    ones_sum = jnp.asarray(window_volume * inside, acc)  # S[1]
     outside = jnp.asarray(1.0 - inside, acc)  # 1 - S[1] / V: 0 where the window is inside
     floor = jnp.asarray(smooth_dr, acc)
     cross = tp_sum - p_avg * t_sum
