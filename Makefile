@@ -81,11 +81,16 @@ browser:
 
 # Doctests run in their own process: the suite enables float64, which would change the dtypes
 # the examples print.
-# pyright runs last, so a type error does not hide a failing test.
-test: lint docs browser
-	JAX_NUMPY_RANK_PROMOTION=raise $(PY) -m pytest --doctest-modules jaxloss -n auto
-	JAXLOSS_DOCS_BUILT=1 $(PY) -m pytest tests -n auto --dist worksteal --durations=40
-	$(MAKE) typecheck
+# pyright (single-threaded) runs beside the docs build (single-threaded) on the second core; its
+# report and exit status come after the tests, so a type error does not hide a failing test.
+test: lint browser $(STAMP) $(DOCS_STAMP)
+	@mkdir -p build
+	@( $(VENV)/bin/pyright > build/pyright.log 2>&1; echo $$? > build/pyright.status ) & \
+	$(MAKE) docs \
+	&& JAX_NUMPY_RANK_PROMOTION=raise $(PY) -m pytest --doctest-modules jaxloss -n auto \
+	&& JAXLOSS_DOCS_BUILT=1 $(PY) -m pytest tests -n auto --dist worksteal --durations=40; \
+	status=$$?; wait; echo "pyright:"; cat build/pyright.log; \
+	test $$status -eq 0 && test "$$(cat build/pyright.status)" -eq 0
 
 # The built wheel, installed with exactly the floor versions in a fresh venv, outside the source
 # tree: every public function (tests/floor_check.py) without flax, then jaxloss.models with it.
