@@ -34,6 +34,13 @@ settings.register_profile(
 settings.load_profile("jaxloss")
 
 
+def pytest_collection_finish(session):
+    # After collection (the registry, the references and jax are imported): see gc_tuning.
+    from tests.gc_tuning import fewer_gc_passes
+
+    fewer_gc_passes()
+
+
 @pytest.fixture
 def rng():
     import numpy as np

@@ -69,8 +69,10 @@ def _main() -> None:
     import numpy as np
     from jax.sharding import PartitionSpec as P
 
+    from tests.gc_tuning import fewer_gc_passes
     from tests.registry import all_cases
 
+    fewer_gc_passes()
     _family_checks()
     print("== registry")
     jax.config.update("jax_enable_x64", True)

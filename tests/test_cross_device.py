@@ -52,6 +52,9 @@ def _main() -> None:
     from jax.sharding import PartitionSpec as P
 
     import jaxloss
+    from tests.gc_tuning import fewer_gc_passes
+
+    fewer_gc_passes()
 
     started = time.perf_counter()
     assert jax.device_count() == 8, jax.devices()

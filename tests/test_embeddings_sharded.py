@@ -26,6 +26,9 @@ SCRIPT = textwrap.dedent(
     from jax.sharding import PartitionSpec as P
 
     import jaxloss
+    from tests.gc_tuning import fewer_gc_passes
+
+    fewer_gc_passes()
 
     assert jax.device_count() == 8, jax.devices()
     AXIS = "batch"
