@@ -5,7 +5,10 @@ statistics of ``S`` per row and per column: log-sum-exps over the valid entries,
 positive entries, over the negative ones, the sum of the positive entries, the count of
 positives, a sum of ``softplus(-z s)`` with ``z = +1`` on positives and ``-1`` elsewhere
 (SigLIP), and NT-Xent's sum over positives of ``softplus(shift_i - s_ij)`` with a per-row
-``shift`` given in ``rows`` (differentiable: its cotangent is returned). `pair_statistics`
+``shift`` given in ``rows``. An optional per-row ``bias`` in ``rows`` is added to every logit
+of its row (SigLIP's and CLIP's learnable bias, added to the tiles rather than carried as one
+more feature column, which would copy both embedding matrices). ``shift`` and ``bias`` are
+differentiable: their cotangents are returned. `pair_statistics`
 returns them, computed one of three ways:
 
 - ``"dense"``: the whole ``[B, M]`` matrix at once, differentiated by autodiff.
@@ -97,6 +100,8 @@ def pair_statistics(x, y, rows, cols, positives, spec, *, method, block_size, ax
     ``"neg_lse"``, ``"pos_sum"``, ``"pos_count"``, ``"pos_softplus"``, ``"sigmoid"`` as
     asked) and of ``[m]`` arrays (``"lse"``).
     """
+    if "bias" in rows:  # a replicated bias scores varying rows: its cotangent is summed
+        rows = {**rows, "bias": _vma_like(rows["bias"], x)}
     if axis_name is None:
         rows = {**rows, "start": jnp.zeros((), jnp.int32)}
         cols = {**cols, "start": jnp.zeros((), jnp.int32)}
@@ -146,15 +151,23 @@ def _blockwise_fwd(x, y, rows, cols, positives, spec, block_size):
 def _blockwise_bwd(spec, block_size, residuals, cotangents):
     x, y, rows, cols, positives, (row_stats, col_stats) = residuals
     g_row, g_col = cotangents
-    dx, d_shift, dy = _block_backward(
+    dx, d_rows, dy = _block_backward(
         x, y, rows, cols, positives, spec, block_size, row_stats, col_stats, g_row, g_col
     )
-    return dx, dy, _rows_cotangent(rows, d_shift), None, None
+    return dx, dy, _rows_cotangent(rows, d_rows), None, None
 
 
-def _rows_cotangent(rows, d_shift):
-    """Zero (None) for the masks, labels and offsets; NT-Xent's ``shift`` is differentiable."""
-    return {k: (d_shift if k == "shift" else None) for k in rows}
+# Per-row inputs of the statistics that are differentiable (the others are masks and labels).
+ROW_INPUTS = ("shift", "bias")
+
+
+def _rows_cotangent(rows, d_rows):
+    """Zero (None) for the masks, labels and offsets; ``shift`` and ``bias`` get theirs."""
+    return {k: d_rows.get(k) for k in rows}
+
+
+def _zero_row_grads(rows, x):
+    return {k: jnp.zeros(x.shape[:1], x.dtype) for k in ROW_INPUTS if k in rows}
 
 
 _blockwise.defvjp(_blockwise_fwd, _blockwise_bwd)
@@ -217,9 +230,9 @@ def _ring_bwd(spec, block_size, axis_name, residuals, cotangents):
     perm = [(i, (i + 1) % n) for i in range(n)]
 
     def step(k, carry):
-        (dx, d_shift), y_block, col_block, g_col_block, dy_block = carry
+        (dx, d_rows), y_block, col_block, g_col_block, dy_block = carry
         source = (index - k) % n
-        dx_k, d_shift_k, dy_k = _block_backward(
+        dx_k, d_rows_k, dy_k = _block_backward(
             x,
             y_block,
             rows,
@@ -233,12 +246,13 @@ def _ring_bwd(spec, block_size, axis_name, residuals, cotangents):
             g_col_block,
         )
         travelling = (y_block, col_block, g_col_block, dy_block + dy_k)
-        return ((dx + dx_k, d_shift + d_shift_k), *jax.lax.ppermute(travelling, axis_name, perm))
+        local = (dx + dx_k, jax.tree.map(jnp.add, d_rows, d_rows_k))
+        return (local, *jax.lax.ppermute(travelling, axis_name, perm))
 
-    local = _varying((jnp.zeros_like(x), jnp.zeros(x.shape[:1], x.dtype)), axis_name)
+    local = _varying((jnp.zeros_like(x), _zero_row_grads(rows, x)), axis_name)
     init = (local, y, col_stats, g_col, _varying(jnp.zeros_like(y), axis_name))
-    (dx, d_shift), *_, dy = jax.lax.fori_loop(0, n, step, init)
-    return dx, dy, _rows_cotangent(rows, d_shift), None, None
+    (dx, d_rows), *_, dy = jax.lax.fori_loop(0, n, step, init)
+    return dx, dy, _rows_cotangent(rows, d_rows), None, None
 
 
 _ring_stats.defvjp(_ring_fwd, _ring_bwd)
@@ -290,28 +304,28 @@ def _block_forward(x, y, rows, cols, positives, spec, block_size):
 def _block_backward(
     x, y, rows, cols, positives, spec, block_size, row_stats, col_stats, g_row, g_col
 ):
-    """``(dx, d_shift, dy)`` of the statistics' cotangents, recomputing each tile of ``S``
-    (``d_shift``: of the rows' ``shift``, zeros without ``pos_softplus``)."""
+    """``(dx, d_rows, dy)`` of the statistics' cotangents, recomputing each tile of ``S``
+    (``d_rows``: of the rows' ``shift`` and ``bias`` where given, `ROW_INPUTS`)."""
     m = y.shape[0]
     g_row = {k: v for k, v in g_row.items() if k != "pos_count"}
     if block_size >= m:
         s, valid, pos = _tile(x, y, rows, cols, positives, spec)
-        ds, d_shift = _tile_cotangent(s, valid, pos, spec, rows, row_stats, col_stats, g_row, g_col)
-        return ds @ y, d_shift, ds.T @ x
+        ds, d_rows = _tile_cotangent(s, valid, pos, spec, rows, row_stats, col_stats, g_row, g_col)
+        return ds @ y, d_rows, ds.T @ x
     tiles, count = _tiles(y, cols, positives, block_size)
     pad = count * block_size - m
     col_tiles = jax.tree.map(lambda v: _pad_tiles(v, pad, block_size, 0.0), (col_stats, g_col))
 
     def step(carry, tile):
-        dx, d_shift = carry
+        dx, d_rows = carry
         (y_t, cols_t, pos_t), (col_t, g_col_t) = tile
         s, valid, pos = _tile(x, y_t, rows, cols_t, pos_t, spec)
-        ds, d_shift_t = _tile_cotangent(s, valid, pos, spec, rows, row_stats, col_t, g_row, g_col_t)
-        return (dx + ds @ y_t, d_shift + d_shift_t), ds.T @ x
+        ds, d_rows_t = _tile_cotangent(s, valid, pos, spec, rows, row_stats, col_t, g_row, g_col_t)
+        return (dx + ds @ y_t, jax.tree.map(jnp.add, d_rows, d_rows_t)), ds.T @ x
 
-    init = _vma_like((jnp.zeros_like(x), jnp.zeros(x.shape[:1], x.dtype)), x)
-    (dx, d_shift), dy = jax.lax.scan(step, init, (tiles, col_tiles))
-    return dx, d_shift, dy.reshape(-1, y.shape[-1])[:m]
+    init = _vma_like((jnp.zeros_like(x), _zero_row_grads(rows, x)), x)
+    (dx, d_rows), dy = jax.lax.scan(step, init, (tiles, col_tiles))
+    return dx, d_rows, dy.reshape(-1, y.shape[-1])[:m]
 
 
 def _tiles(y, cols, positives, block_size):
@@ -342,8 +356,11 @@ def _pad_tiles(v, pad, block_size, fill):
 
 
 def _tile(x, y, rows, cols, positives, spec):
-    """The logits tile ``x y^T`` (``EMPTY`` where invalid), its valid and positive masks."""
+    """The logits tile ``x y^T`` (plus the rows' ``bias``; ``EMPTY`` where invalid), its valid
+    and positive masks."""
     s = x @ y.T
+    if "bias" in rows:
+        s = s + rows["bias"][:, None]
     row_ids = rows["start"] + jnp.arange(x.shape[0], dtype=jnp.int32)
     col_ids = cols["start"] + jnp.arange(y.shape[0], dtype=jnp.int32)
     same = row_ids[:, None] == col_ids[None, :]
@@ -393,9 +410,9 @@ def _col_partials(s, valid, spec):
 
 
 def _tile_cotangent(s, valid, pos, spec, rows, row_stats, col_stats, g_row, g_col):
-    """d(statistics . cotangents) / d s on one tile, and / d shift (per row)."""
+    """d(statistics . cotangents) / d s on one tile, and / d shift and d bias (per row)."""
     ds = jnp.zeros_like(s)
-    d_shift = jnp.zeros(s.shape[:1], s.dtype)
+    d_rows = {}
     if spec.row_lse:
         p = jnp.exp(jnp.where(valid, s - row_stats["lse"][:, None], -jnp.inf))
         ds = ds + g_row["lse"][:, None] * p
@@ -417,8 +434,12 @@ def _tile_cotangent(s, valid, pos, spec, rows, row_stats, col_stats, g_row, g_co
     if spec.pos_softplus and pos is not None:
         slope = jnp.where(pos, jax.nn.sigmoid(rows["shift"][:, None] - s), 0.0)
         ds = ds - g_row["pos_softplus"][:, None] * slope
-        d_shift = g_row["pos_softplus"] * jnp.sum(slope, axis=1)
-    return ds, d_shift
+        d_rows["shift"] = g_row["pos_softplus"] * jnp.sum(slope, axis=1)
+    if "shift" in rows and "shift" not in d_rows:
+        d_rows["shift"] = jnp.zeros(s.shape[:1], s.dtype)
+    if "bias" in rows:
+        d_rows["bias"] = jnp.sum(ds, axis=1)  # 0 at the invalid entries
+    return ds, d_rows
 
 
 # Partial statistics -------------------------------------------------------------------------

@@ -151,10 +151,12 @@ def clip_loss(
         axis_name,
     )
     _checks.check_scalar_range("label_smoothing", label_smoothing, low=0.0, high=1.0)
-    x, y = _scaled(x, y, logit_scale, temperature, logit_bias, required=True)
+    x, y, bias = _scaled(x, y, logit_scale, temperature, logit_bias, required=True)
     spec = Spec(row_lse=True, col_lse=True)
-    rows, cols = _statistics(x, y, valid, valid, None, spec, method, block_size, axis_name)
-    diag = jnp.sum(x * y, axis=-1)
+    rows, cols = _statistics(
+        x, y, valid, valid, None, spec, method, block_size, axis_name, bias=bias
+    )
+    diag = jnp.sum(x * y, axis=-1) + (0.0 if bias is None else bias)
     target_rows = target_cols = diag
     if not _checks.is_concrete_zero(label_smoothing):
         # The uniform part of the smoothed target: the mean logit over the valid candidates.
@@ -164,8 +166,12 @@ def clip_loss(
         mean_x = _global_sum(jnp.sum(jnp.where(keep, x, 0.0), axis=-2), axis_name)
         mean_y, mean_x = (v / jnp.maximum(count, 1) for v in (mean_y, mean_x))
         eps = jnp.asarray(label_smoothing, x.dtype)
-        target_rows = (1 - eps) * diag + eps * jnp.sum(x * mean_y[..., None, :], axis=-1)
-        target_cols = (1 - eps) * diag + eps * jnp.sum(y * mean_x[..., None, :], axis=-1)
+        # The bias is in every candidate's logit, so in their mean (when there is one).
+        mean_bias = 0.0 if bias is None else bias * jnp.minimum(count[..., 0], 1)[..., None]
+        uniform_rows = jnp.sum(x * mean_y[..., None, :], axis=-1) + mean_bias
+        uniform_cols = jnp.sum(y * mean_x[..., None, :], axis=-1) + mean_bias
+        target_rows = (1 - eps) * diag + eps * uniform_rows
+        target_cols = (1 - eps) * diag + eps * uniform_cols
     loss = 0.5 * ((rows["lse"] - target_rows) + (cols["lse"] - target_cols))
     return _reduce(loss, valid, weights, dtype, reduction, axis_name)
 
@@ -229,9 +235,9 @@ def sigmoid_contrastive_loss(
         block_size,
         axis_name,
     )
-    x, y = _scaled(x, y, logit_scale, None, logit_bias, required=True)
+    x, y, bias = _scaled(x, y, logit_scale, None, logit_bias, required=True)
     spec = Spec(positives="diagonal", sigmoid=True)
-    rows, _ = _statistics(x, y, valid, valid, None, spec, method, block_size, axis_name)
+    rows, _ = _statistics(x, y, valid, valid, None, spec, method, block_size, axis_name, bias=bias)
     return _reduce(rows["sigmoid"], valid, weights, dtype, reduction, axis_name)
 
 
@@ -302,7 +308,7 @@ def infonce_loss(
         axis_name,
     )
     _checks.check_positive("temperature", temperature)
-    x, y = _scaled(x, y, None, temperature, None, required=True)
+    x, y, _ = _scaled(x, y, None, temperature, None, required=True)
     kind, pos = "diagonal", None
     if positives is not None:
         kind = "matrix"
@@ -454,8 +460,8 @@ def _paired_inputs(first, second, where, weights, reduction, method, block_size,
 
 
 def _scaled(x, y, logit_scale, temperature, logit_bias, *, required):
-    """``x`` times the scale (or over the temperature), and the bias as one more feature
-    (``x`` gains ``b``, ``y`` gains 1), so that ``x . y`` is the logit."""
+    """``x`` times the scale (or over the temperature), and the bias as a scalar of ``x``'s
+    dtype (None without one), so that ``x . y + bias`` is the logit."""
     if required and (logit_scale is None) == (temperature is None):
         raise ValueError("Give exactly one of `logit_scale` and `temperature`.")
     if logit_scale is not None:
@@ -465,11 +471,8 @@ def _scaled(x, y, logit_scale, temperature, logit_bias, *, required):
     else:
         _checks.check_positive("temperature", temperature)
         x = x / _scalar("temperature", temperature, x.dtype)
-    if logit_bias is not None:
-        bias = _scalar("logit_bias", logit_bias, x.dtype)
-        x = jnp.concatenate([x, jnp.broadcast_to(bias, (*x.shape[:-1], 1))], axis=-1)
-        y = jnp.concatenate([y, jnp.ones((*y.shape[:-1], 1), y.dtype)], axis=-1)
-    return x, y
+    bias = None if logit_bias is None else _scalar("logit_bias", logit_bias, x.dtype)
+    return x, y, bias
 
 
 def _scalar(name, value, dtype):
@@ -480,10 +483,14 @@ def _scalar(name, value, dtype):
 
 
 def _statistics(
-    x, y, row_valid, col_valid, positives, spec, method, block_size, axis_name, labels=None
-):
-    """The statistics of ``[..., B, D]`` inputs, an empty log-sum-exp replaced by 0."""
+    x, y, row_valid, col_valid, positives, spec, method, block_size, axis_name, labels=None,
+    bias=None,
+):  # fmt: skip
+    """The statistics of ``[..., B, D]`` inputs, an empty log-sum-exp replaced by 0; `bias`
+    (a scalar) is added to every logit."""
     rows = {"valid": row_valid}
+    if bias is not None:
+        rows["bias"] = jnp.broadcast_to(bias, row_valid.shape)
     cols = {"valid": col_valid}
     if labels is not None:
         rows["labels"] = cols["labels"] = labels
