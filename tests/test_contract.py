@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import jaxloss
-from tests.registry import Call, Case, all_cases
+from tests.registry import Call, Case, all_cases, on_device
 
 CASES = all_cases()
 BY_NAME = {c.name: c for c in CASES}
@@ -35,7 +35,7 @@ def _assert_tree_close(actual, expected, *, rtol, atol):
 
 
 def _tree_finite(tree) -> bool:
-    return all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(tree))
+    return all(bool(np.all(np.isfinite(np.asarray(x)))) for x in jax.tree_util.tree_leaves(tree))
 
 
 # 1. jit and eager agree; no retracing with the same shapes (6) -----------------------------
@@ -154,7 +154,7 @@ def _cast_floats(tree, dtype_of):
 
     def cast(x):
         if isinstance(x, jax.Array | np.ndarray) and jnp.issubdtype(x.dtype, jnp.floating):
-            return jnp.asarray(x, dtype_of(jnp.dtype(x.dtype)))
+            return on_device(x, dtype_of(jnp.dtype(x.dtype)))
         return x
 
     return jax.tree_util.tree_map(cast, tree)
@@ -274,12 +274,12 @@ def test_values_gradients_and_hessians_at_edge_cases(case: Case):
         rng = np.random.default_rng(index)
         high_dirs = [
             jax.tree_util.tree_map(
-                lambda x, rng=rng: jnp.asarray(rng.standard_normal(x.shape), x.dtype), a
+                lambda x, rng=rng: on_device(rng.standard_normal(x.shape), x.dtype), a
             )
             for a in (high_call.args[i] for i in case.grad_argnums)
         ]
         low_dirs = [
-            jax.tree_util.tree_map(lambda d, a: d.astype(a.dtype), d, low_call.args[i])
+            jax.tree_util.tree_map(lambda d, a: on_device(d, a.dtype), d, low_call.args[i])
             for d, i in zip(high_dirs, case.grad_argnums, strict=True)
         ]
         low_calls.append(low_call)
@@ -391,8 +391,8 @@ def test_output_shape_per_reduction(case: Case):
     shape = case.expected_shape(batch)
     masked = _takes(case, "where", "weights")
     rng = np.random.default_rng(7)
-    where = jnp.asarray(rng.random(shape) < 0.6)
-    weights = jnp.asarray(rng.uniform(0.5, 2.0, shape), jnp.float32)
+    where = on_device(rng.random(shape) < 0.6)
+    weights = on_device(rng.uniform(0.5, 2.0, shape), jnp.float32)
 
     def all_reductions(args, where, weights):
         out = {r: fn(*args, reduction=r) for r in ("none", "sum", "mean", "sum_and_count")}
@@ -449,7 +449,9 @@ def _poison_example(x, index: int, batch: int):
         and x.ndim >= 1
         and x.shape[0] == batch
     ):
-        return jnp.asarray(x).at[index].set(jnp.nan)
+        poisoned = np.array(x)
+        poisoned[index] = np.nan
+        return on_device(poisoned)
     return x
 
 

@@ -13,6 +13,7 @@ import pkgutil
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -96,23 +97,33 @@ class Case:
         return batch_shape if self.out_shape is None else self.out_shape(batch_shape)
 
 
-def normal(rng: np.random.Generator, shape, dtype) -> jnp.ndarray:
+def on_device(x, dtype=None) -> jax.Array:
+    """``x`` as a device array of `dtype`, converted by numpy and transferred: no XLA program.
+
+    ``jnp.asarray`` compiles a one-operation program per new shape and dtype (~15-20 ms on
+    this machine), and the suite makes thousands of inputs (CONTRIBUTING.md, section 9).
+    numpy's float conversions round to nearest-even as XLA's do, so the values are the same.
+    """
+    return jax.device_put(np.asarray(x, dtype=None if dtype is None else jnp.dtype(dtype)))
+
+
+def normal(rng: np.random.Generator, shape, dtype) -> jax.Array:
     """Standard-normal floating array of the given dtype."""
-    return jnp.asarray(rng.standard_normal(shape), dtype=dtype)
+    return on_device(rng.standard_normal(shape), dtype)
 
 
-def uniform(rng: np.random.Generator, shape, dtype, low=0.0, high=1.0) -> jnp.ndarray:
-    return jnp.asarray(rng.uniform(low, high, shape), dtype=dtype)
+def uniform(rng: np.random.Generator, shape, dtype, low=0.0, high=1.0) -> jax.Array:
+    return on_device(rng.uniform(low, high, shape), dtype)
 
 
 def probabilities(rng: np.random.Generator, shape, dtype) -> jnp.ndarray:
     """Random distributions along the last axis (strictly positive)."""
     p = rng.uniform(0.05, 1.0, shape)
-    return jnp.asarray(p / p.sum(-1, keepdims=True), dtype=dtype)
+    return on_device(p / p.sum(-1, keepdims=True), dtype)
 
 
-def integers(rng: np.random.Generator, shape, high: int) -> jnp.ndarray:
-    return jnp.asarray(rng.integers(0, high, shape), dtype=jnp.int32)
+def integers(rng: np.random.Generator, shape, high: int) -> jax.Array:
+    return on_device(rng.integers(0, high, shape), jnp.int32)
 
 
 def all_cases() -> list[Case]:
