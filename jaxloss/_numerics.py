@@ -194,9 +194,10 @@ def sort_last(x: jax.Array) -> jax.Array:
 
     Gradient: ``jnp.sort``'s own rule: the tangent is permuted by the stable sorting
     permutation (ties in input order), so gradients at ties are ``jnp.sort``'s. The
-    permutation comes from one integer sort of the key with the index packed in its low bits
-    where both fit in an integer (float16 and bfloat16 up to 65536 samples; any float up to
-    32 bits with ``jax_enable_x64``), else from a stable two-operand sort of key and index.
+    permutation comes from integer sorts too: the key with the index packed in its low bits,
+    in one pass where both fit in the widest integer (16- and 32-bit floats with
+    ``jax_enable_x64``, 16-bit floats up to 65536 samples without), else in two or more
+    radix passes (`_stable_order`).
     """
     floating = jnp.issubdtype(x.dtype, jnp.floating) and x.dtype.itemsize in _KEY_TYPES
     if not floating or x.size == 0:
@@ -266,16 +267,36 @@ def _restore_runs(x: jax.Array, keys: jax.Array, ordered: jax.Array) -> jax.Arra
 
 
 def _stable_order(keys: jax.Array) -> jax.Array:
-    """The stable ascending permutation of `keys` along the last axis (int32 indices)."""
+    """The stable ascending permutation of the signed integer `keys` along the last axis
+    (int32 indices), from single-operand integer sorts.
+
+    Each sort orders a digit of the key (in the high bits) with the position in the order so
+    far (in the low bits): distinct integers, sorted on XLA:CPU's fast path. Digits are taken
+    least significant first (a radix sort whose passes are stable), as wide as the widest
+    integer leaves beside the position: one pass for 16- and 32-bit keys with x64, two for
+    float32 without x64 up to 65536 samples or for float64.
+    """
     n, axis = keys.shape[-1], keys.ndim - 1
     index_bits = max(n - 1, 1).bit_length()
     key_bits = 8 * keys.dtype.itemsize
     wide = jax.dtypes.canonicalize_dtype(jnp.int64)
-    if key_bits + index_bits <= 8 * wide.itemsize:
-        # The key in the high bits, the index in the low ones: distinct integers whose order
-        # is the stable order, sorted as one operand.
-        index = jax.lax.broadcasted_iota(wide, keys.shape, axis)
-        packed = jax.lax.sort((keys.astype(wide) << index_bits) | index, dimension=axis)
-        return (packed & ((1 << index_bits) - 1)).astype(jnp.int32)
-    index = jax.lax.broadcasted_iota(jnp.int32, keys.shape, axis)
-    return jax.lax.sort((keys, index), dimension=axis, num_keys=1, is_stable=True)[1]
+    digit_bits = 8 * wide.itemsize - index_bits
+    # The keys as unsigned integers of the same order (sign bit flipped).
+    uint = np.dtype(f"uint{key_bits}")
+    unsigned = jax.lax.bitcast_convert_type(keys, uint) ^ np.array(1 << (key_bits - 1), uint)
+    position = jax.lax.broadcasted_iota(wide, keys.shape, axis)
+    order = None
+    for shift in range(0, key_bits, digit_bits):
+        bits = min(digit_bits, key_bits - shift)
+        digit = unsigned >> shift
+        if bits < key_bits - shift:
+            digit = digit & np.array((1 << bits) - 1, uint)
+        # Centred on 0 so that the digit shifted above the position fits a signed integer.
+        digit = digit.astype(wide) - (1 << (bits - 1))
+        if order is not None:
+            digit = jnp.take_along_axis(digit, order, -1)
+        packed = jax.lax.sort((digit << index_bits) | position, dimension=axis)
+        step = (packed & ((1 << index_bits) - 1)).astype(jnp.int32)
+        order = step if order is None else jnp.take_along_axis(order, step, -1)
+    assert order is not None
+    return order

@@ -72,9 +72,9 @@ def test_sort_last_equals_jnp_sort_bit_for_bit(name, rng):
 
 @pytest.mark.parametrize("name", ["float16", "float32"])
 def test_sort_last_without_x64(name, rng):
-    # Without x64 the sorting permutation of the JVP comes from a packed int32 key (float16)
-    # or a stable two-operand sort (float32); a long float16 row (more than 65536 samples)
-    # takes the two-operand sort too.
+    # Without x64 the sorting permutation of the JVP comes from int32 sorts: one pass for
+    # float16 up to 65536 samples, two for float32 and for a longer float16 row. (float64,
+    # above, takes two int64 passes; float16, bfloat16 and float32 there one.)
     dtype = DTYPES[name]
     with jax.enable_x64(False):
         for shape in [(3, 29), (1, 70_001)] if name == "float16" else [(3, 29)]:
