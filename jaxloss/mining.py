@@ -497,7 +497,7 @@ def _hardest(d, pos, neg):
 
 def _sorted_negatives(d, neg):
     """Each row's negative distances in ascending order (then +inf) and their count."""
-    return jnp.sort(jnp.where(neg, d, jnp.inf), axis=-1), jnp.sum(neg, axis=-1)
+    return _numerics.sort_last(jnp.where(neg, d, jnp.inf)), jnp.sum(neg, axis=-1)
 
 
 # Anchors with at most this many positives take the semi-hard path that visits positives in

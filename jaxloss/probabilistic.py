@@ -410,7 +410,7 @@ def ensemble_crps(
     d, out = _residuals.residual(x, jnp.broadcast_to(y[..., None], x.shape), entries)
     # The spread term is translation invariant: sorting x - y avoids cancelling a large offset.
     ranks = jnp.broadcast_to(jnp.arange(1, members + 1, dtype=d.dtype), d.shape)
-    spread = jnp.sum((2.0 * ranks - members - 1.0) * jnp.sort(d, axis=-1), axis=-1)
+    spread = jnp.sum((2.0 * ranks - members - 1.0) * _numerics.sort_last(d), axis=-1)
     kappa = members if estimator == "standard" or members == 1 else members - 1
     loss = jnp.mean(_numerics.abs_zero_grad(d), axis=-1) - spread / (members * kappa)
     return reduce_loss(

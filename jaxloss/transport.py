@@ -36,7 +36,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _dispatch, _samples
-from jaxloss._numerics import abs_zero_grad, safe_sqrt
+from jaxloss._numerics import abs_zero_grad, safe_sqrt, sort_last
 
 __all__ = ["sinkhorn_divergence", "sliced_wasserstein_distance", "wasserstein_distance"]
 
@@ -369,7 +369,7 @@ def _wasserstein_power(
     if a is None and b is None:
         # Uniform masses: the levels k/N, k/M and so the quantile indices and interval
         # lengths are known at trace time; only the two sorts of the samples remain.
-        u_at, v_at, lengths = _uniform_quantiles(jnp.sort(u, axis=-1), jnp.sort(v, axis=-1))
+        u_at, v_at, lengths = _uniform_quantiles(sort_last(u), sort_last(v))
         return jnp.sum(lengths * _cost(u_at - v_at, p), axis=-1)
     u_sorted, cu = _sorted_with_levels(u, a)
     v_sorted, cv = _sorted_with_levels(v, b)
@@ -420,7 +420,7 @@ def _sorted_with_levels(u: jax.Array, a: jax.Array | None) -> tuple[jax.Array, j
     """Sorted samples and their cumulative masses (exactly ``k / N`` when uniform)."""
     n = u.shape[-1]
     if a is None:
-        return jnp.sort(u, axis=-1), jnp.arange(1, n + 1, dtype=u.dtype) / n
+        return sort_last(u), jnp.arange(1, n + 1, dtype=u.dtype) / n
     a = jnp.broadcast_to(a, u.shape)
     order = jnp.argsort(u, axis=-1)
     return jnp.take_along_axis(u, order, -1), jnp.cumsum(jnp.take_along_axis(a, order, -1), -1)
