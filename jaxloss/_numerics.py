@@ -225,8 +225,10 @@ def _sort_floats_jvp(primals, tangents):
     return jnp.take_along_axis(x, order, -1), jnp.take_along_axis(t, order, -1)
 
 
-def _order_bits(bits: jax.Array) -> jax.Array:
-    """The float-to-ordered-integer map on a float's bits (its own inverse)."""
+def order_bits(bits: jax.Array) -> jax.Array:
+    """The float-to-ordered-integer map on a float's bits, signed integers of its width: the
+    integers' order is the floats' order (for non-NaN floats, ``-0.0`` just below ``+0.0``).
+    The map flips the magnitude bits where the sign bit is set and is its own inverse."""
     top = jnp.iinfo(bits.dtype).max
     return bits ^ ((bits >> (8 * bits.dtype.itemsize - 1)) & top)
 
@@ -239,14 +241,14 @@ def _nan_key(dtype: Any) -> int:
 def _sort_keys(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(keys, raw)``: the sort keys of `x` (zeros and NaNs identified) and the map of its
     own bits (they differ only at ``-0.0``, values equal to 0 and non-canonical NaNs)."""
-    raw = _order_bits(jax.lax.bitcast_convert_type(x, _KEY_TYPES[x.dtype.itemsize]))
+    raw = order_bits(jax.lax.bitcast_convert_type(x, _KEY_TYPES[x.dtype.itemsize]))
     keys = jnp.where(jnp.isnan(x), _nan_key(x.dtype), jnp.where(x == 0, 0, raw))
     return keys.astype(raw.dtype), raw
 
 
 def _from_keys(keys: jax.Array, dtype: Any) -> jax.Array:
     """The floats whose keys are `keys`."""
-    return jax.lax.bitcast_convert_type(_order_bits(keys), dtype)
+    return jax.lax.bitcast_convert_type(order_bits(keys), dtype)
 
 
 def _restore_runs(x: jax.Array, keys: jax.Array, ordered: jax.Array) -> jax.Array:

@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _collectives, _dispatch, _overlap
+from jaxloss import _checks, _collectives, _dispatch, _numerics, _overlap
 
 __all__ = ["lovasz_hinge_loss", "lovasz_softmax_loss"]
 
@@ -312,11 +312,9 @@ def _sort_keys(errors: jax.Array, fg: jax.Array, kept: jax.Array) -> jax.Array:
     floats; ``~`` reverses the order without overflow.
     """
     int_type = jnp.int32 if errors.dtype.itemsize == 4 else jnp.int64
-    bits = jax.lax.bitcast_convert_type(errors, int_type)
-    top = jnp.iinfo(int_type).max
-    ordered = bits ^ ((bits >> (8 * errors.dtype.itemsize - 1)) & top)
+    ordered = _numerics.order_bits(jax.lax.bitcast_convert_type(errors, int_type))
     keys = (~ordered & ~1) | fg.astype(int_type)
-    return jnp.where(kept, keys, top)
+    return jnp.where(kept, keys, jnp.iinfo(int_type).max)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
@@ -341,9 +339,7 @@ def _lovasz_forward(errors, keys, count, hinge):
         [jaccard[..., :1], jaccard[..., 1:] - jaccard[..., :-1]], axis=-1
     )
     # Decode the errors from the keys (the map of `_sort_keys` is an involution).
-    flipped = ~ordered
-    top = jnp.iinfo(keys.dtype).max
-    bits = flipped ^ ((flipped >> (8 * errors.dtype.itemsize - 1)) & top)
+    bits = _numerics.order_bits(~ordered)
     sorted_errors = jnp.where(kept, jax.lax.bitcast_convert_type(bits, errors.dtype), 0.0)
     if hinge:
         sorted_errors = jax.nn.relu(sorted_errors)
