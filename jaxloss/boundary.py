@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxloss import _checks, _distance_transform, _numerics, _overlap, _vectors
+from jaxloss import _checks, _dispatch, _distance_transform, _numerics, _overlap, _vectors
 from jaxloss.reductions import reduce_loss
 
 __all__ = ["boundary_loss", "signed_distance_map"]
@@ -137,6 +137,7 @@ def boundary_loss(
     )
 
 
+@_dispatch.compiled_when_eager
 def signed_distance_map(
     targets: ArrayLike,
     *,

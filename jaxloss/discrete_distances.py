@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxloss import _checks
+from jaxloss import _checks, _dispatch
 from jaxloss._checks import Axis
 from jaxloss._numerics import abs_zero_grad, safe_sqrt
 from jaxloss.divergences import _entry_mask  # the one rule: example or entry mask
@@ -187,6 +187,7 @@ def total_variation_distance(
     return _finish(values, dtype, counted, reduction, weights, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def renyi_divergence(
     predictions: ArrayLike,
     targets: ArrayLike,

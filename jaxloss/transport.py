@@ -107,6 +107,7 @@ def wasserstein_distance(
     return _samples.finish(values, dtype, reduction, mask, weights, axis_name)
 
 
+@_dispatch.compiled_when_eager
 def sliced_wasserstein_distance(
     x: ArrayLike,
     y: ArrayLike,
