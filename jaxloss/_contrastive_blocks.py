@@ -412,7 +412,7 @@ def _col_partials(s, valid, spec):
 def _tile_cotangent(s, valid, pos, spec, rows, row_stats, col_stats, g_row, g_col):
     """d(statistics . cotangents) / d s on one tile, and / d shift and d bias (per row)."""
     ds = jnp.zeros_like(s)
-    d_rows = {}
+    d_rows = {"shift": jnp.zeros(s.shape[:1], s.dtype)} if "shift" in rows else {}
     if spec.row_lse:
         p = jnp.exp(jnp.where(valid, s - row_stats["lse"][:, None], -jnp.inf))
         ds = ds + g_row["lse"][:, None] * p
@@ -435,8 +435,6 @@ def _tile_cotangent(s, valid, pos, spec, rows, row_stats, col_stats, g_row, g_co
         slope = jnp.where(pos, jax.nn.sigmoid(rows["shift"][:, None] - s), 0.0)
         ds = ds - g_row["pos_softplus"][:, None] * slope
         d_rows["shift"] = g_row["pos_softplus"] * jnp.sum(slope, axis=1)
-    if "shift" in rows and "shift" not in d_rows:
-        d_rows["shift"] = jnp.zeros(s.shape[:1], s.dtype)
     if "bias" in rows:
         d_rows["bias"] = jnp.sum(ds, axis=1)  # 0 at the invalid entries
     return ds, d_rows

@@ -156,7 +156,9 @@ def clip_loss(
     rows, cols = _statistics(
         x, y, valid, valid, None, spec, method, block_size, axis_name, bias=bias
     )
-    diag = jnp.sum(x * y, axis=-1) + (0.0 if bias is None else bias)
+    diag = jnp.sum(x * y, axis=-1)
+    if bias is not None:
+        diag = diag + bias
     target_rows = target_cols = diag
     if not _checks.is_concrete_zero(label_smoothing):
         # The uniform part of the smoothed target: the mean logit over the valid candidates.

@@ -203,11 +203,11 @@ def _edge_program(
 
         diff = tuple(args[i] for i in argnums)
         if case.check_hessian and (step is None or smooth):
-            tangents = tuple(
-                jax.tree_util.tree_map(lambda d, a: d.astype(a.dtype), d, a)
-                for d, a in zip(directions, diff, strict=True)
-            )
             if forward_over_reverse:
+                tangents = tuple(
+                    jax.tree_util.tree_map(lambda d, a: d.astype(a.dtype), d, a)
+                    for d, a in zip(directions, diff, strict=True)
+                )
                 (value, grads), (_, hvp) = jax.jvp(value_and_grad_at, diff, tangents)
             else:
                 hvp, (value, grads) = jax.grad(
