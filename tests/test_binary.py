@@ -226,19 +226,27 @@ def test_axis_name_reduces_over_the_global_batch(rng, name):
     def shards(a):
         return a.reshape(4, 2, 3)
 
-    for reduction in ("mean", "sum", "sum_and_count"):
-        local = jax.vmap(lambda *a, r=reduction: loss(*a, r, axis_name="batch"), axis_name="batch")
-        got = local(shards(x), shards(y), shards(v), shards(m))
-        want = loss(x, y, v, m, reduction)
-        for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
-            np.testing.assert_allclose(g, jnp.broadcast_to(w, g.shape), rtol=1e-12)
-    grad = jax.grad(
-        lambda x: jax.vmap(lambda *a: loss(*a, "mean", axis_name="batch"), axis_name="batch")(
-            shards(x), shards(y), shards(v), shards(m)
-        )[0]
-    )(x)
-    want_grad = jax.grad(lambda x: loss(x, y, v, m, "mean"))(x)
-    np.testing.assert_allclose(grad, want_grad.reshape(grad.shape), rtol=1e-12, atol=1e-15)
+    @jax.jit  # one program for every reduction and both gradients
+    def both(x, y, v, m):
+        got, want = {}, {}
+        for reduction in ("mean", "sum", "sum_and_count"):
+            local = jax.vmap(
+                lambda *a, r=reduction: loss(*a, r, axis_name="batch"), axis_name="batch"
+            )
+            got[reduction] = local(shards(x), shards(y), shards(v), shards(m))
+            want[reduction] = loss(x, y, v, m, reduction)
+        got["grad"] = jax.grad(
+            lambda x: jax.vmap(lambda *a: loss(*a, "mean", axis_name="batch"), axis_name="batch")(
+                shards(x), shards(y), shards(v), shards(m)
+            )[0]
+        )(x)
+        want["grad"] = jax.grad(lambda x: loss(x, y, v, m, "mean"))(x).reshape(got["grad"].shape)
+        return got, want
+
+    got, want = both(x, y, v, m)
+    for key in want:
+        for g, w in zip(jax.tree.leaves(got[key]), jax.tree.leaves(want[key]), strict=True):
+            np.testing.assert_allclose(g, np.broadcast_to(w, g.shape), rtol=1e-12, atol=1e-15)
 
 
 # data checks: targets and probabilities outside [0, 1] -------------------------------------

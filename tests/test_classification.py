@@ -490,16 +490,19 @@ def test_micro_batch_sums_and_counts_give_the_full_batch_mean(rng):
             x, y, class_weights=class_w, ignore_index=-100, label_smoothing=0.1, reduction=reduction
         )
 
-    full, full_grad = jax.value_and_grad(ce)(logits, labels, "mean")
-    pairs = [ce(logits[i : i + 4], labels[i : i + 4], "sum_and_count") for i in range(0, 16, 4)]
-    total, count = jax.tree.map(lambda *a: sum(a), *pairs)
+    @jax.jit  # one program: the full batch and the four micro-batches
+    def program(logits, labels):
+        full, full_grad = jax.value_and_grad(ce)(logits, labels, "mean")
+        parts = [(logits[i : i + 4], labels[i : i + 4]) for i in range(0, 16, 4)]
+        pairs = [ce(x, y, "sum_and_count") for x, y in parts]
+        grads = [jax.grad(lambda x, y: ce(x, y, "sum_and_count")[0])(x, y) for x, y in parts]
+        means = [ce(x, y, "mean") for x, y in parts]
+        return full, full_grad, pairs, jnp.concatenate(grads), jnp.stack(means)
+
+    full, full_grad, pairs, grads, means = program(logits, labels)
+    total, count = (sum(float(p[i]) for p in pairs) for i in (0, 1))
     np.testing.assert_allclose(jaxloss.mean_from_sum_and_count((total, count)), full, rtol=1e-12)
-    grads = [
-        jax.grad(lambda x, y: ce(x, y, "sum_and_count")[0])(logits[i : i + 4], labels[i : i + 4])
-        for i in range(0, 16, 4)
-    ]
-    np.testing.assert_allclose(jnp.concatenate(grads) / count, full_grad, rtol=1e-12)
-    means = [ce(logits[i : i + 4], labels[i : i + 4], "mean") for i in range(0, 16, 4)]
+    np.testing.assert_allclose(np.asarray(grads) / count, full_grad, rtol=1e-12)
     assert abs(float(np.mean(means)) - float(full)) > 1e-3
 
 
@@ -533,20 +536,28 @@ def test_axis_name_reduces_over_the_global_batch(rng, name):
     def shards(a):
         return a.reshape(4, 2, *a.shape[1:])
 
-    local = jax.vmap(lambda *a: every_reduction(*a, axis_name="batch"), axis_name="batch")
-    got = local(shards(logits), shards(labels), shards(v), shards(m))
-    want = every_reduction(logits, labels, v, m)
+    @jax.jit  # one program for every reduction and both gradients
+    def both(logits, labels, v, m):
+        local = jax.vmap(lambda *a: every_reduction(*a, axis_name="batch"), axis_name="batch")
+        got = local(shards(logits), shards(labels), shards(v), shards(m))
+        want = every_reduction(logits, labels, v, m)
+        got["grad"] = jax.grad(
+            lambda x: jax.vmap(
+                lambda x, y, v, m: fn(
+                    x, y, where=m, weights=v, reduction="mean", axis_name="batch"
+                ),
+                axis_name="batch",
+            )(shards(x), shards(labels), shards(v), shards(m))[0]
+        )(logits)
+        want["grad"] = jax.grad(lambda x: fn(x, labels, where=m, weights=v, reduction="mean"))(
+            logits
+        )
+        return got, want
+
+    got, want = both(logits, labels, v, m)
     for r in want:
         for g, w in zip(jax.tree.leaves(got[r]), jax.tree.leaves(want[r]), strict=True):
-            np.testing.assert_allclose(g, jnp.broadcast_to(w, g.shape), rtol=1e-12)
-    grad = jax.grad(
-        lambda x: jax.vmap(
-            lambda x, y, v, m: fn(x, y, where=m, weights=v, reduction="mean", axis_name="batch"),
-            axis_name="batch",
-        )(shards(x), shards(labels), shards(v), shards(m))[0]
-    )(logits)
-    want_grad = jax.grad(lambda x: fn(x, labels, where=m, weights=v, reduction="mean"))(logits)
-    np.testing.assert_allclose(grad, want_grad, rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(g, np.broadcast_to(w, g.shape), rtol=1e-12, atol=1e-15)
 
 
 # checked mode: class ids out of range -------------------------------------------------------
