@@ -34,16 +34,22 @@ def test_sigmoid_bce_matches_torch_and_optax(rng, shape, pos_weight):
     expected = F.binary_cross_entropy_with_logits(
         _t(logits), _t(labels), pos_weight=None if pw is None else _t(pw), reduction="none"
     ).numpy()
-    actual = jaxloss.sigmoid_binary_cross_entropy(
+
+    @jax.jit  # one program: ours in float32 and optax's on the float64 inputs
+    def program(logits32, labels32, pw32, logits, labels):
+        ours = jaxloss.sigmoid_binary_cross_entropy(logits32, labels32, pos_weight=pw32)
+        return ours, optax.losses.sigmoid_binary_cross_entropy(logits, labels)
+
+    actual, optax_value = program(
         jnp.asarray(logits, jnp.float32),
         jnp.asarray(labels, jnp.float32),
-        pos_weight=None if pw is None else jnp.asarray(pw, jnp.float32),
+        None if pw is None else jnp.asarray(pw, jnp.float32),
+        logits,
+        labels,
     )
     np.testing.assert_allclose(actual, expected, **TOL)
     if pw is None:
-        np.testing.assert_allclose(
-            actual, optax.losses.sigmoid_binary_cross_entropy(logits, labels), **TOL
-        )
+        np.testing.assert_allclose(actual, optax_value, **TOL)
 
 
 def test_sigmoid_bce_is_accurate_far_in_the_tail():
@@ -56,9 +62,14 @@ def test_binary_cross_entropy_matches_torch_including_zero_and_one(rng):
     p = np.concatenate([rng.uniform(size=20), [0.0, 1.0, 0.0, 1.0]])
     y = np.concatenate([rng.uniform(size=20), [0.0, 1.0, 1.0, 0.0]])
     expected = F.binary_cross_entropy(_t(p), _t(y), reduction="none").numpy()
-    actual = jaxloss.binary_cross_entropy(jnp.asarray(p, jnp.float32), jnp.asarray(y, jnp.float32))
+
+    @jax.jit  # one program: the float32 values and the float64 gradient
+    def program(p32, y32, p, y):
+        grad = jax.grad(lambda q: jaxloss.binary_cross_entropy(q, y).sum())(p)
+        return jaxloss.binary_cross_entropy(p32, y32), grad
+
+    actual, grad = program(jnp.asarray(p, jnp.float32), jnp.asarray(y, jnp.float32), p, y)
     np.testing.assert_allclose(actual, expected, **TOL)
-    grad = jax.grad(lambda q: jaxloss.binary_cross_entropy(q, jnp.asarray(y)).sum())(jnp.asarray(p))
     assert np.isfinite(grad).all()
 
 
@@ -67,9 +78,9 @@ def test_binary_cross_entropy_matches_sklearn_log_loss(rng):
 
     y = rng.integers(0, 2, size=30)
     p = rng.uniform(0.01, 0.99, size=30)
-    mean = jaxloss.binary_cross_entropy(
-        jnp.asarray(p), jnp.asarray(y, jnp.float64), reduction="mean"
-    )
+    mean = jax.jit(  # one program
+        lambda p, y: jaxloss.binary_cross_entropy(p, jnp.asarray(y, jnp.float64), reduction="mean")
+    )(p, y)
     np.testing.assert_allclose(mean, log_loss(y, p), rtol=1e-10)
 
 
@@ -90,28 +101,35 @@ def test_sigmoid_focal_matches_numpy_and_optax(rng, alpha, gamma):
     x = rng.normal(scale=3.0, size=(4, 5))
     y = rng.integers(0, 2, size=(4, 5)).astype(float)
     expected = _numpy_sigmoid_focal(x, y, alpha, gamma)
-    actual = jaxloss.sigmoid_focal_loss(jnp.asarray(x), jnp.asarray(y), alpha=alpha, gamma=gamma)
+    actual, optax_value = jax.jit(  # one program: ours and optax's
+        lambda x, y: (
+            jaxloss.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma),
+            optax.losses.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma),
+        )
+    )(x, y)
     np.testing.assert_allclose(actual, expected, rtol=1e-7, atol=1e-10)
-    np.testing.assert_allclose(
-        actual, optax.losses.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma), **TOL
-    )
+    np.testing.assert_allclose(actual, optax_value, **TOL)
 
 
 def test_sigmoid_focal_gradients_finite_for_small_gamma_and_large_logits():
-    x = jnp.array([1e4, -1e4, 50.0, -50.0], jnp.float32)
-    y = jnp.array([1.0, 0.0, 1.0, 0.0], jnp.float32)
-    grad = jax.grad(lambda v: jaxloss.sigmoid_focal_loss(v, y, gamma=0.5).sum())(x)
+    x = np.array([1e4, -1e4, 50.0, -50.0], np.float32)
+    y = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
+    grad = jax.jit(  # one program
+        jax.grad(lambda v, y: jaxloss.sigmoid_focal_loss(v, y, gamma=0.5).sum())
+    )(x, y)
     assert np.isfinite(grad).all()
 
 
 def test_sigmoid_focal_gamma_zero_is_bce(rng):
-    x = jnp.asarray(rng.normal(size=(5, 3)))
-    y = jnp.asarray(rng.uniform(size=(5, 3)))
-    np.testing.assert_allclose(
-        jaxloss.sigmoid_focal_loss(x, y, gamma=0.0),
-        jaxloss.sigmoid_binary_cross_entropy(x, y),
-        rtol=1e-12,
-    )
+    x = rng.normal(size=(5, 3))
+    y = rng.uniform(size=(5, 3))
+    focal, bce = jax.jit(  # one program: both losses
+        lambda x, y: (
+            jaxloss.sigmoid_focal_loss(x, y, gamma=0.0),
+            jaxloss.sigmoid_binary_cross_entropy(x, y),
+        )
+    )(x, y)
+    np.testing.assert_allclose(focal, bce, rtol=1e-12)
 
 
 # int and bool labels, as optax accepts them -------------------------------------------------
@@ -121,24 +139,28 @@ def test_sigmoid_focal_gamma_zero_is_bce(rng):
 @pytest.mark.parametrize("gamma", [None, 0.5, 2.0])
 def test_integer_and_bool_labels_match_optax(rng, dtype, gamma):
     logits = jnp.asarray(rng.normal(scale=3.0, size=(4, 5)), jnp.float32)
-    labels = jnp.asarray(rng.integers(0, 2, size=(4, 5))).astype(dtype)
-    if gamma is None:
-        ours = jaxloss.sigmoid_binary_cross_entropy(logits, labels)
-        ref = optax.losses.sigmoid_binary_cross_entropy(logits, labels)
-    else:
-        ours = jaxloss.sigmoid_focal_loss(logits, labels, alpha=0.25, gamma=gamma)
-        ref = optax.losses.sigmoid_focal_loss(logits, labels, alpha=0.25, gamma=gamma)
-    assert ours.dtype == jnp.float32
-    np.testing.assert_allclose(ours, ref, **TOL)
-    # The same values as floating labels, and gradients with respect to the logits.
-    floating = labels.astype(jnp.float32)
+    labels = rng.integers(0, 2, size=(4, 5)).astype(dtype)
     fn = (
         jaxloss.sigmoid_binary_cross_entropy
         if gamma is None
         else lambda x, y: jaxloss.sigmoid_focal_loss(x, y, alpha=0.25, gamma=gamma)
     )
-    g = jax.grad(lambda x: fn(x, labels).sum())(logits)
-    g_float = jax.grad(lambda x: fn(x, floating).sum())(logits)
+
+    @jax.jit  # one program: ours, optax's, and the gradients with int/bool and float labels
+    def program(logits, labels):
+        if gamma is None:
+            ref = optax.losses.sigmoid_binary_cross_entropy(logits, labels)
+        else:
+            ref = optax.losses.sigmoid_focal_loss(logits, labels, alpha=0.25, gamma=gamma)
+        # The same values as floating labels, and gradients with respect to the logits.
+        floating = labels.astype(jnp.float32)
+        g = jax.grad(lambda x: fn(x, labels).sum())(logits)
+        g_float = jax.grad(lambda x: fn(x, floating).sum())(logits)
+        return fn(logits, labels), ref, g, g_float
+
+    ours, ref, g, g_float = program(logits, labels)
+    assert ours.dtype == jnp.float32
+    np.testing.assert_allclose(ours, ref, **TOL)
     np.testing.assert_array_equal(g, g_float)
 
 
@@ -146,8 +168,12 @@ def test_binary_cross_entropy_accepts_integer_and_bool_targets(rng):
     p = jnp.asarray(rng.uniform(0.05, 0.95, size=12), jnp.float32)
     y = rng.integers(0, 2, size=12)
     expected = F.binary_cross_entropy(_t(p), _t(y), reduction="none").numpy()
-    for labels in (jnp.asarray(y, jnp.int32), jnp.asarray(y, bool)):
-        np.testing.assert_allclose(jaxloss.binary_cross_entropy(p, labels), expected, **TOL)
+    # one program for both label dtypes
+    outs = jax.jit(lambda p, *ys: [jaxloss.binary_cross_entropy(p, y) for y in ys])(
+        p, y.astype(np.int32), y.astype(bool)
+    )
+    for out in outs:
+        np.testing.assert_allclose(out, expected, **TOL)
 
 
 # masks, weights, axis_name -------------------------------------------------------------------
@@ -172,19 +198,18 @@ def test_mask_and_weights_match_torch(rng, name):
     total = reference(_t(x), _t(y), weight=_t(np.where(m, v, 0.0)), reduction="sum").item()
     fn = getattr(jaxloss, name)
 
-    def loss(reduction):
-        return fn(
-            jnp.asarray(x),
-            jnp.asarray(y),
-            where=jnp.asarray(m),
-            weights=jnp.asarray(v),
-            reduction=reduction,
-        )
+    @jax.jit  # one program for the four reductions
+    def program(x, y, m, v):
+        return {
+            r: fn(x, y, where=m, weights=v, reduction=r)
+            for r in ("none", "sum", "mean", "sum_and_count")
+        }
 
-    np.testing.assert_allclose(loss("none"), weighted, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(loss("sum"), total, rtol=1e-10)
-    np.testing.assert_allclose(loss("mean"), total / v[m].sum(), rtol=1e-10)
-    np.testing.assert_allclose(loss("sum_and_count"), [total, v[m].sum()], rtol=1e-10)
+    loss = program(x, y, m, v)
+    np.testing.assert_allclose(loss["none"], weighted, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(loss["sum"], total, rtol=1e-10)
+    np.testing.assert_allclose(loss["mean"], total / v[m].sum(), rtol=1e-10)
+    np.testing.assert_allclose(loss["sum_and_count"], [total, v[m].sum()], rtol=1e-10)
 
 
 def test_sigmoid_focal_mask_and_weights_match_numpy(rng):
@@ -194,19 +219,17 @@ def test_sigmoid_focal_mask_and_weights_match_numpy(rng):
     m = rng.uniform(size=(6, 2)) > 0.3
     expected = np.where(m, v * _numpy_sigmoid_focal(x, y, 0.25, 2.0), 0.0)
 
-    def loss(reduction):
-        return jaxloss.sigmoid_focal_loss(
-            jnp.asarray(x),
-            jnp.asarray(y),
-            alpha=0.25,
-            where=jnp.asarray(m),
-            weights=jnp.asarray(v),
-            reduction=reduction,
-        )
+    @jax.jit  # one program for both reductions
+    def program(x, y, m, v):
+        return {
+            r: jaxloss.sigmoid_focal_loss(x, y, alpha=0.25, where=m, weights=v, reduction=r)
+            for r in ("none", "mean")
+        }
 
-    np.testing.assert_allclose(loss("none"), expected, rtol=1e-10, atol=1e-12)
+    loss = program(x, y, m, v)
+    np.testing.assert_allclose(loss["none"], expected, rtol=1e-10, atol=1e-12)
     count = np.sum(np.where(m, v, 0.0))
-    np.testing.assert_allclose(loss("mean"), expected.sum() / count, rtol=1e-10)
+    np.testing.assert_allclose(loss["mean"], expected.sum() / count, rtol=1e-10)
 
 
 @pytest.mark.parametrize(

@@ -70,38 +70,61 @@ def test_soft_cross_entropy_matches_torch(rng, shape, smoothing, weighted):
 def test_soft_cross_entropy_matches_optax_axes_and_where(rng, axis):
     logits = jnp.asarray(rng.normal(size=(3, 4, 5)), jnp.float32)
     labels = jnp.asarray(rng.uniform(size=(3, 4, 5)), jnp.float32)
-    where = jnp.asarray(rng.uniform(size=(3, 4, 5)) > 0.3)
-    np.testing.assert_allclose(
-        jaxloss.softmax_cross_entropy(logits, labels, axis=axis),
-        optax.losses.softmax_cross_entropy(logits, labels, axis=axis),
-        **TOL,
-    )
-    np.testing.assert_allclose(
-        jaxloss.softmax_cross_entropy(logits, labels, axis, where),
-        optax.losses.softmax_cross_entropy(logits, labels, axis, where),
-        **TOL,
-    )
+    where = rng.uniform(size=(3, 4, 5)) > 0.3
+
+    @jax.jit  # one program: ours and optax's, without and with `where`
+    def program(logits, labels, where):
+        return (
+            jaxloss.softmax_cross_entropy(logits, labels, axis=axis),
+            optax.losses.softmax_cross_entropy(logits, labels, axis=axis),
+            jaxloss.softmax_cross_entropy(logits, labels, axis, where),
+            optax.losses.softmax_cross_entropy(logits, labels, axis, where),
+        )
+
+    ours, theirs, ours_where, theirs_where = program(logits, labels, where)
+    np.testing.assert_allclose(ours, theirs, **TOL)
+    np.testing.assert_allclose(ours_where, theirs_where, **TOL)
 
 
 def test_soft_cross_entropy_example_mask_matches_optax(rng):
     logits = jnp.asarray(rng.normal(size=(6, 4)), jnp.float32)
-    labels = jax.nn.softmax(jnp.asarray(rng.normal(size=(6, 4)), jnp.float32))
-    where = jnp.array([True, False, True, True, False, True])
-    ours = jaxloss.softmax_cross_entropy(logits, labels, where=where)
-    np.testing.assert_allclose(
-        ours, optax.losses.softmax_cross_entropy(logits, labels, where=where), **TOL
-    )
-    mean = jaxloss.softmax_cross_entropy(logits, labels, where=where, reduction="mean")
+    raw_labels = jnp.asarray(rng.normal(size=(6, 4)), jnp.float32)
+    where = np.array([True, False, True, True, False, True])
+
+    @jax.jit  # one program: ours, optax's and our mean
+    def program(logits, raw_labels, where):
+        labels = jax.nn.softmax(raw_labels)
+        return (
+            jaxloss.softmax_cross_entropy(logits, labels, where=where),
+            optax.losses.softmax_cross_entropy(logits, labels, where=where),
+            jaxloss.softmax_cross_entropy(logits, labels, where=where, reduction="mean"),
+        )
+
+    ours, theirs, mean = program(logits, raw_labels, where)
+    np.testing.assert_allclose(ours, theirs, **TOL)
     np.testing.assert_allclose(mean, np.asarray(ours)[np.asarray(where)].mean(), **TOL)
 
 
 def test_soft_cross_entropy_neg_inf_logits_are_finite_where_optax_is_nan():
-    logits = jnp.array([[2.0, -jnp.inf, 0.5, -jnp.inf]])
-    labels = jnp.array([[0.25, 0.0, 0.75, 0.0]])
-    assert np.isnan(optax.losses.softmax_cross_entropy(logits, labels)).all()
-    value, grad = jax.value_and_grad(lambda x: jaxloss.softmax_cross_entropy(x, labels).sum())(
-        logits
-    )
+    logits = np.array([[2.0, -np.inf, 0.5, -np.inf]])
+    labels = np.array([[0.25, 0.0, 0.75, 0.0]])
+
+    @jax.jit  # one program: optax's, ours with its gradient, and both safe versions
+    def program(logits, labels):
+        value, grad = jax.value_and_grad(lambda x: jaxloss.softmax_cross_entropy(x, labels).sum())(
+            logits
+        )
+        return {
+            "optax": optax.losses.softmax_cross_entropy(logits, labels),
+            "value": value,
+            "grad": grad,
+            "safe": jaxloss.safe_softmax_cross_entropy(logits, labels),
+            "optax_safe": optax.losses.safe_softmax_cross_entropy(logits, labels),
+        }
+
+    res = jax.tree.map(np.asarray, program(logits, labels))
+    assert np.isnan(res["optax"]).all()
+    value, grad = res["value"], res["grad"]
     # Reference: the same loss over the two finite classes only (numpy formula).
     finite = np.array([2.0, 0.5])
     log_p = finite - scipy.special.logsumexp(finite)
@@ -109,11 +132,7 @@ def test_soft_cross_entropy_neg_inf_logits_are_finite_where_optax_is_nan():
     expected_grad = scipy.special.softmax(finite) - np.array([0.25, 0.75])
     np.testing.assert_allclose(grad[0, [0, 2]], expected_grad, **TOL)
     np.testing.assert_array_equal(grad[0, [1, 3]], 0.0)
-    np.testing.assert_allclose(
-        jaxloss.safe_softmax_cross_entropy(logits, labels),
-        optax.losses.safe_softmax_cross_entropy(logits, labels),
-        **TOL,
-    )
+    np.testing.assert_allclose(res["safe"], res["optax_safe"], **TOL)
 
 
 def test_positive_label_on_neg_inf_logit_is_inf():
@@ -122,15 +141,20 @@ def test_positive_label_on_neg_inf_logit_is_inf():
 
 
 def test_all_masked_examples_give_zero_mean_and_zero_grad():
-    logits = jnp.ones((3, 4))
-    labels = jax.nn.one_hot(jnp.array([0, 1, 2]), 4)
-    where = jnp.zeros((3, 4), bool)
+    logits = np.ones((3, 4))
+    where = np.zeros((3, 4), bool)
 
-    def loss(x):
-        return jaxloss.softmax_cross_entropy(x, labels, where=where, reduction="mean")
+    @jax.jit  # one program: the value and its gradient
+    def program(logits, where):
+        labels = jax.nn.one_hot(jnp.array([0, 1, 2]), 4)
 
-    value, grad = jax.value_and_grad(loss)(logits)
-    assert value == 0.0
+        def loss(x):
+            return jaxloss.softmax_cross_entropy(x, labels, where=where, reduction="mean")
+
+        return jax.value_and_grad(loss)(logits)
+
+    value, grad = program(logits, where)
+    assert np.asarray(value) == 0.0
     np.testing.assert_array_equal(grad, 0.0)
 
 
@@ -173,9 +197,9 @@ def test_integer_cross_entropy_class_axis_one_matches_torch(rng):
     logits = rng.normal(size=(3, 5, 4))  # torch layout [N, C, d]
     labels = rng.integers(0, 5, size=(3, 4))
     expected = F.cross_entropy(_t(logits), torch.from_numpy(labels), reduction="none").numpy()
-    actual = jaxloss.softmax_cross_entropy_with_integer_labels(
-        jnp.asarray(logits), jnp.asarray(labels), axis=1
-    )
+    actual = jax.jit(  # one program
+        lambda x, y: jaxloss.softmax_cross_entropy_with_integer_labels(x, y, axis=1)
+    )(logits, labels)
     np.testing.assert_allclose(actual, expected, **TOL)
 
 
@@ -186,18 +210,20 @@ def test_integer_cross_entropy_matches_optax(rng, axis):
     axes = (axis,) if isinstance(axis, int) else axis
     batch_shape = tuple(s for i, s in enumerate(logits.shape) if i not in [a % 3 for a in axes])
     num = int(np.prod([logits.shape[a] for a in axes]))
-    labels = jnp.asarray(rng.integers(0, num, size=batch_shape))
-    where = jnp.asarray(rng.uniform(size=logits.shape) > 0.2)
-    np.testing.assert_allclose(
-        jaxloss.softmax_cross_entropy_with_integer_labels(logits, labels, axis, where),
-        optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels, axis, where),
-        **TOL,
-    )
+    labels = rng.integers(0, num, size=batch_shape)
+    where = rng.uniform(size=logits.shape) > 0.2
+    ours, theirs = jax.jit(  # one program: ours and optax's
+        lambda logits, labels, where: (
+            jaxloss.softmax_cross_entropy_with_integer_labels(logits, labels, axis, where),
+            optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels, axis, where),
+        )
+    )(logits, labels, where)
+    np.testing.assert_allclose(ours, theirs, **TOL)
 
 
 def test_all_ignored_batch_gives_zero_not_nan():
     logits = jnp.asarray(np.random.default_rng(0).normal(size=(4, 3)), jnp.float32)
-    labels = jnp.full((4,), -1)
+    labels = np.full((4,), -1)
     torch_value = F.cross_entropy(
         torch.from_numpy(np.array(logits)), torch.from_numpy(np.array(labels)), ignore_index=-1
     )
@@ -208,8 +234,8 @@ def test_all_ignored_batch_gives_zero_not_nan():
             x, labels, ignore_index=-1, reduction="mean", label_smoothing=0.1
         )
 
-    value, grad = jax.value_and_grad(loss)(logits)
-    assert value == 0.0
+    value, grad = jax.jit(jax.value_and_grad(loss))(logits)  # one program
+    assert np.asarray(value) == 0.0
     np.testing.assert_array_equal(grad, 0.0)
 
 
@@ -221,54 +247,61 @@ def test_out_of_range_label_gives_nan_under_jit_and_raises_when_concrete():
         ce(jnp.zeros((1, 3)), jnp.array([7]))
 
 
+@jax.jit  # one program per number of classes, shared by the examples
+def _integer_and_one_hot(logits, labels):
+    one_hot = jax.nn.one_hot(labels, logits.shape[-1], dtype=jnp.float64)
+    a = jaxloss.softmax_cross_entropy_with_integer_labels(logits, labels)
+    return a, jaxloss.softmax_cross_entropy(logits, one_hot)
+
+
 @given(
     st.lists(st.floats(-30, 30), min_size=2, max_size=6),
     st.integers(0, 5),
 )
 def test_integer_labels_equal_one_hot_labels(values, label):
-    logits = jnp.asarray(values, jnp.float64)[None]
+    logits = np.asarray(values, np.float64)[None]
     label = label % logits.shape[-1]
-    one_hot = jax.nn.one_hot(jnp.array([label]), logits.shape[-1], dtype=jnp.float64)
-    a = jaxloss.softmax_cross_entropy_with_integer_labels(logits, jnp.array([label]))
-    b = jaxloss.softmax_cross_entropy(logits, one_hot)
+    a, b = _integer_and_one_hot(logits, np.array([label]))
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-    assert float(a[0]) >= 0.0
+    assert float(np.asarray(a)[0]) >= 0.0
 
 
 @pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16])
 def test_low_precision_logits_accumulate_in_float32(rng, dtype):
     logits = rng.normal(size=(64, 1000)) * 3
     labels = rng.integers(0, 1000, size=(64,))
-    low = jaxloss.softmax_cross_entropy_with_integer_labels(
-        jnp.asarray(logits, dtype), jnp.asarray(labels)
-    )
-    ref = jaxloss.softmax_cross_entropy_with_integer_labels(
-        jnp.asarray(jnp.asarray(logits, dtype), jnp.float32), jnp.asarray(labels)
-    )
+    ce = jaxloss.softmax_cross_entropy_with_integer_labels
+
+    @jax.jit  # one program: the low-precision loss and the float32 one on the same logits
+    def program(low_logits, labels):
+        return ce(low_logits, labels), ce(jnp.asarray(low_logits, jnp.float32), labels)
+
+    low, ref = program(jnp.asarray(logits, dtype), labels)
     assert low.dtype == dtype
     np.testing.assert_allclose(np.asarray(low, np.float32), ref, rtol=1e-2)
 
 
 def test_extreme_logits_float32_and_float16():
-    labels = jnp.array([0, 1])
-    big = jnp.array([[1e4, -1e4, 0.0], [1e4, -1e4, 0.0]], jnp.float32)
-    value, grad = jax.value_and_grad(
-        lambda x: jaxloss.softmax_cross_entropy_with_integer_labels(x, labels).sum()
-    )(big)
+    ce = jaxloss.softmax_cross_entropy_with_integer_labels
+    labels = np.array([0, 1])
+    big = np.array([[1e4, -1e4, 0.0], [1e4, -1e4, 0.0]], np.float32)
+    half = np.array([[6e4, -6e4, 0.0]], np.float16)
+
+    @jax.jit  # one program for the float32 and the float16 cases
+    def program(big, half):
+        value, grad = jax.value_and_grad(lambda x: ce(x, labels).sum())(big)
+        ok = ce(half, jnp.array([0]))
+        g = jax.grad(lambda x: ce(x, jnp.array([0]))[0])(half)
+        return value, grad, ok, g, ce(half, jnp.array([1]))
+
+    value, grad, ok, g, overflow = jax.tree.map(np.asarray, program(big, half))
     np.testing.assert_allclose(value, 2e4, rtol=1e-6)
     assert np.isfinite(grad).all()
     # float16 inputs are computed in float32 and the result cast back: a loss of 1.2e5 exceeds
     # float16's range and overflows to inf, one of 0 stays exact.
-    half = jnp.array([[6e4, -6e4, 0.0]], jnp.float16)
-    ok = jaxloss.softmax_cross_entropy_with_integer_labels(half, jnp.array([0]))
     assert ok.dtype == jnp.float16 and float(ok[0]) == 0.0
-    g = jax.grad(lambda x: jaxloss.softmax_cross_entropy_with_integer_labels(x, jnp.array([0]))[0])(
-        half
-    )
     assert np.isfinite(np.asarray(g, np.float32)).all()
-    assert np.isposinf(
-        np.asarray(jaxloss.softmax_cross_entropy_with_integer_labels(half, jnp.array([1])))
-    ).all()
+    assert np.isposinf(overflow).all()
 
 
 def _numpy_softmax_focal(x, labels, alpha, gamma):
@@ -297,13 +330,15 @@ def test_softmax_focal_matches_numpy_integer_and_one_hot(rng, gamma):
 
 
 def test_softmax_focal_gamma_zero_is_cross_entropy(rng):
-    x = jnp.asarray(rng.normal(size=(5, 3)))
-    labels = jnp.asarray(rng.integers(0, 3, size=5))
-    np.testing.assert_allclose(
-        jaxloss.softmax_focal_loss(x, labels, gamma=0.0),
-        jaxloss.softmax_cross_entropy_with_integer_labels(x, labels),
-        rtol=1e-12,
-    )
+    x = rng.normal(size=(5, 3))
+    labels = rng.integers(0, 3, size=5)
+    focal, ce = jax.jit(  # one program: both losses
+        lambda x, labels: (
+            jaxloss.softmax_focal_loss(x, labels, gamma=0.0),
+            jaxloss.softmax_cross_entropy_with_integer_labels(x, labels),
+        )
+    )(x, labels)
+    np.testing.assert_allclose(focal, ce, rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
@@ -316,18 +351,23 @@ def test_integer_label_cross_entropy_low_precision_matches_torch(dtype, options)
     # bfloat16/float16 logits take a custom VJP (one fused backward pass); torch in float32 on
     # the same rounded logits is the reference for values and gradients.
     rng = np.random.default_rng(11)
+    ce = jaxloss.softmax_cross_entropy_with_integer_labels
     logits = jnp.asarray(3 * rng.normal(size=(4, 6, 40)), dtype)
     labels = rng.integers(0, 40, size=(4, 6))
     labels[0, :2] = 3
 
-    def loss(x):
-        return jaxloss.softmax_cross_entropy_with_integer_labels(
-            x, jnp.asarray(labels), reduction="mean", **options
+    @jax.jit  # one program: value and gradient, and the per-row and batched gradients below
+    def program(logits, labels):
+        value, grad = jax.value_and_grad(lambda x: ce(x, labels, reduction="mean", **options))(
+            logits
         )
+        per_row = jax.vmap(jax.grad(lambda x, y: ce(x, y, reduction="sum")))(logits, labels)
+        full = jax.grad(lambda x: ce(x, labels, reduction="sum"))(logits)
+        return value, grad, per_row, full
 
-    value, grad = jax.value_and_grad(loss)(logits)
+    value, grad, per_row, full = program(logits, labels)
     assert value.dtype == dtype and grad.dtype == dtype
-    t_logits = torch.tensor(np.asarray(logits.astype(jnp.float32))).requires_grad_(True)
+    t_logits = torch.tensor(np.asarray(logits).astype(np.float32)).requires_grad_(True)
     t_loss = torch.nn.functional.cross_entropy(
         t_logits.reshape(-1, 40),
         torch.tensor(labels).reshape(-1),
@@ -338,19 +378,9 @@ def test_integer_label_cross_entropy_low_precision_matches_torch(dtype, options)
     eps = float(jnp.finfo(dtype).eps)
     np.testing.assert_allclose(float(value), t_loss.item(), rtol=2 * eps)
     np.testing.assert_allclose(
-        np.asarray(grad.astype(jnp.float32)), t_logits.grad.numpy(), atol=eps / 24, rtol=2 * eps
+        np.asarray(grad).astype(np.float32), t_logits.grad.numpy(), atol=eps / 24, rtol=2 * eps
     )
     # vmap over the leading axis agrees with the batched call.
-    per_row = jax.vmap(
-        jax.grad(
-            lambda x, y: jaxloss.softmax_cross_entropy_with_integer_labels(x, y, reduction="sum")
-        )
-    )(logits, jnp.asarray(labels))
-    full = jax.grad(
-        lambda x: jaxloss.softmax_cross_entropy_with_integer_labels(
-            x, jnp.asarray(labels), reduction="sum"
-        )
-    )(logits)
     np.testing.assert_array_equal(np.asarray(per_row), np.asarray(full))
 
 
@@ -429,22 +459,27 @@ def test_integer_cross_entropy_mask_and_weights_match_torch(rng, smoothing):
     expected_none = np.where(counted, v * per_example, 0.0)
     expected_count = np.sum(np.where(counted, v * w_y, 0.0))
 
-    def loss(reduction):
-        return jaxloss.softmax_cross_entropy_with_integer_labels(
-            jnp.asarray(logits),
-            jnp.asarray(labels),
-            where=jnp.asarray(m),
-            weights=jnp.asarray(v),
-            class_weights=jnp.asarray(class_w),
-            ignore_index=-100,
-            label_smoothing=smoothing,
-            reduction=reduction,
-        )
+    @jax.jit  # one program for the four reductions
+    def program(logits, labels, m, v, class_w):
+        return {
+            reduction: jaxloss.softmax_cross_entropy_with_integer_labels(
+                logits,
+                labels,
+                where=m,
+                weights=v,
+                class_weights=class_w,
+                ignore_index=-100,
+                label_smoothing=smoothing,
+                reduction=reduction,
+            )
+            for reduction in ("none", "sum", "mean", "sum_and_count")
+        }
 
-    np.testing.assert_allclose(loss("none"), expected_none, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(loss("sum"), expected_none.sum(), rtol=1e-10)
-    np.testing.assert_allclose(loss("mean"), expected_none.sum() / expected_count, rtol=1e-10)
-    total, count = loss("sum_and_count")
+    loss = program(logits, labels, m, v, class_w)
+    np.testing.assert_allclose(loss["none"], expected_none, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(loss["sum"], expected_none.sum(), rtol=1e-10)
+    np.testing.assert_allclose(loss["mean"], expected_none.sum() / expected_count, rtol=1e-10)
+    total, count = loss["sum_and_count"]
     np.testing.assert_allclose([total, count], [expected_none.sum(), expected_count], rtol=1e-10)
 
 

@@ -60,10 +60,12 @@ def _close(actual, expected, dtype):
 @pytest.mark.parametrize("shape", SHAPES)
 def test_entropy_matches_scipy(rng, shape, dtype):
     p = _dists(rng, shape, dtype, zeros=True)
-    _close(entropy(p), scipy.stats.entropy(p.astype(np.float64), axis=-1), dtype)
+    q = np.moveaxis(p, -1, 0)
+    # one program: both layouts
+    along_last, along_first = jax.jit(lambda p, q: (entropy(p), entropy(q, axis=0)))(p, q)
+    _close(along_last, scipy.stats.entropy(p.astype(np.float64), axis=-1), dtype)
     if len(shape) > 1:
-        q = np.moveaxis(p, -1, 0)
-        _close(entropy(q, axis=0), scipy.stats.entropy(p.astype(np.float64), axis=-1), dtype)
+        _close(along_first, scipy.stats.entropy(p.astype(np.float64), axis=-1), dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -73,8 +75,14 @@ def test_cross_entropy_matches_scipy_and_optax(rng, shape, dtype):
     p64, q64 = p.astype(np.float64), q.astype(np.float64)
     # H(P, Q) = H(P) + KL(P || Q): scipy.stats.entropy(p) + scipy.stats.entropy(p, q).
     expected = scipy.stats.entropy(p64, axis=-1) + scipy.stats.entropy(p64, q64, axis=-1)
-    _close(cross_entropy(np.log(q), p), expected, dtype)
-    _close(cross_entropy(np.log(q), p), optax.softmax_cross_entropy(np.log(q64), p64), dtype)
+    ours, theirs = jax.jit(  # one program: ours and optax's
+        lambda log_q, p, log_q64, p64: (
+            cross_entropy(log_q, p),
+            optax.softmax_cross_entropy(log_q64, p64),
+        )
+    )(np.log(q), p, np.log(q64), p64)
+    _close(ours, expected, dtype)
+    _close(ours, theirs, dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -82,9 +90,14 @@ def test_cross_entropy_matches_scipy_and_optax(rng, shape, dtype):
 def test_kl_divergence_matches_scipy_optax_torch(rng, shape, dtype):
     p, q = _dists(rng, shape, dtype, zeros=True), _dists(rng, shape, dtype)
     p64, q64 = p.astype(np.float64), q.astype(np.float64)
-    actual = kl_divergence(np.log(q), p)
+    actual, optax_value = jax.jit(  # one program: ours and optax's
+        lambda log_q, p, log_q64, p64: (
+            kl_divergence(log_q, p),
+            optax.losses.kl_divergence(log_q64, p64),
+        )
+    )(np.log(q), p, np.log(q64), p64)
     _close(actual, scipy.special.rel_entr(p64, q64).sum(-1), dtype)
-    _close(actual, optax.losses.kl_divergence(np.log(q64), p64), dtype)
+    _close(actual, optax_value, dtype)
     torch_kl = torch.nn.functional.kl_div(
         torch.tensor(np.log(q64)), torch.tensor(p64), reduction="none"
     ).sum(-1)
@@ -95,9 +108,14 @@ def test_kl_divergence_matches_scipy_optax_torch(rng, shape, dtype):
 @pytest.mark.parametrize("shape", SHAPES)
 def test_kl_divergence_with_log_targets_matches_optax_torch(rng, shape, dtype):
     log_p, log_q = np.log(_dists(rng, shape, dtype)), np.log(_dists(rng, shape, dtype))
-    actual = kl_divergence_with_log_targets(log_q, log_p)
     lp64, lq64 = log_p.astype(np.float64), log_q.astype(np.float64)
-    _close(actual, optax.losses.kl_divergence_with_log_targets(lq64, lp64), dtype)
+    actual, optax_value = jax.jit(  # one program: ours and optax's
+        lambda log_q, log_p, lq64, lp64: (
+            kl_divergence_with_log_targets(log_q, log_p),
+            optax.losses.kl_divergence_with_log_targets(lq64, lp64),
+        )
+    )(log_q, log_p, lq64, lp64)
+    _close(actual, optax_value, dtype)
     torch_kl = torch.nn.functional.kl_div(
         torch.tensor(lq64), torch.tensor(lp64), reduction="none", log_target=True
     ).sum(-1)
@@ -111,13 +129,23 @@ def test_generalized_kl_matches_scipy_optax(rng, shape, dtype):
     p = (rng.uniform(0.0, 2.0, shape) * (rng.uniform(size=shape) > 0.2)).astype(dtype)
     q = rng.uniform(0.1, 2.0, shape).astype(dtype)
     p64, q64 = p.astype(np.float64), q.astype(np.float64)
-    actual = generalized_kl_divergence(np.log(q), p)
+
+    @jax.jit  # one program: ours and optax's, under both names
+    def program(log_q, p, log_q64, p64):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # optax deprecates the alias
+            expected = optax.losses.convex_kl_divergence(log_q64, p64)
+        return (
+            generalized_kl_divergence(log_q, p),
+            optax.losses.generalized_kl_divergence(log_q64, p64),
+            convex_kl_divergence(log_q, p),
+            expected,
+        )
+
+    actual, optax_value, convex, expected = program(np.log(q), p, np.log(q64), p64)
     _close(actual, scipy.special.kl_div(p64, q64).sum(-1), dtype)
-    _close(actual, optax.losses.generalized_kl_divergence(np.log(q64), p64), dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # optax deprecates the alias
-        expected = optax.losses.convex_kl_divergence(np.log(q64), p64)
-    _close(convex_kl_divergence(np.log(q), p), expected, dtype)
+    _close(actual, optax_value, dtype)
+    _close(convex, expected, dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -128,7 +156,7 @@ def test_js_divergence_matches_scipy(rng, shape, dtype):
     expected = scipy.spatial.distance.jensenshannon(
         q.astype(np.float64), p.astype(np.float64), axis=-1
     )
-    _close(js_divergence(q, p), expected**2, dtype)
+    _close(jax.jit(js_divergence)(q, p), expected**2, dtype)  # one program
 
 
 def _numpy_generalized_js(q, p, pi_1, pi_2):
@@ -142,10 +170,13 @@ def _numpy_generalized_js(q, p, pi_1, pi_2):
 def test_generalized_js_matches_entropy_formula(rng, shape, weights):
     p, q = _dists(rng, shape, np.float64, zeros=True), _dists(rng, shape, np.float64)
     expected = _numpy_generalized_js(q, p, *weights)
-    _close(generalized_js_divergence(q, p, mixture_weights=weights), expected, np.float64)
-    actual32 = generalized_js_divergence(
-        q.astype(np.float32), p.astype(np.float32), mixture_weights=weights
-    )
+    actual, actual32 = jax.jit(  # one program: float64 and float32
+        lambda q, p, q32, p32: (
+            generalized_js_divergence(q, p, mixture_weights=weights),
+            generalized_js_divergence(q32, p32, mixture_weights=weights),
+        )
+    )(q, p, q.astype(np.float32), p.astype(np.float32))
+    _close(actual, expected, np.float64)
     _close(actual32, expected, np.float32)
 
 
@@ -168,14 +199,17 @@ def _torch_gaussian_kl(mean, log_var, prior_mean, prior_log_var):
 def test_gaussian_kl_matches_torch(rng, shape, dtype):
     mean = rng.standard_normal(shape).astype(dtype)
     log_var = rng.uniform(-3, 3, shape).astype(dtype)
-    _close(
-        gaussian_kl_divergence(mean, log_var), _torch_gaussian_kl(mean, log_var, 0.0, 0.0), dtype
-    )
     prior_mean = rng.standard_normal(shape[-1:]).astype(dtype)
     prior_log_var = rng.uniform(-2, 2, shape).astype(dtype)
-    actual = gaussian_kl_divergence(
-        mean, log_var, prior_mean=prior_mean, prior_log_variance=prior_log_var
-    )
+    standard, actual = jax.jit(  # one program: the standard and the given prior
+        lambda mean, log_var, prior_mean, prior_log_var: (
+            gaussian_kl_divergence(mean, log_var),
+            gaussian_kl_divergence(
+                mean, log_var, prior_mean=prior_mean, prior_log_variance=prior_log_var
+            ),
+        )
+    )(mean, log_var, prior_mean, prior_log_var)
+    _close(standard, _torch_gaussian_kl(mean, log_var, 0.0, 0.0), dtype)
     expected = _torch_gaussian_kl(
         mean, log_var, np.broadcast_to(prior_mean, shape).copy(), prior_log_var
     )
@@ -186,35 +220,50 @@ def test_gaussian_kl_is_stable_for_large_log_variance():
     # float32: exp(+-100) overflows or underflows (torch's std, and any ratio of exps); the
     # difference form is exact: d = 1 gives (e - 1 - 1) / 2 per coordinate, and the mean term
     # vanishes (1 * e^{-199}) or is exactly 0 (equal means, although e^{201} overflows).
-    for mean, log_var, prior in [(1.0, 200.0, 199.0), (0.0, -200.0, -201.0)]:
-        args = (jnp.full((2, 3), mean, jnp.float32), jnp.full((2, 3), log_var, jnp.float32))
-        fn = functools.partial(gaussian_kl_divergence, prior_log_variance=prior)
-        value = fn(*args)
+    cases = [(1.0, 200.0, 199.0), (0.0, -200.0, -201.0)]
+    mean64, log_var64 = np.full((2, 3), 0.5), np.full((2, 3), -300.0)
+    d = np.float32(1e-3)
+
+    @jax.jit  # one program for every case
+    def program(args32, mean64, log_var64, tiny_args):
+        out = []
+        for (_, _, prior), args in zip(cases, args32, strict=True):
+            fn = functools.partial(gaussian_kl_divergence, prior_log_variance=prior)
+            out.append((fn(*args), _grads(fn, *args)))
+        value64 = gaussian_kl_divergence(mean64, log_var64, prior_log_variance=-298.0)
+        return out, value64, gaussian_kl_divergence(*tiny_args)
+
+    args32 = [
+        (np.full((2, 3), mean, np.float32), np.full((2, 3), log_var, np.float32))
+        for mean, log_var, _ in cases
+    ]
+    tiny_args = (np.zeros(1, np.float32), np.full(1, d, np.float32))
+    out, value64, tiny = program(args32, mean64, log_var64, tiny_args)
+    for value, grads in out:
         assert value.dtype == jnp.float32
         np.testing.assert_allclose(value, np.full(2, 3 * 0.5 * (np.e - 2.0)), rtol=1e-5)
-        grads = _grads(fn, *args)
         np.testing.assert_allclose(grads[1], np.full((2, 3), 0.5 * (np.e - 1.0)), rtol=1e-5)
         assert np.all(np.isfinite(grads[0]))
     # float64 where torch is still finite: agree with it at |log_variance| = 300.
-    mean, log_var = np.full((2, 3), 0.5), np.full((2, 3), -300.0)
-    value = gaussian_kl_divergence(mean, log_var, prior_log_variance=-298.0)
-    np.testing.assert_allclose(value, _torch_gaussian_kl(mean, log_var, 0.0, -298.0), rtol=1e-10)
+    np.testing.assert_allclose(
+        value64, _torch_gaussian_kl(mean64, log_var64, 0.0, -298.0), rtol=1e-10
+    )
     # d near 0: expm1(d) - d keeps the O(d^2) value that exp(d) - 1 - d would round away.
     # In float32 at d = 1e-3 the naive form is ~10% off; expm1 keeps it within ~1e-4.
-    d = np.float32(1e-3)
-    tiny = gaussian_kl_divergence(jnp.zeros(1, jnp.float32), jnp.full(1, d, jnp.float32))
     np.testing.assert_allclose(tiny, 0.5 * (np.expm1(np.float64(d)) - np.float64(d)), rtol=1e-3)
 
 
 def test_low_precision_inputs_accumulate_in_float32():
-    p = jnp.full((1000,), 1e-3, jnp.bfloat16)
-    value = entropy(p)
-    assert value.dtype == jnp.bfloat16
-    np.testing.assert_allclose(float(value), np.log(1000.0), rtol=1e-2)
     q = jnp.asarray(_dists(np.random.default_rng(0), (3, 64), np.float32), jnp.float16)
     p16 = jnp.asarray(_dists(np.random.default_rng(1), (3, 64), np.float32), jnp.float16)
+    # one program: the bfloat16 entropy and the float16 JS divergence
+    value, js16 = jax.jit(
+        lambda q, p16: (entropy(jnp.full((1000,), 1e-3, jnp.bfloat16)), js_divergence(q, p16))
+    )(q, p16)
+    assert value.dtype == jnp.bfloat16
+    np.testing.assert_allclose(float(value), np.log(1000.0), rtol=1e-2)
     expected = scipy.spatial.distance.jensenshannon(np.float64(q), np.float64(p16), axis=-1) ** 2
-    np.testing.assert_allclose(np.float64(js_divergence(q, p16)), expected, rtol=5e-3, atol=1e-4)
+    np.testing.assert_allclose(np.float64(js16), expected, rtol=5e-3, atol=1e-4)
 
 
 # Axis, where, reduction -----------------------------------------------------------------
@@ -223,23 +272,45 @@ def test_low_precision_inputs_accumulate_in_float32():
 def test_where_and_tuple_axis_match_optax(rng):
     p, q = _dists(rng, (3, 4, 5), np.float64, zeros=True), _dists(rng, (3, 4, 5), np.float64)
     mask = rng.uniform(size=(3, 4, 5)) > 0.3
-    for axis in (-1, (1, 2), None):
-        expected = optax.losses.kl_divergence(np.log(q), p, axis=axis, where=mask)
-        _close(kl_divergence(np.log(q), p, axis, mask), expected, np.float64)
-        expected = optax.losses.generalized_kl_divergence(np.log(q), p, axis=axis, where=mask)
-        _close(generalized_kl_divergence(np.log(q), p, axis=axis, where=mask), expected, np.float64)
+    axes = (-1, (1, 2), None)
+
+    @jax.jit  # one program: ours and optax's for every axis
+    def program(log_q, p, mask):
+        return [
+            (
+                kl_divergence(log_q, p, axis, mask),
+                optax.losses.kl_divergence(log_q, p, axis=axis, where=mask),
+                generalized_kl_divergence(log_q, p, axis=axis, where=mask),
+                optax.losses.generalized_kl_divergence(log_q, p, axis=axis, where=mask),
+            )
+            for axis in axes
+        ]
+
+    for kl, kl_optax, gkl, gkl_optax in program(np.log(q), p, mask):
+        _close(kl, kl_optax, np.float64)
+        _close(gkl, gkl_optax, np.float64)
 
 
 def test_where_leaves_masked_entries_out(rng):
     p, q = _dists(rng, (4, 6), np.float64), _dists(rng, (4, 6), np.float64)
     mask = np.ones((4, 6), bool)
     mask[:, 3:] = False
-    _close(js_divergence(q, p, where=mask), js_divergence(q[:, :3], p[:, :3]), np.float64)
-    _close(entropy(p, where=mask), entropy(p[:, :3]), np.float64)
     # Masked entries get a zero gradient, even where their unmasked value would be NaN.
     bad_q = q.copy()
     bad_q[:, 5] = -1.0
-    grad = jax.grad(lambda x: jnp.sum(kl_divergence(jnp.log(x), p, where=mask)))(bad_q)
+
+    @jax.jit  # one program: the masked and the cut values, and the gradient
+    def program(q, p, mask, q3, p3, bad_q):
+        grad = jax.grad(lambda x: jnp.sum(kl_divergence(jnp.log(x), p, where=mask)))(bad_q)
+        values = [
+            (js_divergence(q, p, where=mask), js_divergence(q3, p3)),
+            (entropy(p, where=mask), entropy(p3)),
+        ]
+        return values, grad
+
+    values, grad = program(q, p, mask, q[:, :3], p[:, :3], bad_q)
+    for masked, cut in values:
+        _close(masked, cut, np.float64)
     assert np.all(np.isfinite(grad)) and np.all(np.asarray(grad)[:, 3:] == 0)
 
 
@@ -248,20 +319,28 @@ def test_mean_counts_distributions_with_an_unmasked_entry(rng):
     mask = np.ones((4, 5), bool)
     mask[1] = False  # the whole second distribution is masked: it does not count
     mask[2, :2] = False
-    per_example = np.asarray(kl_divergence(np.log(q), p, where=mask))
+
+    @jax.jit  # one program: every reduction, and the mean over no distribution
+    def program(log_q, q, p, mask, nowhere):
+        out = {r: kl_divergence(log_q, p, where=mask, reduction=r) for r in ("none", "mean", "sum")}
+        out["nothing"] = js_divergence(q, p, where=nowhere, reduction="mean")
+        return out
+
+    out = program(np.log(q), q, p, mask, np.zeros((4, 5), bool))
+    per_example = np.asarray(out["none"])
     assert per_example[1] == 0.0
-    mean = kl_divergence(np.log(q), p, where=mask, reduction="mean")
+    mean = out["mean"]
     np.testing.assert_allclose(mean, per_example[[0, 2, 3]].mean(), rtol=1e-12)
-    total = kl_divergence(np.log(q), p, where=mask, reduction="sum")
+    total = out["sum"]
     np.testing.assert_allclose(total, per_example.sum(), rtol=1e-12)
-    nothing = js_divergence(q, p, where=np.zeros((4, 5), bool), reduction="mean")
+    nothing = out["nothing"]
     assert float(nothing) == 0.0
 
 
 def test_broadcasts_batch_dimensions(rng):
     p, q = _dists(rng, (3, 5), np.float64), _dists(rng, (1, 5), np.float64)
     expected = scipy.special.rel_entr(p, q).sum(-1)
-    _close(kl_divergence(np.log(q), p), expected, np.float64)
+    _close(jax.jit(kl_divergence)(np.log(q), p), expected, np.float64)  # one program
 
 
 def test_optax_signatures_are_kept():
@@ -293,11 +372,16 @@ def _weighted(values, mask, weights):
     }
 
 
-def _check_reductions(fn, expected, **kwargs):
+def _reductions(fn, **kwargs):
+    """`fn`'s four reductions (inside a jitted program, one compile for all)."""
+    return {r: fn(reduction=r, **kwargs) for r in ("none", "sum", "mean", "sum_and_count")}
+
+
+def _check_reductions(actual, expected):
+    """`actual`: the results of `_reductions`."""
     for reduction in ("none", "sum", "mean"):
-        actual = fn(reduction=reduction, **kwargs)
-        np.testing.assert_allclose(actual, expected[reduction], rtol=1e-10, atol=1e-14)
-    total, count = fn(reduction="sum_and_count", **kwargs)
+        np.testing.assert_allclose(actual[reduction], expected[reduction], rtol=1e-10, atol=1e-14)
+    total, count = actual["sum_and_count"]
     np.testing.assert_allclose([total, count], [expected["sum"], expected["count"]], rtol=1e-10)
 
 
@@ -310,21 +394,28 @@ def test_example_mask_and_weights_match_the_numpy_reduction(rng):
     js = 0.5 * (scipy.special.rel_entr(q, m) + scipy.special.rel_entr(p, m)).sum(-1)
     h = scipy.stats.entropy(p, axis=-1)
     ce = h + scipy.special.rel_entr(p, q).sum(-1)
-    cases = [
-        (functools.partial(js_divergence, q, p), js),
-        (functools.partial(entropy, p), h),
-        (functools.partial(cross_entropy, np.log(q), p), ce),
-    ]
-    for fn, values in cases:
-        _check_reductions(fn, _weighted(values, mask, w), where=mask, weights=w)
-        # The mask of the inputs' rank is the entry mask; all entries of an example = the example.
-        entries = np.broadcast_to(mask[:, None], (6, 5))
-        np.testing.assert_allclose(
-            fn(where=entries, weights=w, reduction="mean"), _weighted(values, mask, w)["mean"]
-        )
+    fns = [js_divergence, entropy, cross_entropy]
+    # The mask of the inputs' rank is the entry mask; all entries of an example = the example.
+    entries = np.broadcast_to(mask[:, None], (6, 5))
     # Masked examples leak nothing, even NaN.
     p_nan = np.where(mask[:, None], p, np.nan)
-    grad = jax.grad(lambda x: js_divergence(q, x, where=mask, weights=w, reduction="mean"))(p_nan)
+
+    @jax.jit  # one program: every function's reductions, and the gradient
+    def program(args, mask, w, entries, q, p_nan):
+        out = []
+        for fn, a in zip(fns, args, strict=True):
+            fn = functools.partial(fn, *a)
+            by_entries = fn(where=entries, weights=w, reduction="mean")
+            out.append((_reductions(fn, where=mask, weights=w), by_entries))
+        grad = jax.grad(lambda x: js_divergence(q, x, where=mask, weights=w, reduction="mean"))(
+            p_nan
+        )
+        return out, grad
+
+    out, grad = program([(q, p), (p,), (np.log(q), p)], mask, w, entries, q, p_nan)
+    for (actual, by_entries), values in zip(out, [js, h, ce], strict=True):
+        _check_reductions(actual, _weighted(values, mask, w))
+        np.testing.assert_allclose(by_entries, _weighted(values, mask, w)["mean"])
     assert np.all(np.isfinite(grad)) and np.all(np.asarray(grad)[~mask] == 0)
 
 
@@ -332,8 +423,12 @@ def test_gaussian_kl_example_mask_and_weights_match_torch(rng):
     mean, log_var = rng.standard_normal((5, 3)), rng.uniform(-2, 2, (5, 3))
     values = _torch_gaussian_kl(mean, log_var, 0.0, 0.0)
     mask, w = np.array([True, True, False, True, True]), rng.uniform(0.5, 2.0, 5)
-    fn = functools.partial(gaussian_kl_divergence, mean, log_var)
-    _check_reductions(fn, _weighted(values, mask, w), where=mask, weights=w)
+    actual = jax.jit(  # one program for the four reductions
+        lambda mean, log_var, mask, w: _reductions(
+            functools.partial(gaussian_kl_divergence, mean, log_var), where=mask, weights=w
+        )
+    )(mean, log_var, mask, w)
+    _check_reductions(actual, _weighted(values, mask, w))
 
 
 def test_optax_names_keep_the_entry_mask_and_take_per_example_weights(rng):
@@ -345,26 +440,40 @@ def test_optax_names_keep_the_entry_mask_and_take_per_example_weights(rng):
     entries = rng.uniform(size=(4, 5)) > 0.3
     entries[1] = False  # a wholly masked example: value 0, not counted by "mean"
     counted = entries.any(-1)
-    for name, second in (
-        ("kl_divergence", p),
-        ("kl_divergence_with_log_targets", log_p),
-        ("generalized_kl_divergence", p),
-        ("convex_kl_divergence", p),
+    names = (
+        "kl_divergence",
+        "kl_divergence_with_log_targets",
+        "generalized_kl_divergence",
+        "convex_kl_divergence",
+    )
+    example = np.array([True, False, True, True])
+
+    @jax.jit  # one program: optax's values and ours for every name
+    def program(log_q, seconds, entries, w, example_mask):
+        out = []
+        for name, second in zip(names, seconds, strict=True):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                values = getattr(optax.losses, name)(log_q, second, where=entries)
+            fn = functools.partial(getattr(jaxloss, name), log_q, second)
+            by_example = fn(where=example_mask, weights=w, reduction="mean")
+            out.append((values, _reductions(fn, where=entries, weights=w), by_example, fn()))
+        return out
+
+    seconds = (p, log_p, p, p)
+    out = program(log_q, seconds, entries, w, example[:, None])
+    for name, second, (values, actual, by_example, unmasked) in zip(
+        names, seconds, out, strict=True
     ):
-        ours = getattr(jaxloss, name)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            values = np.asarray(getattr(optax.losses, name)(log_q, second, where=entries))
-        fn = functools.partial(ours, log_q, second)
-        _check_reductions(fn, _weighted(values, counted, w), where=entries, weights=w)
+        _check_reductions(actual, _weighted(np.asarray(values), counted, w))
         # A (4,) mask is broadcast as optax broadcasts it, against the trailing (5) axis: it is
         # not read as an example mask.
+        fn = functools.partial(getattr(jaxloss, name), log_q, second)
         with pytest.raises(ValueError, match="`where`"):
             fn(where=np.array([True, True, False, True]))
-        example = np.array([True, False, True, True])
         np.testing.assert_allclose(
-            fn(where=example[:, None], weights=w, reduction="mean"),
-            _weighted(np.asarray(fn()), example, w)["mean"],
+            by_example,
+            _weighted(np.asarray(unmasked), example, w)["mean"],
             rtol=1e-12,
         )
 
@@ -449,16 +558,26 @@ def _grads(fn, *args):
 
 
 def test_entropy_one_hot_is_zero_with_finite_gradient():
-    p = jnp.array([1.0, 0.0, 0.0])
-    assert float(entropy(p)) == 0.0
+    p = np.array([1.0, 0.0, 0.0])
+    value, grad = jax.jit(jax.value_and_grad(entropy))(p)  # one program
+    assert float(value) == 0.0
     # d(-p log p)/dp = -(log p + 1) = -1 at p = 1; 0 by convention at p = 0 (+inf in maths).
-    np.testing.assert_array_equal(jax.grad(entropy)(p), [-1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(grad, [-1.0, 0.0, 0.0])
 
 
 def test_kl_gradient_with_respect_to_a_zero_target_is_minus_log_q():
-    log_q = jnp.log(jnp.array([0.2, 0.3, 0.5]))
-    p = jnp.array([0.4, 0.6, 0.0])
-    g_log_q, g_p = _grads(kl_divergence, log_q, p)
+    p = np.array([0.4, 0.6, 0.0])
+
+    @jax.jit  # one program: the three gradients
+    def program(q, p):
+        log_q = jnp.log(q)
+        return (
+            _grads(kl_divergence, log_q, p),
+            _grads(cross_entropy, log_q, p)[1],
+            jax.grad(entropy)(p),
+        )
+
+    (g_log_q, g_p), g_ce, g_h = program(np.array([0.2, 0.3, 0.5]), p)
     # p_i > 0: log p_i + 1 - log q_i; p_i = 0: -log q_i (the 0 log 0 part contributes 0).
     expected = np.array(
         [np.log(0.4) + 1 - np.log(0.2), np.log(0.6) + 1 - np.log(0.3), -np.log(0.5)]
@@ -466,48 +585,61 @@ def test_kl_gradient_with_respect_to_a_zero_target_is_minus_log_q():
     np.testing.assert_allclose(g_p, expected, rtol=1e-12)
     np.testing.assert_allclose(g_log_q, -p, rtol=1e-12)
     # The same at the cross-entropy: d/dp_i [-p_i log q_i] = -log q_i, and the identity holds.
-    _, g_ce = _grads(cross_entropy, log_q, p)
-    g_h = jax.grad(entropy)(p)
-    np.testing.assert_allclose(g_ce, g_h + g_p, rtol=1e-12)
+    np.testing.assert_allclose(g_ce, np.asarray(g_h) + np.asarray(g_p), rtol=1e-12)
 
 
 def test_minus_inf_log_predictions_where_the_target_is_zero():
-    p = jnp.array([[0.25, 0.75, 0.0], [1.0, 0.0, 0.0]])
-    q = jnp.array([[0.5, 0.5, 0.0], [0.5, 0.0, 0.5]])
-    log_q = jnp.log(q)
+    p = np.array([[0.25, 0.75, 0.0], [1.0, 0.0, 0.0]])
+    q = np.array([[0.5, 0.5, 0.0], [0.5, 0.0, 0.5]])
     expected = scipy.special.rel_entr(np.asarray(p), np.asarray(q)).sum(-1)
+    cases = ((kl_divergence, 0.0), (generalized_kl_divergence, -1.0))
+
+    @jax.jit  # one program: every value and gradient below
+    def program(p, q):
+        log_q = jnp.log(q)
+        out = [(fn(log_q, p), _grads(fn, log_q, p)) for fn, _ in cases]
+        ce = cross_entropy(log_q, p), _grads(cross_entropy, log_q, p)
+        return out, ce, kl_divergence(log_q[1], p[0])
+
+    out, (ce, ce_grads), infinite = program(p, q)
     # Zero-target, -inf-prediction slots get zero gradient (defined convention); the generalized
     # KL adds d(exp(log q) - p)/dp = -1 there.
-    for fn, offset in ((kl_divergence, 0.0), (generalized_kl_divergence, -1.0)):
-        np.testing.assert_allclose(fn(log_q, p), expected, rtol=1e-12)
-        g_log_q, g_p = _grads(fn, log_q, p)
+    for (value, (g_log_q, g_p)), (_, offset) in zip(out, cases, strict=True):
+        g_log_q, g_p = np.asarray(g_log_q), np.asarray(g_p)
+        np.testing.assert_allclose(value, expected, rtol=1e-12)
         assert np.all(np.isfinite(g_log_q)) and np.all(np.isfinite(g_p))
         assert g_p[0, 2] == offset and g_p[1, 1] == offset and g_log_q[0, 2] == 0.0
-    np.testing.assert_allclose(cross_entropy(log_q, p), -np.array([np.log(0.5), np.log(0.5)]))
-    assert np.all(np.isfinite(np.asarray(_grads(cross_entropy, log_q, p))))
+    np.testing.assert_allclose(ce, -np.array([np.log(0.5), np.log(0.5)]))
+    assert np.all(np.isfinite(np.asarray(ce_grads)))
     # A positive target against a zero prediction is genuinely infinite.
-    assert float(kl_divergence(log_q[1], p[0])) == np.inf
+    assert float(infinite) == np.inf
 
 
 def test_minus_inf_log_targets_are_finite():
-    log_q = jnp.log(jnp.array([0.2, 0.3, 0.5]))
-    log_p = jnp.log(jnp.array([0.4, 0.6, 0.0]))
-    value = kl_divergence_with_log_targets(log_q, log_p)
+    @jax.jit  # one program: the value, its gradients, and the -inf/-inf case
+    def program(q, p, a, b):
+        log_q, log_p = jnp.log(q), jnp.log(p)
+        value = kl_divergence_with_log_targets(log_q, log_p)
+        grads = _grads(kl_divergence_with_log_targets, log_q, log_p)
+        return value, grads, kl_divergence_with_log_targets(a, b)
+
+    value, (g_log_q, g_log_p), both = program(
+        np.array([0.2, 0.3, 0.5]),
+        np.array([0.4, 0.6, 0.0]),
+        np.array([0.0, -np.inf]),
+        np.array([0.0, -np.inf]),
+    )
+    g_log_q, g_log_p = np.asarray(g_log_q), np.asarray(g_log_p)
     expected = scipy.special.rel_entr([0.4, 0.6, 0.0], [0.2, 0.3, 0.5]).sum()
     np.testing.assert_allclose(value, expected, rtol=1e-12)
-    g_log_q, g_log_p = _grads(kl_divergence_with_log_targets, log_q, log_p)
     # Limits as log p -> -inf: p (log p - log q + 1) -> 0 and -p -> 0.
     np.testing.assert_allclose(g_log_p[:2], [0.4 * (np.log(2) + 1), 0.6 * (np.log(2) + 1)])
     assert g_log_p[2] == 0.0 and g_log_q[2] == 0.0
-    both = kl_divergence_with_log_targets(jnp.array([0.0, -jnp.inf]), jnp.array([0.0, -jnp.inf]))
     assert float(both) == 0.0
 
 
 def test_js_disjoint_supports_give_log_2_with_finite_vanishing_gradient():
-    one_hot, other = jnp.eye(4)[0], jnp.eye(4)[2]
-    assert float(js_divergence(one_hot, other)) == np.float64(LOG2)
-    g_q, g_p = _grads(js_divergence, one_hot, other)
-    assert np.all(np.isfinite(g_q)) and np.all(np.isfinite(g_p))
+    one_hot, other = np.eye(4)[0], np.eye(4)[2]
 
     # Moving mass within either support keeps JS at log 2: the directional derivative is 0.
     def along(a, b):
@@ -515,25 +647,57 @@ def test_js_disjoint_supports_give_log_2_with_finite_vanishing_gradient():
         p = jnp.stack([0.0, 0.0, b, 1 - b])
         return js_divergence(q, p)
 
-    assert float(along(0.3, 0.9)) == pytest.approx(LOG2, rel=1e-15)
-    np.testing.assert_allclose(jax.grad(along, argnums=(0, 1))(0.3, 0.9), [0.0, 0.0], atol=1e-15)
-    for weights in [(0.2, 0.8), (0.5, 0.5)]:
+    mixtures = [(0.2, 0.8), (0.5, 0.5)]
+
+    @jax.jit  # one program: every value and gradient below
+    def program(one_hot, other):
+        return {
+            "js": js_divergence(one_hot, other),
+            "grads": _grads(js_divergence, one_hot, other),
+            "along": along(0.3, 0.9),
+            "along_grad": jax.grad(along, argnums=(0, 1))(0.3, 0.9),
+            "generalized": [
+                generalized_js_divergence(one_hot, other, mixture_weights=weights)
+                for weights in mixtures
+            ],
+        }
+
+    out = program(one_hot, other)
+    assert float(out["js"]) == np.float64(LOG2)
+    g_q, g_p = out["grads"]
+    assert np.all(np.isfinite(g_q)) and np.all(np.isfinite(g_p))
+    assert float(out["along"]) == pytest.approx(LOG2, rel=1e-15)
+    np.testing.assert_allclose(out["along_grad"], [0.0, 0.0], atol=1e-15)
+    for weights, value in zip(mixtures, out["generalized"], strict=True):
         expected = scipy.stats.entropy(weights)  # the bound H(pi), reached at disjoint supports
-        value = generalized_js_divergence(one_hot, other, mixture_weights=weights)
         np.testing.assert_allclose(value, expected, rtol=1e-12)
 
 
 def test_identical_distributions_give_zero_and_zero_gradient(rng):
     p = _dists(rng, (3, 5), np.float64, zeros=True)
-    np.testing.assert_array_equal(js_divergence(p, p), np.zeros(3))
-    np.testing.assert_array_equal(kl_divergence(jnp.log(p), p), np.zeros(3))
-    np.testing.assert_array_equal(kl_divergence_with_log_targets(jnp.log(p), jnp.log(p)), 0.0)
-    g_q, g_p = _grads(js_divergence, p, p)
+    mean, log_var = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+
+    # one program; each distribution comes in twice as two arguments, as in separate eager
+    # calls, so that no simplification of x - x can make a result zero
+    @jax.jit
+    def program(p, p2, mean, log_var, mean2, log_var2):
+        return (
+            js_divergence(p, p2),
+            kl_divergence(jnp.log(p), p2),
+            kl_divergence_with_log_targets(jnp.log(p), jnp.log(p2)),
+            _grads(js_divergence, p, p2),
+            gaussian_kl_divergence(mean, log_var, prior_mean=mean2, prior_log_variance=log_var2),
+        )
+
+    js, kl, kl_log, (g_q, g_p), same = program(
+        p, p.copy(), mean, log_var, mean.copy(), log_var.copy()
+    )
+    np.testing.assert_array_equal(js, np.zeros(3))
+    np.testing.assert_array_equal(kl, np.zeros(3))
+    np.testing.assert_array_equal(kl_log, 0.0)
     positive = p > 0
     np.testing.assert_allclose(np.asarray(g_q)[positive], 0.0, atol=1e-12)
     np.testing.assert_allclose(np.asarray(g_p)[positive], 0.0, atol=1e-12)
-    mean, log_var = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
-    same = gaussian_kl_divergence(mean, log_var, prior_mean=mean, prior_log_variance=log_var)
     np.testing.assert_array_equal(same, np.zeros(3))
 
 
@@ -686,12 +850,16 @@ def test_cross_entropy_is_entropy_plus_kl(data, dtype):
 def test_js_gradient_finite_when_one_side_is_tiny_and_the_other_zero(tiny):
     # Found by the divergences notebook: Gaussian bumps whose float32 tails underflow give a zero
     # beside a number near the smallest normal float32; the mixture's square underflowed.
-    p = jnp.array([0.0, 0.5, 0.5], jnp.float32)
-    q = jnp.array([tiny, 0.5, 0.5 - tiny], jnp.float32)
-    grads = jax.grad(lambda a, b: jaxloss.js_divergence(a, b).sum(), argnums=(0, 1))(p, q)
-    assert all(bool(jnp.isfinite(g).all()) for g in grads)
-    value = jaxloss.js_divergence(p, q)
-    assert bool(jnp.isfinite(value)) and float(value) >= 0.0
+    p = np.array([0.0, 0.5, 0.5], np.float32)
+    q = np.array([tiny, 0.5, 0.5 - tiny], np.float32)
+    grads, value = jax.jit(  # one program: the gradients and the value
+        lambda p, q: (
+            jax.grad(lambda a, b: jaxloss.js_divergence(a, b).sum(), argnums=(0, 1))(p, q),
+            jaxloss.js_divergence(p, q),
+        )
+    )(p, q)
+    assert all(bool(np.isfinite(g).all()) for g in grads)
+    assert bool(np.isfinite(value)) and float(value) >= 0.0
 
 
 # Run with 4 simulated devices by tests/test_axis_name.py (one interpreter for every family).

@@ -184,15 +184,20 @@ def test_any_chunking_matches_materialized(n, v, chunk, tokens, reduction):
     rng = np.random.default_rng(n * 100 + v)
     x, w, b, y = _problem(rng, (n,), 3, v)
     options = {"chunk_size": chunk, "token_chunk_size": tokens, "reduction": reduction}
-    got = jax.jit(lambda x, w, b: fused(x, w, y, bias=b, **options))(x, w, b)
-    want = _materialized(x, w, jnp.asarray(y), bias=b, reduction=reduction)
+
+    @jax.jit  # one program: the fused loss and the materialized reference
+    def both(x, w, b):
+        want = _materialized(x, w, jnp.asarray(y), bias=b, reduction=reduction)
+        return fused(x, w, y, bias=b, **options), want
+
+    got, want = both(x, w, b)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
 def test_loss_is_nonnegative_and_bounded_by_log_v_for_zero_weights(rng):
     # Without z-loss, cross-entropy >= 0; uniform logits give exactly log V.
     x, _, _, y = _problem(rng, (6,), 4, 9)
-    out = fused(x, np.zeros((9, 4)), y, reduction="none")
+    out = jax.jit(lambda x, w: fused(x, w, y, reduction="none"))(x, np.zeros((9, 4)))
     np.testing.assert_allclose(out, np.full(6, np.log(9.0)), rtol=1e-12)
 
 
@@ -215,14 +220,19 @@ def test_bfloat16_accumulates_in_float32_and_returns_bfloat16_gradients(rng):
             reduction="mean",
         )
 
-    value, grads = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2)))(xb, wb, bb)
+    @jax.jit  # one program: the fused loss and the float32 materialized reference
+    def both(xb, wb, bb):
+        # Reference: the same bfloat16 inputs, materialized in float32.
+        up = [jnp.asarray(a, jnp.float32) for a in (xb, wb, bb)]
+        ref = jax.value_and_grad(
+            lambda x, w, b: _materialized(x, w, y, bias=b, label_smoothing=0.1),
+            argnums=(0, 1, 2),
+        )(*up)
+        return jax.value_and_grad(loss, argnums=(0, 1, 2))(xb, wb, bb), ref
+
+    (value, grads), (ref_value, ref_grads) = both(xb, wb, bb)
     assert value.dtype == jnp.bfloat16
     assert [g.dtype for g in grads] == [jnp.bfloat16] * 3
-    # Reference: the same bfloat16 inputs, materialized in float32.
-    up = [jnp.asarray(a, jnp.float32) for a in (xb, wb, bb)]
-    ref_value, ref_grads = jax.value_and_grad(
-        lambda x, w, b: _materialized(x, w, y, bias=b, label_smoothing=0.1), argnums=(0, 1, 2)
-    )(*up)
     np.testing.assert_allclose(float(value), ref_value, rtol=1e-2)
     for g, r in zip(grads, ref_grads, strict=True):
         np.testing.assert_allclose(np.asarray(g, np.float32), r, rtol=2e-2, atol=2e-3)
@@ -266,26 +276,43 @@ def test_temporary_memory_is_at_most_one_sixteenth_of_materialized(reduction):
 def test_edge_cases_are_finite_or_documented(rng):
     x, w, _, _ = _problem(rng, (4,), 3, 5, dtype=np.float32)
     ignored = {"ignore_index": IGNORE, "reduction": "mean"}
-    grad = jax.grad(lambda x, w: fused(x, w, jnp.full((4,), IGNORE), **ignored), (0, 1))
-    # Every token ignored: a mean over nothing is 0, with zero gradients.
-    assert float(fused(x, w, jnp.full((4,), IGNORE), **ignored)) == 0.0
-    assert all(not np.any(g) for g in grad(x, w))
-    # No token at all.
+    big = np.array([[1e4, 0.0, 0.0]], np.float32)
+    eye = np.eye(5, 3, dtype=np.float32)
+
+    @jax.jit  # one program for every case but the two eager ones below
+    def program(x, w, big, eye, y_bad):
+        res = {}
+        # Every token ignored: a mean over nothing is 0, with zero gradients.
+        all_ignored = np.full((4,), IGNORE)
+        res["ignored"] = fused(x, w, all_ignored, **ignored)
+        res["ignored_grad"] = jax.grad(lambda x, w: fused(x, w, all_ignored, **ignored), (0, 1))(
+            x, w
+        )
+        # Huge logits: the online log-sum-exp stays finite (loss of the label with the top
+        # logit is 0, of another one the logit gap).
+        for red in ("none", "mean"):  # the per-token and the reduced schedule
+            res["big_" + red] = fused(big, eye, np.array([1]), reduction=red, chunk_size=2)
+            res["big_grad_" + red] = jax.grad(
+                lambda x, r=red: jnp.sum(fused(x, eye, np.array([1]), reduction=r))
+            )(big)
+        # Under jit a label outside [0, V) that is not ignored gives NaN (as the materialized
+        # function).
+        res["bad_label"] = fused(x, w, y_bad)
+        return res
+
+    res = program(x, w, big, eye, np.array([0, 1, 5, 2]))
+    assert float(res["ignored"]) == 0.0
+    assert all(not np.any(g) for g in res["ignored_grad"])
+    # No token at all (eager: under jit the traced-label check takes the argmax of an empty
+    # array and raises).
     empty = fused(np.zeros((0, 3), np.float32), w, np.zeros((0,), np.int32), reduction="mean")
     assert float(empty) == 0.0
-    # Huge logits: the online log-sum-exp stays finite (loss of the label with the top logit
-    # is 0, of another one the logit gap).
-    big = jnp.array([[1e4, 0.0, 0.0]], jnp.float32)
-    eye = jnp.eye(5, 3, dtype=jnp.float32)
-    for red in ("none", "mean"):  # the per-token and the reduced schedule
-        out = fused(big, eye, jnp.array([1]), reduction=red, chunk_size=2)
-        np.testing.assert_allclose(np.reshape(out, -1), [1e4], rtol=1e-6)
-        g = jax.grad(lambda x, r=red: jnp.sum(fused(x, eye, jnp.array([1]), reduction=r)))(big)
-        assert bool(jnp.all(jnp.isfinite(g)))
-    # Under jit a label outside [0, V) that is not ignored gives NaN (as the materialized
-    # function); concrete labels raise.
-    out = jax.jit(lambda y: fused(x, w, y))(jnp.array([0, 1, 5, 2]))
+    for red in ("none", "mean"):
+        np.testing.assert_allclose(np.reshape(res["big_" + red], -1), [1e4], rtol=1e-6)
+        assert bool(np.all(np.isfinite(res["big_grad_" + red])))
+    out = res["bad_label"]
     assert np.isnan(out[2]) and np.all(np.isfinite(np.delete(np.asarray(out), 2)))
+    # Concrete labels raise (an eager call).
     with pytest.raises(ValueError, match=r"`labels` must hold class ids in \[0, 5\); got 5"):
         fused(x, w, jnp.array([0, 1, 5, 2]))
 
@@ -315,9 +342,12 @@ def test_default_reduction_is_none(rng):
     # Changed from "mean" (issue #11): per-token losses, like every per-example loss.
     assert inspect.signature(fused).parameters["reduction"].default == "none"
     x, w, b, y = _problem(rng, (2, 3), 4, 9)
-    out = fused(x, w, y, bias=b)
+    # one program: the default call and the materialized reference
+    out, want = jax.jit(
+        lambda x, w, b: (fused(x, w, y, bias=b), _materialized(x, w, y, bias=b, reduction="none"))
+    )(x, w, b)
     assert out.shape == (2, 3)
-    np.testing.assert_allclose(out, _materialized(x, w, y, bias=b, reduction="none"), rtol=1e-12)
+    np.testing.assert_allclose(out, want, rtol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum", "sum_and_count"])
@@ -386,9 +416,9 @@ def test_gradient_with_respect_to_weights(rng, reduction):
         out = _materialized(x, w, y, bias=b, reduction="none")
         return jnp.sum(t * v * out) if reduction == "none" else jnp.sum(v * out) / jnp.sum(v)
 
-    np.testing.assert_allclose(
-        jax.grad(objective)(v), jax.grad(materialized)(v), rtol=1e-10, atol=1e-12
-    )
+    # one program: both gradients
+    got, want = jax.jit(lambda v: (jax.grad(objective)(v), jax.grad(materialized)(v)))(v)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", ["none", "mean"])

@@ -94,15 +94,23 @@ def test_values_agree_with_optax(name, batch):
     case = CASES[name]
     ours, theirs = getattr(jaxloss, name), getattr(optax.losses, name)
     accepted = inspect.signature(theirs).parameters
-    for seed in range(3):
-        call = case.make(np.random.default_rng(seed), batch, jnp.float64)
-        kwargs = {k: v for k, v in call.kwargs.items() if k in accepted}
-        # optax relies on implicit rank promotion in places (generalized dice), which the
-        # suite otherwise forbids; optax's convex_kl alias warns.
-        with warnings.catch_warnings(), jax.numpy_rank_promotion("allow"):
-            warnings.simplefilter("ignore", DeprecationWarning)
-            expected = jax.jit(lambda *a, kw=kwargs: theirs(*a, **kw))(*call.args)
-        actual = jax.jit(lambda *a, kw=kwargs: ours(*a, **kw))(*call.args)
+    calls = [case.make(np.random.default_rng(seed), batch, jnp.float64) for seed in range(3)]
+    kwargs = [{k: v for k, v in call.kwargs.items() if k in accepted} for call in calls]
+
+    @jax.jit  # one program: ours and optax's for the three seeds
+    def program(args):
+        out = []
+        for a, kw in zip(args, kwargs, strict=True):
+            # optax relies on implicit rank promotion in places (generalized dice), which the
+            # suite otherwise forbids (only optax's call allows it); optax's convex_kl alias
+            # warns.
+            with warnings.catch_warnings(), jax.numpy_rank_promotion("allow"):
+                warnings.simplefilter("ignore", DeprecationWarning)
+                expected = theirs(*a, **kw)
+            out.append((ours(*a, **kw), expected))
+        return out
+
+    for actual, expected in program([call.args for call in calls]):
         for a, e in zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True):
             # Where optax is not finite it is not correct: we are finite there instead.
             e = np.asarray(e)
@@ -112,19 +120,30 @@ def test_values_agree_with_optax(name, batch):
 
 
 def test_fenchel_young_factory_agrees_with_optax():
-    scores = jnp.asarray(np.random.default_rng(0).standard_normal((4, 6)))
-    targets = jax.nn.softmax(scores[::-1])
-    for max_fun in (jax.scipy.special.logsumexp, lambda s: jnp.max(s)):
-        np.testing.assert_allclose(
-            jaxloss.make_fenchel_young_loss(max_fun)(scores, targets),
-            optax.losses.make_fenchel_young_loss(max_fun)(scores, targets),
-            rtol=1e-12,
-        )
+    scores = np.random.default_rng(0).standard_normal((4, 6))
+    max_funs = (jax.scipy.special.logsumexp, lambda s: jnp.max(s))
+
+    @jax.jit  # one program: ours and optax's for both max functions
+    def program(scores):
+        targets = jax.nn.softmax(scores[::-1])
+        return [
+            (
+                jaxloss.make_fenchel_young_loss(max_fun)(scores, targets),
+                optax.losses.make_fenchel_young_loss(max_fun)(scores, targets),
+            )
+            for max_fun in max_funs
+        ]
+
+    for ours, theirs in program(scores):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 
-def _ctc_brute_force(logits, labels):
-    """-log p(labels) summed over all alignments (Graves et al. 2006, eq. 2-3), blank = 0."""
-    logp = np.asarray(jax.nn.log_softmax(logits, axis=-1))
+def _ctc_brute_force(logp, labels):
+    """-log p(labels) summed over all alignments (Graves et al. 2006, eq. 2-3), blank = 0.
+
+    `logp`: the frames' log-probabilities, ``jax.nn.log_softmax(logits, axis=-1)``.
+    """
+    logp = np.asarray(logp)
     frames, classes = logp.shape
     total = 0.0
     for path in itertools.product(range(classes), repeat=frames):
@@ -136,13 +155,21 @@ def _ctc_brute_force(logits, labels):
 
 def test_ctc_matches_brute_force_and_forward_probs():
     rng = np.random.default_rng(0)
-    logits = jnp.asarray(rng.standard_normal((3, 5, 3)))
-    labels = jnp.asarray([[1, 2], [1, 1], [2, 1]])
-    pads = (jnp.zeros((3, 5)), labels, jnp.zeros((3, 2)))
-    loss = jaxloss.ctc_loss(logits, *pads)
-    expected = [_ctc_brute_force(logits[b], labels[b]) for b in range(3)]
+    logits = rng.standard_normal((3, 5, 3))
+    labels = np.asarray([[1, 2], [1, 1], [2, 1]])
+    pads = (np.zeros((3, 5)), labels, np.zeros((3, 2)))
+
+    @jax.jit  # one program: both CTC functions and the log-softmax of the brute force
+    def program(logits, *pads):
+        return (
+            jaxloss.ctc_loss(logits, *pads),
+            jaxloss.ctc_loss_with_forward_probs(logits, *pads),
+            jax.nn.log_softmax(logits, axis=-1),
+        )
+
+    loss, (with_probs, blank, _), logp = jax.tree.map(np.asarray, program(logits, *pads))
+    expected = [_ctc_brute_force(logp[b], labels[b]) for b in range(3)]
     np.testing.assert_allclose(loss, expected, rtol=1e-10)
-    with_probs, blank, _ = jaxloss.ctc_loss_with_forward_probs(logits, *pads)
     np.testing.assert_allclose(with_probs, loss, rtol=1e-12)
     # The loss is the forward probability of the final blank state after the whole sequence.
     np.testing.assert_allclose(-blank[-1, :, 2], loss, rtol=1e-12)

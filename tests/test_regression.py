@@ -63,14 +63,16 @@ def _grad(fn, x, **kwargs):
 )
 def test_agrees_with_optax(rng, shape, ours, theirs, kwargs):
     p, t = pair(rng, shape)
-    np.testing.assert_allclose(ours(p, t, **kwargs), theirs(p, t, **kwargs), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(ours(p, **kwargs), theirs(p, **kwargs), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(
-        _grad(ours, p, targets=t, **kwargs),
-        _grad(theirs, p, targets=t, **kwargs),
-        rtol=1e-5,
-        atol=1e-6,
-    )
+
+    @jax.jit  # one program: with and without targets, and the gradients, ours and optax's
+    def program(p, t):
+        return [
+            (fn(p, t, **kwargs), fn(p, **kwargs), _grad(fn, p, targets=t, **kwargs))
+            for fn in (ours, theirs)
+        ]
+
+    for a, e in zip(*program(p, t), strict=True):
+        np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
 
 
 def test_signatures_match_optax():
@@ -125,8 +127,10 @@ def test_agrees_with_torch_values_and_gradients(rng, shape, index):
     ours, theirs, _ = TORCH[index]
     p, t = pair(rng, shape, np.float64)
     value, grad = _torch_value_and_grad(theirs, p, t)
-    np.testing.assert_allclose(ours(p, t), value, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(_grad(ours, jnp.asarray(p), targets=t), grad, rtol=1e-12)
+    # one program: the value and the gradient
+    our_value, our_grad = jax.jit(lambda p, t: (ours(p, t), _grad(ours, p, targets=t)))(p, t)
+    np.testing.assert_allclose(our_value, value, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(our_grad, grad, rtol=1e-12)
 
 
 @pytest.mark.parametrize("index", range(len(TORCH)))
@@ -136,8 +140,10 @@ def test_agrees_with_torch_at_kinks(index):
     p = np.array([0.0, 0.5, -0.5, 1.0, -1.0, 3.0, -3.0, 7.0])
     t = np.zeros_like(p)
     value, grad = _torch_value_and_grad(theirs, p, t)
-    np.testing.assert_allclose(ours(p, t), value, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(_grad(ours, jnp.asarray(p), targets=t), grad, rtol=1e-12)
+    # one program: the value and the gradient
+    our_value, our_grad = jax.jit(lambda p, t: (ours(p, t), _grad(ours, p, targets=t)))(p, t)
+    np.testing.assert_allclose(our_value, value, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(our_grad, grad, rtol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
@@ -166,14 +172,20 @@ def test_reductions_agree_with_torch(rng, reduction):
 @pytest.mark.parametrize("delta", [0.25, 1.0, 4.0])
 def test_huber_values_and_gradients_at_kinks(delta):
     # Huber 1964: 0.5 a^2 inside, delta (|a| - delta/2) outside; gradient clip(a, -delta, delta).
-    a = jnp.array([0.0, delta, -delta, 2 * delta, -2 * delta, 0.5 * delta])
+    a = np.array([0.0, delta, -delta, 2 * delta, -2 * delta, 0.5 * delta])
     expected = np.where(np.abs(a) <= delta, 0.5 * np.square(a), delta * (np.abs(a) - 0.5 * delta))
-    np.testing.assert_allclose(jaxloss.huber_loss(a, delta=delta), expected, rtol=1e-15)
-    grad = _grad(jaxloss.huber_loss, a, delta=delta)
+    kinks = (0.0, delta, -delta)
+
+    @jax.jit  # one program: the values, the summed gradient and each kink's gradient
+    def program(a, kink_values):
+        # Each residual separately, so a doubled gradient at one kink cannot hide in a sum.
+        each = [jax.grad(lambda x: jaxloss.huber_loss(x, delta=delta))(x) for x in kink_values]
+        return jaxloss.huber_loss(a, delta=delta), _grad(jaxloss.huber_loss, a, delta=delta), each
+
+    values, grad, each = program(a, [np.float64(value) for value in kinks])
+    np.testing.assert_allclose(values, expected, rtol=1e-15)
     np.testing.assert_array_equal(grad, np.clip(np.asarray(a), -delta, delta))
-    # Each residual separately, so a doubled gradient at one kink cannot hide in a sum.
-    for value in (0.0, delta, -delta):
-        g = jax.grad(lambda x: jaxloss.huber_loss(x, delta=delta))(jnp.float64(value))
+    for value, g in zip(kinks, each, strict=True):
         assert float(g) == value
 
 
@@ -220,20 +232,27 @@ def test_pseudo_huber_matches_formula(rng, shape, delta):
     # derivative a / sqrt(1 + (a/delta)^2).
     p, t = pair(rng, shape, np.float64)
     a = p - t
+    p32, t32 = p.astype(np.float32), t.astype(np.float32)
+    a32 = p32.astype(np.float64) - t32
+    value, grad, value32 = jax.jit(  # one program: float64 value and gradient, float32 value
+        lambda p, t, p32, t32: (
+            jaxloss.pseudo_huber_loss(p, t, delta=delta),
+            _grad(jaxloss.pseudo_huber_loss, p, targets=t, delta=delta),
+            jaxloss.pseudo_huber_loss(p32, t32, delta=delta),
+        )
+    )(p, t, p32, t32)
     np.testing.assert_allclose(
-        jaxloss.pseudo_huber_loss(p, t, delta=delta),
+        value,
         delta**2 * (np.sqrt(1 + (a / delta) ** 2) - 1),
         rtol=1e-10,
     )
     np.testing.assert_allclose(
-        _grad(jaxloss.pseudo_huber_loss, jnp.asarray(p), targets=t, delta=delta),
+        grad,
         a / np.sqrt(1 + (a / delta) ** 2),
         rtol=1e-12,
     )
-    p32, t32 = p.astype(np.float32), t.astype(np.float32)
-    a32 = p32.astype(np.float64) - t32
     np.testing.assert_allclose(
-        jaxloss.pseudo_huber_loss(p32, t32, delta=delta),
+        value32,
         delta**2 * (np.sqrt(1 + (a32 / delta) ** 2) - 1),
         rtol=1e-5,
         atol=1e-7,
@@ -259,23 +278,32 @@ def test_log_cosh_matches_formula(rng, shape):
     # log(cosh(a)) in float64 (no overflow for these |a| < 20); derivative tanh(a).
     p, t = pair(rng, shape, np.float64, scale=3.0)
     a = p - t
-    np.testing.assert_allclose(jaxloss.log_cosh(p, t), np.log(np.cosh(a)), rtol=1e-12)
-    np.testing.assert_allclose(
-        _grad(jaxloss.log_cosh, jnp.asarray(p), targets=t), np.tanh(a), rtol=1e-12
-    )
     p32, t32 = p.astype(np.float32), t.astype(np.float32)
     a32 = p32.astype(np.float64) - t32
-    np.testing.assert_allclose(jaxloss.log_cosh(p32, t32), np.log(np.cosh(a32)), rtol=1e-5)
+    value, grad, value32 = jax.jit(  # one program: float64 value and gradient, float32 value
+        lambda p, t, p32, t32: (
+            jaxloss.log_cosh(p, t),
+            _grad(jaxloss.log_cosh, p, targets=t),
+            jaxloss.log_cosh(p32, t32),
+        )
+    )(p, t, p32, t32)
+    np.testing.assert_allclose(value, np.log(np.cosh(a)), rtol=1e-12)
+    np.testing.assert_allclose(grad, np.tanh(a), rtol=1e-12)
+    np.testing.assert_allclose(value32, np.log(np.cosh(a32)), rtol=1e-5)
 
 
 def test_log_cosh_large_residuals():
-    for dtype, big in ((jnp.float32, 1e4), (jnp.float16, 6e4), (jnp.bfloat16, 1e30)):
-        a = jnp.array([big, -big, 0.0], dtype)
-        value = jaxloss.log_cosh(a)
+    cases = ((jnp.float32, 1e4), (jnp.float16, 6e4), (jnp.bfloat16, 1e30))
+    inputs = [jnp.array([big, -big, 0.0], dtype) for dtype, big in cases]
+    # one program: every dtype's value and gradient
+    out = jax.jit(
+        lambda inputs: [(jaxloss.log_cosh(a), _grad(jaxloss.log_cosh, a)) for a in inputs]
+    )(inputs)
+    for (dtype, _), a, (value, grad) in zip(cases, inputs, out, strict=True):
         assert value.dtype == dtype
-        expected = [float(a[0]) - np.log(2), float(a[0]) - np.log(2), 0.0]
+        big = float(np.asarray(a)[0])
+        expected = [big - np.log(2), big - np.log(2), 0.0]
         np.testing.assert_allclose(np.asarray(value, np.float64), expected, rtol=1e-3)
-        grad = _grad(jaxloss.log_cosh, a)
         np.testing.assert_array_equal(np.asarray(grad, np.float64), [1.0, -1.0, 0.0])
 
 
