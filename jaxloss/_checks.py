@@ -313,6 +313,8 @@ def _data_check(message: str, x: Any, bad: Callable[[Any], Any], where: jax.Arra
             raise ValueError(f"{message}; got {known[index].item()!r} at index {index}.")
         return
     flags = bad(x)
+    if flags.size == 0:  # nothing to check (and no first bad entry to report)
+        return
     if where is not None:
         flags &= jnp.broadcast_to(where, flags.shape)
     first = jnp.where(jnp.any(flags), x.ravel()[jnp.argmax(flags.ravel())], 0)
