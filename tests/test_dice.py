@@ -61,26 +61,39 @@ OPTAX_OPTIONS = [
 def test_dice_loss_matches_optax(rng, shape, kwargs):
     logits, labels, onehot = inputs(rng, shape)
     with jax.numpy_rank_promotion("allow"):  # optax multiplies [B, C] by [C]
-        expected = optax.losses.dice_loss(logits, onehot, **kwargs)
-    np.testing.assert_allclose(j(jl.dice_loss)(logits, onehot, **kwargs), expected, **TOL)
+        expected = j(optax.losses.dice_loss)(logits, onehot, **kwargs)
+    # one program: one-hot and integer targets
+    ours = jax.jit(lambda x, y, t: [jl.dice_loss(x, y, **kwargs), jl.dice_loss(x, t, **kwargs)])
+    by_onehot, by_labels = ours(logits, onehot, labels)
+    np.testing.assert_allclose(by_onehot, expected, **TOL)
     # integer labels are one-hot encoded
-    np.testing.assert_allclose(j(jl.dice_loss)(logits, labels, **kwargs), expected, **TOL)
+    np.testing.assert_allclose(by_labels, expected, **TOL)
 
 
 def test_dice_loss_matches_optax_on_probabilities_and_binary_maps(rng):
     logits, _, onehot = inputs(rng, (3, 4, 5, 3))
-    probs = jax.nn.softmax(logits)
+    probs = jax.jit(jax.nn.softmax)(logits)
+    # optax checks that probabilities sum to 1 with a Python `if`: eager only
     expected = optax.losses.dice_loss(probs, onehot, apply_softmax=False)
-    np.testing.assert_allclose(j(jl.dice_loss)(probs, onehot, apply_softmax=False), expected, **TOL)
     # binary: a single channel goes through the sigmoid; optax accepts a missing channel axis
-    x = jnp.asarray(rng.standard_normal((2, 4, 5)))
-    t = jnp.asarray(rng.integers(0, 2, (2, 4, 5, 1)), jnp.float64)
-    np.testing.assert_allclose(j(jl.dice_loss)(x, t), optax.losses.dice_loss(x, t), **TOL)
-    np.testing.assert_allclose(
-        j(jl.dice_loss)(x[..., None], t[..., 0]),
-        optax.losses.dice_loss(x[..., None], t[..., 0]),
-        **TOL,
-    )
+    x = rng.standard_normal((2, 4, 5))
+    t = rng.integers(0, 2, (2, 4, 5, 1)).astype(np.float64)
+
+    @jax.jit  # one program: ours on probabilities and both binary layouts, optax's binary
+    def program(probs, onehot, x, t):
+        return {
+            "probs": jl.dice_loss(probs, onehot, apply_softmax=False),
+            "binary": (jl.dice_loss(x, t), optax.losses.dice_loss(x, t)),
+            "binary channel": (
+                jl.dice_loss(x[..., None], t[..., 0]),
+                optax.losses.dice_loss(x[..., None], t[..., 0]),
+            ),
+        }
+
+    got = program(probs, onehot, x, t)
+    np.testing.assert_allclose(got["probs"], expected, **TOL)
+    np.testing.assert_allclose(*got["binary"], **TOL)
+    np.testing.assert_allclose(*got["binary channel"], **TOL)
 
 
 def test_dice_loss_works_under_jit_with_probabilities_where_optax_fails(rng):
@@ -96,18 +109,29 @@ def test_dice_loss_works_under_jit_with_probabilities_where_optax_fails(rng):
 
 @pytest.mark.parametrize("shape", [(3, 4, 5), (2, 3, 4, 1), (4, 6)])
 def test_binary_dice_loss_matches_optax(rng, shape):
-    x = jnp.asarray(rng.standard_normal(shape))
-    t = jnp.asarray(rng.integers(0, 2, shape), jnp.float64)
-    expected = optax.losses.binary_dice_loss(x, t, smooth=0.5)
-    np.testing.assert_allclose(j(jl.binary_dice_loss)(x, t, smooth=0.5), expected, **TOL)
-    np.testing.assert_allclose(
-        j(jl.binary_dice_loss)(x, t, reduction="mean"),
-        jnp.mean(optax.losses.binary_dice_loss(x, t)),
-        **TOL,
-    )
+    x = rng.standard_normal(shape)
+    t = rng.integers(0, 2, shape).astype(np.float64)
+
+    @jax.jit  # one program: optax's values and ours, with float, integer and boolean masks
+    def program(x, t):
+        return {
+            "optax": optax.losses.binary_dice_loss(x, t, smooth=0.5),
+            "optax mean": jnp.mean(optax.losses.binary_dice_loss(x, t)),
+            "ours": jl.binary_dice_loss(x, t, smooth=0.5),
+            "ours mean": jl.binary_dice_loss(x, t, reduction="mean"),
+            "masks": [
+                jl.binary_dice_loss(x, mask, smooth=0.5)
+                for mask in (t.astype(jnp.int32), t.astype(bool))
+            ],
+        }
+
+    got = program(x, t)
+    expected = got["optax"]
+    np.testing.assert_allclose(got["ours"], expected, **TOL)
+    np.testing.assert_allclose(got["ours mean"], got["optax mean"], **TOL)
     # integer and boolean masks are accepted as masks
-    for mask in (t.astype(jnp.int32), t.astype(bool)):
-        np.testing.assert_allclose(j(jl.binary_dice_loss)(x, mask, smooth=0.5), expected)
+    for value in got["masks"]:
+        np.testing.assert_allclose(value, expected)
 
 
 def test_binary_dice_loss_on_probabilities(rng):
@@ -125,13 +149,19 @@ def test_multiclass_generalized_dice_matches_optax(rng, shape, ignore_background
     logits, labels, onehot = inputs(rng, shape, absent=(1,))
     kw = {"ignore_background": ignore_background, "smooth": 0.5}
     with jax.numpy_rank_promotion("allow"):  # optax multiplies [B, C] by [C]
-        expected = optax.losses.multiclass_generalized_dice_loss(logits, onehot, **kw)
-    np.testing.assert_allclose(
-        j(jl.multiclass_generalized_dice_loss)(logits, onehot, **kw), expected
-    )
-    per_example = j(jl.multiclass_generalized_dice_loss)(logits, labels, reduction="none", **kw)
+        expected = j(optax.losses.multiclass_generalized_dice_loss)(logits, onehot, **kw)
+
+    @jax.jit  # one program: the mean on one-hot targets, per example on integer labels
+    def program(x, y, t):
+        return (
+            jl.multiclass_generalized_dice_loss(x, y, **kw),
+            jl.multiclass_generalized_dice_loss(x, t, reduction="none", **kw),
+        )
+
+    mean, per_example = program(logits, onehot, labels)
+    np.testing.assert_allclose(mean, expected)
     assert per_example.shape == shape[:1]
-    np.testing.assert_allclose(jnp.mean(per_example), expected, **TOL)
+    np.testing.assert_allclose(np.mean(per_example), expected, **TOL)
 
 
 # --- MONAI and the family's Dice ------------------------------------------------------------
@@ -209,7 +239,7 @@ def test_binary_dice_loss_where_and_weights_against_optax(rng):
     t = jnp.asarray(rng.integers(0, 2, (6, 4, 5)), jnp.float64)
     where = np.array([True, False, True, True, False, True])
     weights = rng.uniform(0.5, 2.0, 6)
-    per_example = np.asarray(optax.losses.binary_dice_loss(x, t))
+    per_example = np.asarray(j(optax.losses.binary_dice_loss)(x, t))
 
     @jax.jit
     def reductions(x, t, where, weights):
@@ -294,12 +324,19 @@ def test_checked_mode_class_ids_targets_and_probabilities(rng):
     """Each data condition: an error naming the argument in checked mode under jit, the same
     value and no error on good data, a ValueError on concrete bad data."""
     logits, labels, onehot = inputs(rng, (2, 3, 3, 3))
-    probs = jax.nn.softmax(logits)
-    bad_labels = labels.at[1, 0, 0].set(3)
-    bad_onehot = onehot.at[0, 1, 1, 2].set(1.5)
-    bad_probs = probs.at[0, 0, 0, 0].set(-0.25)
+    probs = jax.jit(jax.nn.softmax)(logits)
+
+    def with_entry(a, index, value, dtype=None):  # a concrete copy, built in numpy
+        a = np.array(a, dtype)
+        a[index] = value
+        return jnp.asarray(a)
+
+    bad_labels = with_entry(labels, (1, 0, 0), 3)
+    bad_onehot = with_entry(onehot, (0, 1, 1, 2), 1.5)
+    bad_probs = with_entry(probs, (0, 0, 0, 0), -0.25)
     mask = jnp.asarray(rng.integers(0, 2, (2, 3, 3)), jnp.float64)
-    bad_mask = mask.astype(jnp.int32).at[1, 2, 2].set(2)
+    bad_mask = with_entry(mask, (1, 2, 2), 2, np.int32)
+    logits0 = jnp.asarray(np.asarray(logits)[..., 0])
 
     cases = [
         (jl.dice_loss, {}, (logits, labels), (logits, bad_labels), "`targets`"),
@@ -318,7 +355,7 @@ def test_checked_mode_class_ids_targets_and_probabilities(rng):
             (logits, bad_labels),
             "`targets`",
         ),
-        (jl.binary_dice_loss, {}, (logits[..., 0], mask), (logits[..., 0], bad_mask), "`targets`"),
+        (jl.binary_dice_loss, {}, (logits0, mask), (logits0, bad_mask), "`targets`"),
     ]
     for fn, kw, good, bad, name in cases:
         f = functools.partial(fn, **kw)
@@ -333,18 +370,22 @@ def test_checked_mode_class_ids_targets_and_probabilities(rng):
 
 def test_masked_examples_are_not_checked_and_out_of_range_labels_have_no_class(rng):
     logits, labels, onehot = inputs(rng, (2, 3, 3, 3))
-    bad_labels = labels.at[1, 0, 0].set(7)
-    where = jnp.array([True, False])
+    bad_labels = np.array(labels)
+    bad_labels[1, 0, 0] = 7
+    bad_labels = jnp.asarray(bad_labels)  # concrete, built in numpy
+    where = jnp.asarray(np.array([True, False]))
     f = functools.partial(jl.dice_loss, where=where)
     err, value = checked(f)(logits, bad_labels)
     assert err is None, err
     np.testing.assert_allclose(value, jax.jit(f)(logits, labels), **TOL)
     f(logits, bad_labels)  # eager: the masked example is not checked either
     # By default an out-of-range label is a pixel of no class: a zero one-hot row.
-    zero_row = onehot.at[1, 0, 0].set(0.0)
-    np.testing.assert_allclose(
-        j(jl.dice_loss)(logits, bad_labels), j(jl.dice_loss)(logits, zero_row), **TOL
-    )
+    zero_row = np.array(onehot)
+    zero_row[1, 0, 0] = 0.0
+    by_label, by_row = jax.jit(lambda x, a, b: (jl.dice_loss(x, a), jl.dice_loss(x, b)))(
+        logits, bad_labels, zero_row
+    )  # one program
+    np.testing.assert_allclose(by_label, by_row, **TOL)
 
 
 # --- edge cases and bad input ---------------------------------------------------------------

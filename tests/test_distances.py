@@ -159,11 +159,14 @@ def test_axis_tuple_and_none(fn, ref):
     rng = np.random.default_rng(4)
     x = rng.standard_normal((4, 3, 5))
     y = np.where(rng.random((4, 3, 5)) < 0.5, x, rng.standard_normal((4, 3, 5)))
-    out = fn(x, y, axis=(0, 2))
+    # one program: the three axes
+    out, flat, first = jax.jit(lambda x, y: [fn(x, y, axis=axis) for axis in ((0, 2), None, 0)])(
+        x, y
+    )
     expected = [ref(x[:, i].ravel(), y[:, i].ravel()) for i in range(3)]
     np.testing.assert_allclose(out, expected, rtol=1e-12)
-    np.testing.assert_allclose(fn(x, y, axis=None), ref(x.ravel(), y.ravel()), rtol=1e-12)
-    np.testing.assert_allclose(fn(x, y, axis=0), _scipy_rows(ref, x.T, y.T).T, rtol=1e-12)
+    np.testing.assert_allclose(flat, ref(x.ravel(), y.ravel()), rtol=1e-12)
+    np.testing.assert_allclose(first, _scipy_rows(ref, x.T, y.T).T, rtol=1e-12)
 
 
 # Cosine: optax parity, torch, zero vectors --------------------------------------------------
@@ -204,19 +207,33 @@ def test_cosine_similarity_matches_torch():
 
 
 def test_zero_vector_cosine_is_zero_with_finite_gradients_where_optax_is_nan():
-    x = jnp.zeros((4,), jnp.float32)
-    y = jnp.array([1.0, -2.0, 0.5, 3.0])
-    assert float(_call(jaxloss.cosine_similarity, x, y)) == 0.0
-    assert float(_call(jaxloss.cosine_distance, x, y)) == 1.0
-    assert float(_call(jaxloss.cosine_similarity, x, x)) == 0.0
-    assert np.isnan(float(optax.losses.cosine_similarity(x, y)))
-    for fn in (jaxloss.cosine_similarity, jaxloss.cosine_distance):
-        gx, gy = _grad(fn, argnums=(0, 1))(x, y)
+    x = np.zeros((4,), np.float32)
+    y = np.array([1.0, -2.0, 0.5, 3.0])
+
+    @jax.jit  # one program: the values, optax's and the gradients
+    def program(x, y):
+        return {
+            "similarity": jaxloss.cosine_similarity(x, y),
+            "distance": jaxloss.cosine_distance(x, y),
+            "self": jaxloss.cosine_similarity(x, x),
+            "optax": optax.losses.cosine_similarity(x, y),
+            "grads": [
+                jax.grad(fn, argnums=(0, 1))(x, y)
+                for fn in (jaxloss.cosine_similarity, jaxloss.cosine_distance)
+            ],
+        }
+
+    got = program(x, y)
+    assert float(got["similarity"]) == 0.0
+    assert float(got["distance"]) == 1.0
+    assert float(got["self"]) == 0.0
+    assert np.isnan(float(got["optax"]))
+    for gx, gy in got["grads"]:
         assert np.all(np.isfinite(gx)) and np.all(np.isfinite(gy))
     # The chosen gradient at the zero vector is the direction of y (the one-sided limit of
     # the similarity along y), and nothing flows into y.
-    gx, gy = _grad(jaxloss.cosine_similarity, argnums=(0, 1))(x, y)
-    np.testing.assert_allclose(gx, y / jnp.linalg.norm(y), rtol=1e-6)
+    gx, gy = got["grads"][0]
+    np.testing.assert_allclose(gx, y / np.linalg.norm(y), rtol=1e-6)
     np.testing.assert_array_equal(gy, 0.0)
 
 
@@ -302,14 +319,27 @@ def test_soft_jaccard_is_the_ratio_of_expected_intersection_and_union():
 
 
 def test_jaccard_empty_sets_and_soft_gradients():
-    zeros = jnp.zeros((4,))
+    zeros = np.zeros((4,))
+
+    @jax.jit  # one program: empty sets, soft and hard, and the gradients
+    def program(zeros, empty, a, b):
+        got = {}
+        for soft in (None, False):
+            got[f"distance {soft}"] = jaxloss.jaccard_distance(zeros, zeros, soft=soft)
+            got[f"index {soft}"] = jaxloss.jaccard_index(zeros, zeros, soft=soft)
+        got["bool"] = jaxloss.jaccard_distance(empty, empty)
+        got["grad"] = jax.grad(jaxloss.jaccard_distance)(a, b)
+        got["grad at zeros"] = jax.grad(jaxloss.jaccard_index)(zeros, zeros)
+        return got
+
+    got = program(zeros, np.zeros(3, bool), np.array([0.2, 0.9, 0.0]), np.array([0.5, 0.4, 1.0]))
     for soft in (None, False):
-        assert float(_call(jaxloss.jaccard_distance, zeros, zeros, soft=soft)) == 0.0
-        assert float(_call(jaxloss.jaccard_index, zeros, zeros, soft=soft)) == 1.0
-    assert float(_call(jaxloss.jaccard_distance, jnp.zeros(3, bool), jnp.zeros(3, bool))) == 0.0
-    grad = _grad(jaxloss.jaccard_distance)(jnp.array([0.2, 0.9, 0.0]), jnp.array([0.5, 0.4, 1.0]))
+        assert float(got[f"distance {soft}"]) == 0.0
+        assert float(got[f"index {soft}"]) == 1.0
+    assert float(got["bool"]) == 0.0
+    grad = np.asarray(got["grad"])
     assert np.all(np.isfinite(grad)) and np.any(grad != 0)
-    assert np.all(np.isfinite(_grad(jaxloss.jaccard_index)(zeros, zeros)))
+    assert np.all(np.isfinite(got["grad at zeros"]))
 
 
 # Singular points: exact zeros with zero gradients ------------------------------------------
@@ -484,17 +514,23 @@ def test_where_and_weights_match_a_numpy_weighted_mean(fn, kwargs, ref):
         values[i, j] = ref(x[i, j], y[i, j])
     options = {**kwargs, "where": where, "weights": weights}
 
-    def run(reduction):
-        return jax.jit(lambda a, b: fn(a, b, reduction=reduction, **options))(x, y)
+    @jax.jit  # one program: every reduction and the gradient
+    def program(a, b):
+        run = {
+            r: fn(a, b, reduction=r, **options) for r in ("none", "sum", "mean", "sum_and_count")
+        }
+        run["grad"] = jax.grad(lambda a: fn(a, y, reduction="mean", **options))(a)
+        return run
 
-    np.testing.assert_allclose(run("none"), weights * values, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(run("sum"), np.sum(weights * values), rtol=1e-10)
+    run = program(x, y)
+    np.testing.assert_allclose(run["none"], weights * values, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(run["sum"], np.sum(weights * values), rtol=1e-10)
     expected_mean = np.sum(weights * values) / np.sum(weights * where)
-    np.testing.assert_allclose(run("mean"), expected_mean, rtol=1e-10)
-    total, count = run("sum_and_count")
+    np.testing.assert_allclose(run["mean"], expected_mean, rtol=1e-10)
+    total, count = (np.asarray(v) for v in run["sum_and_count"])
     np.testing.assert_allclose(count, np.sum(weights * where), rtol=1e-12)
     np.testing.assert_allclose(total / count, expected_mean, rtol=1e-10)
-    grad = jax.jit(jax.grad(lambda a: fn(a, y, reduction="mean", **options)))(x)
+    grad = np.asarray(run["grad"])
     assert np.all(np.isfinite(grad)), "a masked NaN example leaked into the gradient"
     np.testing.assert_array_equal(grad[~where], 0.0)
 
@@ -502,11 +538,16 @@ def test_where_and_weights_match_a_numpy_weighted_mean(fn, kwargs, ref):
 def test_default_reduction_is_none_and_values_are_unchanged():
     rng = np.random.default_rng(22)
     x, y = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
-    for fn, kwargs, ref in REDUCING:
-        if fn in (jaxloss.jaccard_distance, jaxloss.jaccard_index):
-            continue
+    cases = [
+        (fn, kwargs, ref)
+        for fn, kwargs, ref in REDUCING
+        if fn not in (jaxloss.jaccard_distance, jaxloss.jaccard_index)
+    ]
+    # one program: every function
+    got = jax.jit(lambda x, y: [fn(x, y, **kwargs) for fn, kwargs, _ in cases])(x, y)
+    for out, (_, _, ref) in zip(got, cases, strict=True):
         expected = _scipy_rows(ref, x, y)
-        np.testing.assert_allclose(_call(fn, x, y, **kwargs), expected, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
 
 
 def test_cosine_where_by_rank_element_mask_or_example_mask():
@@ -515,18 +556,28 @@ def test_cosine_where_by_rank_element_mask_or_example_mask():
     elements = rng.random((4, 6)) < 0.6
     elements[2] = False  # no included element: similarity 0 (distance 1), as in optax
     # Element mask (the inputs' rank): optax's meaning, every example counted.
-    optax_value = np.asarray(optax.losses.cosine_distance(x, y, where=elements))
-    ours = _call(jaxloss.cosine_distance, x, y, where=jnp.asarray(elements))
+    examples = np.array([True, False, True, True])
+    rows = np.repeat(examples[:, None], 6, 1)
+    element_mask = jnp.asarray(elements)
+
+    @jax.jit  # one program: optax's value and ours with both masks (closed over, concrete)
+    def program(x, y):
+        return {
+            "optax": optax.losses.cosine_distance(x, y, where=elements),
+            "ours": jaxloss.cosine_distance(x, y, where=element_mask),
+            "mean": jaxloss.cosine_distance(x, y, where=element_mask, reduction="mean"),
+            "by_example": jaxloss.cosine_similarity(x, y, where=examples, reduction="sum"),
+            "by_rows": jaxloss.cosine_similarity(x, y, where=rows, reduction="sum"),
+        }
+
+    got = program(x, y)
+    optax_value = np.asarray(got["optax"])
+    ours = np.asarray(got["ours"])
     np.testing.assert_allclose(ours, optax_value, rtol=1e-10)
     assert float(ours[2]) == 1.0
-    mean = _call(jaxloss.cosine_distance, x, y, where=jnp.asarray(elements), reduction="mean")
-    np.testing.assert_allclose(mean, optax_value.mean(), rtol=1e-10)
+    np.testing.assert_allclose(got["mean"], optax_value.mean(), rtol=1e-10)
     # Example mask (the per-example rank), equal to the element mask of whole rows.
-    examples = np.array([True, False, True, True])
-    by_example = _call(jaxloss.cosine_similarity, x, y, where=examples, reduction="sum")
-    by_rows = _call(
-        jaxloss.cosine_similarity, x, y, where=np.repeat(examples[:, None], 6, 1), reduction="sum"
-    )
+    by_example, by_rows = got["by_example"], got["by_rows"]
     expected = sum(1 - sd.cosine(x[i], y[i]) for i in (0, 2, 3))
     np.testing.assert_allclose(by_example, expected, rtol=1e-10)
     np.testing.assert_allclose(by_rows, expected, rtol=1e-10)

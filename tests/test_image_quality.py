@@ -130,7 +130,7 @@ def test_ssim_matches_scikit_image_and_dm_pix(ssim_2d, key):
         for a, b in zip(x, y, strict=True)
     ]
     close(ours[key, "ssim", "values"], np.array(sk))
-    pix = dm_pix.ssim(jnp.asarray(x), jnp.asarray(y))  # the clips are inactive here
+    pix = jax.jit(dm_pix.ssim)(x, y)  # the clips are inactive here
     close(ours[key, "ssim", "values"], np.asarray(pix))
 
 
@@ -156,11 +156,20 @@ def test_psnr_data_range_and_identical_images():
         skimage_metrics.peak_signal_noise_ratio(255 * a, 255 * b, data_range=255)
         for a, b in zip(x, y, strict=True)
     ]
-    close(jaxloss.psnr(jnp.asarray(255 * x), jnp.asarray(255 * y), data_range=255.0), sk, atol=1e-7)
-    same = jnp.asarray(x)
-    np.testing.assert_allclose(jaxloss.psnr(same, same), [100.0, 100.0])
+
+    @jax.jit  # one program: data range 255, identical images, eps = 0 with its gradient
+    def program(x255, y255, same):
+        return {
+            "255": jaxloss.psnr(x255, y255, data_range=255.0),
+            "same": jaxloss.psnr(same, same),
+            "eps0": jax.value_and_grad(lambda a: jaxloss.psnr(a, same, eps=0.0)[0])(same),
+        }
+
+    got = program(255 * x, 255 * y, x)
+    close(got["255"], sk, atol=1e-7)
+    np.testing.assert_allclose(got["same"], [100.0, 100.0])
     # eps = 0: +inf as scikit-image, with a zero (not NaN) gradient
-    value, grad = jax.value_and_grad(lambda a: jaxloss.psnr(a, same, eps=0.0)[0])(same)
+    value, grad = (np.asarray(v) for v in got["eps0"])
     assert value == np.inf and np.all(grad == 0)
 
 

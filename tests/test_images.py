@@ -142,6 +142,26 @@ def test_style_loss_over_layers_with_weights(rng):
     preds = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
     targs = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
     weights = {"relu1_1": 0.5, "relu2_1": 2.0, "relu3_1": 0.0}
+
+    @jax.jit  # one program: both normalizations, as a dict and as a list, and the sum
+    def program(preds, targs):
+        got = {}
+        for normalize in ("hw", "chw"):
+            got[normalize + " dict"] = style_loss(
+                preds, targs, layer_weights=weights, normalize=normalize, precision="highest"
+            )
+            got[normalize + " list"] = style_loss(
+                [preds[k] for k in shapes],
+                [targs[k] for k in shapes],
+                layer_weights=[weights[k] for k in shapes],
+                normalize=normalize,
+                precision="highest",
+            )
+        got["sum"] = style_loss(preds, targs, layer_weights=2.0, reduction="sum")
+        got["none"] = style_loss(preds, targs)
+        return got
+
+    got = program(preds, targs)
     for normalize in ("hw", "chw"):
         expected = sum(
             w
@@ -150,27 +170,9 @@ def test_style_loss_over_layers_with_weights(rng):
             )
             for k, w in weights.items()
         )
-        as_dict = style_loss(
-            jax.tree_util.tree_map(jnp.asarray, preds),
-            jax.tree_util.tree_map(jnp.asarray, targs),
-            layer_weights=weights,
-            normalize=normalize,
-            precision="highest",
-        )
-        np.testing.assert_allclose(as_dict, expected, rtol=1e-5)
-        as_list = style_loss(
-            [jnp.asarray(preds[k]) for k in shapes],
-            [jnp.asarray(targs[k]) for k in shapes],
-            layer_weights=[weights[k] for k in shapes],
-            normalize=normalize,
-            precision="highest",
-        )
-        np.testing.assert_allclose(as_list, expected, rtol=1e-5)
-    np.testing.assert_allclose(
-        style_loss(preds, targs, layer_weights=2.0, reduction="sum"),
-        2.0 * np.sum(style_loss(preds, targs)),
-        rtol=1e-6,
-    )
+        np.testing.assert_allclose(got[normalize + " dict"], expected, rtol=1e-5)
+        np.testing.assert_allclose(got[normalize + " list"], expected, rtol=1e-5)
+    np.testing.assert_allclose(got["sum"], 2.0 * np.sum(got["none"]), rtol=1e-6)
 
 
 def test_style_loss_with_one_style_image_of_another_size(rng):
@@ -242,20 +244,24 @@ def perceptual_ref(x, y, layers, weights, penalty, normalize, eps=1e-10):
 @pytest.mark.parametrize("normalize", [False, True])
 def test_perceptual_loss_against_numpy(rng, shape, penalty, normalize):
     x, y = rng.uniform(-1, 1, shape), rng.uniform(-1, 1, shape)
-    actual = perceptual_loss(
-        jnp.asarray(x),
-        jnp.asarray(y),
-        feature_fn=jax_features,
-        layer_weights={"pool": 0.5, "conv": 2.0},
-        penalty=penalty,
-        normalize_features=normalize,
-    )
+
+    @jax.jit  # one program: both layers weighted, then "pool" only
+    def program(x, y):
+        actual = perceptual_loss(
+            x,
+            y,
+            feature_fn=jax_features,
+            layer_weights={"pool": 0.5, "conv": 2.0},
+            penalty=penalty,
+            normalize_features=normalize,
+        )
+        only = perceptual_loss(x, y, feature_fn=jax_features, layers="pool", penalty=penalty)
+        return actual, only
+
+    actual, only = program(x, y)
     expected = perceptual_ref(x, y, ["conv", "pool"], [2.0, 0.5], penalty, normalize)
     assert actual.shape == shape[:-3] and actual.dtype == jnp.float64
     np.testing.assert_allclose(actual, expected, rtol=1e-10)
-    only = perceptual_loss(
-        jnp.asarray(x), jnp.asarray(y), feature_fn=jax_features, layers="pool", penalty=penalty
-    )
     np.testing.assert_allclose(
         only, perceptual_ref(x, y, ["pool"], [1.0], penalty, False), rtol=1e-10
     )
@@ -377,22 +383,34 @@ def test_single_row_isotropic_equals_anisotropic(rng):
 
 @pytest.mark.parametrize("beta", [0.1, 0.5, 1.0, 1.5, 2.0])
 def test_total_variation_flat_and_partly_flat_gradients(beta):
-    flat = jnp.full((2, 4, 4, 3), 0.3)
-    value, grad = jax.jit(
-        jax.value_and_grad(lambda x: total_variation(x, beta=beta, reduction="sum"))
-    )(flat)
-    assert float(value) == 0.0 and bool(jnp.all(grad == 0))
-    step = jnp.zeros((4, 4, 1)).at[:, 2:].set(1.0)  # one vertical edge
-    value, grad = jax.jit(jax.value_and_grad(lambda x: total_variation(x, beta=beta)))(step)
+    flat = np.full((2, 4, 4, 3), 0.3)
+    step = np.zeros((4, 4, 1))
+    step[:, 2:] = 1.0  # one vertical edge
+
+    @jax.jit  # one program: both images, both total variations
+    def program(flat, step):
+        return {
+            "flat": jax.value_and_grad(lambda x: total_variation(x, beta=beta, reduction="sum"))(
+                flat
+            ),
+            "step": jax.value_and_grad(lambda x: total_variation(x, beta=beta))(step),
+            "aniso flat": jax.grad(lambda x: anisotropic_total_variation(x, reduction="sum"))(flat),
+            "aniso step": jax.grad(anisotropic_total_variation)(step),
+        }
+
+    got = program(flat, step)
+    value, grad = got["flat"]
+    assert float(value) == 0.0 and np.all(np.asarray(grad) == 0)
+    value, grad = got["step"]
     assert float(value) == pytest.approx(4.0)  # 4 rows with one unit jump each
-    assert bool(jnp.all(jnp.isfinite(grad)))
+    assert np.all(np.isfinite(grad))
     # Pixels on either side of the edge: d/dI (|I_r - I_l|^beta) = -/+ beta, else 0.
+    grad = np.asarray(grad)
     np.testing.assert_allclose(grad[:, 1, 0], -beta)
     np.testing.assert_allclose(grad[:, 2, 0], beta)
     np.testing.assert_allclose(grad[:, 0, 0], 0.0)
-    grad = jax.jit(jax.grad(lambda x: anisotropic_total_variation(x, reduction="sum")))(flat)
-    assert bool(jnp.all(grad == 0))  # the subgradient sign(0) = 0, as torch's abs
-    grad = jax.jit(jax.grad(anisotropic_total_variation))(step)
+    assert np.all(np.asarray(got["aniso flat"]) == 0)  # the subgradient sign(0) = 0, as torch's abs
+    grad = np.asarray(got["aniso step"])
     np.testing.assert_allclose(grad[:, 1:3, 0], np.tile([[-1.0, 1.0]], (4, 1)))
     np.testing.assert_allclose(grad[:, 0, 0], 0.0)
 
@@ -450,15 +468,16 @@ def test_total_variation_errors():
 # Per-image mask and weights, data parallelism ------------------------------------------------
 
 
-def _reductions_of(fn, values, mask, w):
-    """The contract's reductions (CONTRIBUTING.md, section 4) against a numpy formula."""
+def _reductions_of(got, values, mask, w):
+    """The contract's reductions (CONTRIBUTING.md, section 4) against a numpy formula.
+
+    got: the results of reduction "none", "sum", "mean" and "sum_and_count", by name."""
     none = np.where(mask, w * values, 0.0)
     count = np.sum(mask * w)
-    np.testing.assert_allclose(fn(where=mask, weights=w), none, rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(fn(where=mask, weights=w, reduction="sum"), none.sum(), rtol=1e-10)
-    mean = fn(where=mask, weights=w, reduction="mean")
-    np.testing.assert_allclose(mean, none.sum() / count, rtol=1e-10)
-    total, n = fn(where=mask, weights=w, reduction="sum_and_count")
+    np.testing.assert_allclose(got["none"], none, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(got["sum"], none.sum(), rtol=1e-10)
+    np.testing.assert_allclose(got["mean"], none.sum() / count, rtol=1e-10)
+    total, n = got["sum_and_count"]
     np.testing.assert_allclose([total, n], [none.sum(), count], rtol=1e-10)
 
 
@@ -467,37 +486,56 @@ def test_per_image_where_and_weights_against_numpy(rng):
     x, y = rng.uniform(-1, 1, shape), rng.uniform(-1, 1, shape)
     mask = np.array([True, False, True, True, False])
     w = rng.uniform(0.5, 2.0, 5)
-    cases = [
-        (
-            functools.partial(total_variation, x, beta=1.5),
-            _over_images(lambda i: tv_ref(i, 1.5), x),
-        ),
-        (
-            functools.partial(anisotropic_total_variation, x),
-            kornia_tv(np.moveaxis(x, -1, -3)),
-        ),
-        (
-            functools.partial(style_loss, x, y),
-            np.mean((gram_ref(x) - gram_ref(y)) ** 2, axis=(-2, -1)),
-        ),
-        (
-            functools.partial(perceptual_loss, x, y, feature_fn=jax_features),
-            perceptual_ref(x, y, ["conv", "pool"], [1.0, 1.0], "squared_error", False),
-        ),
+    fns = [
+        lambda x, y, **kw: total_variation(x, beta=1.5, **kw),
+        lambda x, y, **kw: anisotropic_total_variation(x, **kw),
+        style_loss,
+        functools.partial(perceptual_loss, feature_fn=jax_features),
     ]
-    for fn, values in cases:
-        _reductions_of(fn, values, mask, w)
-    # A masked image leaks nothing, even NaN (values and gradients).
+    references = [
+        _over_images(lambda i: tv_ref(i, 1.5), x),
+        kornia_tv(np.moveaxis(x, -1, -3)),
+        np.mean((gram_ref(x) - gram_ref(y)) ** 2, axis=(-2, -1)),
+        perceptual_ref(x, y, ["conv", "pool"], [1.0, 1.0], "squared_error", False),
+    ]
     x_nan = np.where(mask[:, None, None, None], x, np.nan)
-    for fn in (total_variation, anisotropic_total_variation):
-        grad = jax.grad(lambda v, fn=fn: fn(v, where=mask, weights=w, reduction="mean"))(x_nan)
-        assert np.all(np.isfinite(grad)) and np.all(np.asarray(grad)[~mask] == 0)
-    grad = jax.grad(
-        lambda v: perceptual_loss(
-            v, y, feature_fn=jax_features, where=mask, reduction="sum", normalize_features=True
+
+    @jax.jit  # one program: every loss and reduction, and the gradients at masked NaN images
+    def program(x, y, x_nan, mask, w):
+        got = [
+            {
+                "none": fn(x, y, where=mask, weights=w),  # the default reduction
+                **{
+                    r: fn(x, y, where=mask, weights=w, reduction=r)
+                    for r in ("sum", "mean", "sum_and_count")
+                },
+            }
+            for fn in fns
+        ]
+        grads = [
+            jax.grad(lambda v, fn=fn: fn(v, where=mask, weights=w, reduction="mean"))(x_nan)
+            for fn in (total_variation, anisotropic_total_variation)
+        ]
+        grads.append(
+            jax.grad(
+                lambda v: perceptual_loss(
+                    v,
+                    y,
+                    feature_fn=jax_features,
+                    where=mask,
+                    reduction="sum",
+                    normalize_features=True,
+                )
+            )(x_nan)
         )
-    )(x_nan)
-    assert np.all(np.isfinite(grad)) and np.all(np.asarray(grad)[~mask] == 0)
+        return got, grads
+
+    got, grads = program(x, y, x_nan, mask, w)
+    for values, reference in zip(got, references, strict=True):
+        _reductions_of(values, reference, mask, w)
+    # A masked image leaks nothing, even NaN (values and gradients).
+    for grad in grads:
+        assert np.all(np.isfinite(grad)) and np.all(np.asarray(grad)[~mask] == 0)
 
 
 # Run with 4 simulated devices by tests/test_axis_name.py (one interpreter for every family).

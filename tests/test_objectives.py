@@ -63,10 +63,18 @@ def _np_l2(leaves):
 def test_penalties_match_numpy(rng, l1_ratio):
     tree = _tree(rng)
     leaves = _np_leaves(tree)
-    np.testing.assert_allclose(jaxloss.l1_penalty(tree), _np_l1(leaves), rtol=1e-12)
-    np.testing.assert_allclose(jaxloss.l2_penalty(tree), _np_l2(leaves), rtol=1e-12)
+    # one program: the three penalties
+    l1, l2, elastic_net = jax.jit(
+        lambda t: (
+            jaxloss.l1_penalty(t),
+            jaxloss.l2_penalty(t),
+            jaxloss.elastic_net_penalty(t, l1_ratio=l1_ratio),
+        )
+    )(tree)
+    np.testing.assert_allclose(l1, _np_l1(leaves), rtol=1e-12)
+    np.testing.assert_allclose(l2, _np_l2(leaves), rtol=1e-12)
     np.testing.assert_allclose(
-        jaxloss.elastic_net_penalty(tree, l1_ratio=l1_ratio),
+        elastic_net,
         l1_ratio * _np_l1(leaves) + (1 - l1_ratio) * _np_l2(leaves),
         rtol=1e-12,
     )
@@ -86,7 +94,7 @@ def test_elastic_net_matches_sklearn_objective_at_its_solution(rng):
     w = model.coef_
     support = w != 0
     assert support.sum() >= 3
-    grad = jax.grad(lambda v: jaxloss.elastic_net_penalty(v, l1_ratio=l1_ratio))(jnp.asarray(w))
+    grad = jax.jit(jax.grad(lambda v: jaxloss.elastic_net_penalty(v, l1_ratio=l1_ratio)))(w)
     data_grad = x.T @ (y - x @ w) / len(y)
     np.testing.assert_allclose(alpha * np.asarray(grad)[support], data_grad[support], atol=1e-8)
 
@@ -105,21 +113,30 @@ def test_masks_select_leaves(rng, penalty):
         "dense": {"kernel": tree["dense"]["kernel"]},
         "extra": tree["extra"],
     }
-    expected = penalty(selected)
     mask = {
         "dense": {"kernel": True, "bias": False},
         "norm": {"scale": False},
         "extra": [True, (True,)],
     }
-    np.testing.assert_allclose(penalty(tree, where=mask), expected, rtol=1e-12)
-    np.testing.assert_allclose(penalty(tree, where=_skip_bias_and_scale), expected, rtol=1e-12)
+
+    @jax.jit  # one program: the selected leaves, both masks and the gradient
+    def program(tree, selected):
+        return {
+            "selected": penalty(selected),
+            "mask": penalty(tree, where=mask),
+            "callable": penalty(tree, where=_skip_bias_and_scale),
+            "grads": jax.grad(lambda p: penalty(p, where=mask))(tree),
+        }
+
+    got = program(tree, selected)
+    expected = got["selected"]
+    np.testing.assert_allclose(got["mask"], expected, rtol=1e-12)
+    np.testing.assert_allclose(got["callable"], expected, rtol=1e-12)
     # Independent check: the L1 value of the selected leaves by numpy.
     if penalty is jaxloss.l1_penalty:
-        np.testing.assert_allclose(
-            penalty(tree, where=mask), _np_l1(_np_leaves(selected)), rtol=1e-12
-        )
+        np.testing.assert_allclose(got["mask"], _np_l1(_np_leaves(selected)), rtol=1e-12)
     # Masked leaves get exactly zero gradient; selected leaves the penalty's gradient.
-    grads = jax.grad(lambda p: penalty(p, where=mask))(tree)
+    grads = got["grads"]
     assert np.all(np.asarray(grads["dense"]["bias"]) == 0)
     assert np.all(np.asarray(grads["norm"]["scale"]) == 0)
     assert np.any(np.asarray(grads["dense"]["kernel"]) != 0)
@@ -160,10 +177,17 @@ def test_integer_leaves_are_allowed_only_when_masked_out(rng):
 
 
 def test_gradients_follow_the_formulas():
-    w = jnp.array([-2.0, -0.5, 0.0, 0.5, 3.0])
-    np.testing.assert_array_equal(jax.grad(jaxloss.l1_penalty)(w), [-1.0, -1.0, 0.0, 1.0, 1.0])
-    np.testing.assert_array_equal(jax.grad(jaxloss.l2_penalty)(w), w)
-    g = jax.grad(lambda v: jaxloss.elastic_net_penalty(v, l1_ratio=0.25))(w)
+    w = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+    # one program: the three gradients
+    g1, g2, g = jax.jit(
+        lambda w: (
+            jax.grad(jaxloss.l1_penalty)(w),
+            jax.grad(jaxloss.l2_penalty)(w),
+            jax.grad(lambda v: jaxloss.elastic_net_penalty(v, l1_ratio=0.25))(w),
+        )
+    )(w)
+    np.testing.assert_array_equal(g1, [-1.0, -1.0, 0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(g2, w)
     np.testing.assert_allclose(g, 0.25 * np.sign(w) + 0.75 * np.asarray(w), rtol=1e-12)
 
 
@@ -176,13 +200,19 @@ def test_empty_pytree_is_zero():
 
 @pytest.mark.parametrize("penalty", PENALTIES)
 def test_result_dtype_is_the_promoted_leaf_dtype(penalty):
-    ones16 = jnp.ones((4,), jnp.float16)
-    assert penalty({"a": ones16}).dtype == jnp.float16
-    assert penalty({"a": ones16, "b": jnp.ones((2,), jnp.bfloat16)}).dtype == jnp.float32
-    assert penalty({"a": ones16, "b": jnp.ones((2,), jnp.float64)}).dtype == jnp.float64
+    ones16 = np.ones((4,), jnp.float16)
+    trees = [
+        {"a": ones16},
+        {"a": ones16, "b": np.ones((2,), jnp.bfloat16)},
+        {"a": ones16, "b": np.ones((2,), jnp.float64)},
+    ]
     # The leaf dtype counts even when the leaf is masked out.
-    mixed = {"a": ones16, "b": jnp.ones((2,), jnp.float32)}
-    assert penalty(mixed, where={"a": True, "b": False}).dtype == jnp.float32
+    mixed = {"a": ones16, "b": np.ones((2,), jnp.float32)}
+    # one program: every tree
+    out = jax.jit(
+        lambda trees, mixed: [*map(penalty, trees), penalty(mixed, where={"a": True, "b": False})]
+    )(trees, mixed)
+    assert [o.dtype for o in out] == [jnp.float16, jnp.float32, jnp.float64, jnp.float32]
 
 
 def test_float16_sums_accumulate_in_float32():
@@ -350,7 +380,16 @@ def test_objective_value_and_aux_structure(rng):
     x, y = _ridge_data(rng, n=6)
     params = {"w": jnp.asarray(rng.standard_normal(3)), "b": jnp.asarray(1.5)}
     fn = jaxloss.objective(_squared_errors, regularizer=jaxloss.l1_penalty, strength=0.7)
-    value, aux = fn(params, x, y)
+    scalar = jaxloss.objective(
+        lambda p, xb, yb: jnp.mean(_squared_errors(p, xb, yb)),
+        regularizer=jaxloss.l1_penalty,
+        strength=0.7,
+    )
+    plain = jaxloss.objective(_squared_errors)
+    # one program: the three objectives
+    (value, aux), (scalar_value, _), (plain_value, plain_aux) = jax.jit(
+        lambda *a: (fn(*a), scalar(*a), plain(*a))
+    )(params, x, y)
     residual = x @ np.asarray(params["w"]) + 1.5 - y
     cost = np.mean(residual**2)
     penalty = np.abs(np.asarray(params["w"])).sum() + 1.5
@@ -359,21 +398,15 @@ def test_objective_value_and_aux_structure(rng):
     np.testing.assert_allclose(aux["penalty"], penalty, rtol=1e-12)
     np.testing.assert_allclose(value, cost + 0.7 * penalty, rtol=1e-12)
     # A scalar cost is used as is (same value as the per-example form).
-    scalar = jaxloss.objective(
-        lambda p, xb, yb: jnp.mean(_squared_errors(p, xb, yb)),
-        regularizer=jaxloss.l1_penalty,
-        strength=0.7,
-    )
-    np.testing.assert_allclose(scalar(params, x, y)[0], value, rtol=1e-12)
+    np.testing.assert_allclose(scalar_value, value, rtol=1e-12)
     # Without a regularizer the penalty is 0 and value == cost.
-    plain_value, plain_aux = jaxloss.objective(_squared_errors)(params, x, y)
     np.testing.assert_allclose(plain_value, cost, rtol=1e-12)
     assert float(plain_aux["penalty"]) == 0.0
 
 
 def test_objective_nests_the_loss_aux(rng):
     x, y = _ridge_data(rng, n=6)
-    params = {"w": jnp.ones(3), "b": jnp.zeros(())}
+    params = {"w": np.ones(3), "b": np.zeros(())}
 
     def loss_with_aux(p, xb, yb):
         pred = _linear(p, xb)
@@ -382,7 +415,7 @@ def test_objective_nests_the_loss_aux(rng):
     fn = jaxloss.objective(
         loss_with_aux, regularizer=jaxloss.l2_penalty, strength=0.1, has_aux=True
     )
-    (value, aux), grads = jax.value_and_grad(fn, has_aux=True)(params, x, y)
+    (value, aux), grads = jax.jit(jax.value_and_grad(fn, has_aux=True))(params, x, y)
     assert set(aux) == {"cost", "penalty", "loss_aux"}
     np.testing.assert_allclose(aux["loss_aux"]["predictions"], x @ np.ones(3), rtol=1e-6)
     np.testing.assert_allclose(value, aux["cost"] + 0.1 * aux["penalty"], rtol=1e-6)

@@ -141,10 +141,15 @@ def test_ntxent_per_anchor_and_leading_dims(rng):
 
 
 def test_ntxent_without_positive_pairs_is_zero_not_nan():
-    x = jnp.asarray(np.random.default_rng(0).standard_normal((4, 3)))
-    labels = jnp.arange(4)
-    assert bool(jnp.isnan(optax.losses.ntxent(x, labels)))
-    value, grad = jax.jit(jax.value_and_grad(jaxloss.ntxent))(x, labels)
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    labels = np.arange(4)
+
+    @jax.jit  # one program: optax's value, ours and our gradient
+    def program(x, labels):
+        return optax.losses.ntxent(x, labels), jax.value_and_grad(jaxloss.ntxent)(x, labels)
+
+    reference, (value, grad) = program(x, labels)
+    assert np.isnan(reference)
     assert float(value) == 0.0
     np.testing.assert_array_equal(grad, 0.0)
 
@@ -280,24 +285,31 @@ def test_ntxent_where_removes_examples_and_weights_weight_anchors(rng):
     where = np.array([True, True, True, False, True, True, True, True, False])
     weights = rng.uniform(0.1, 2, 9)
     keep = np.nonzero(where)[0]
-    # where: the loss of the batch without the masked examples (optax on the kept rows).
-    sub = optax.losses.ntxent(jnp.asarray(x[keep]), jnp.asarray(y[keep]), 0.5)
     x_nan = x.copy()
     x_nan[3] = np.nan
-    ours = _jit(jaxloss.ntxent)(x_nan, y, 0.5, where=where)
-    np.testing.assert_allclose(ours, sub, **TOL)
+    kw = {"where": where, "weights": weights}
+
+    @jax.jit  # one program: optax on the kept rows, ours with every reduction, the gradient
+    def program(x_kept, y_kept, x_nan, labels, tau, where, weights):
+        got = {"optax": optax.losses.ntxent(x_kept, y_kept, 0.5)}
+        got["where"] = jaxloss.ntxent(x_nan, labels, tau, where=where)
+        for r in ("mean", "none", "sum_and_count"):
+            got[r] = jaxloss.ntxent(x_nan, labels, tau, reduction=r, where=where, weights=weights)
+        got["grad"] = jax.grad(lambda e: jaxloss.ntxent(e, y, 0.5, **kw))(x_nan)
+        return got
+
+    got = program(x[keep], y[keep], x_nan, y, 0.5, where, weights)
+    # where: the loss of the batch without the masked examples (optax on the kept rows).
+    np.testing.assert_allclose(got["where"], got["optax"], **TOL)
     # weights: sum(w total) / sum(w count) over the kept anchors (numpy oracle).
     total, count = _np_ntxent(x[keep], y[keep], 0.5)
     w = weights[keep]
     per_anchor = np.where(count > 0, total / np.maximum(count, 1), 0.0)
-    kw = {"where": where, "weights": weights}
-    np.testing.assert_allclose(
-        _jit(jaxloss.ntxent)(x_nan, y, 0.5, **kw), (w * total).sum() / (w * count).sum(), **TOL
-    )
-    none = _jit(jaxloss.ntxent)(x_nan, y, 0.5, reduction="none", **kw)
+    np.testing.assert_allclose(got["mean"], (w * total).sum() / (w * count).sum(), **TOL)
+    none = np.asarray(got["none"])
     np.testing.assert_allclose(none[keep], w * per_anchor, **TOL)
     np.testing.assert_array_equal(none[~where], 0.0)
-    s, c = _jit(jaxloss.ntxent)(x_nan, y, 0.5, reduction="sum_and_count", **kw)
+    s, c = got["sum_and_count"]
     np.testing.assert_allclose((s, c), ((w * total).sum(), (w * count).sum()), **TOL)
-    grad = jax.jit(jax.grad(lambda e: jaxloss.ntxent(e, y, 0.5, **kw)))(x_nan)
+    grad = np.asarray(got["grad"])
     assert np.all(np.isfinite(grad)) and np.all(grad[~where] == 0.0)

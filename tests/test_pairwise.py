@@ -118,11 +118,15 @@ def test_same_array_passed_twice_is_the_self_case(metric):
     x[3] = 0.0
     twice = jax.jit(lambda a: jaxloss.pairwise_distances(a, a, metric=metric))
     once = jax.jit(lambda a: jaxloss.pairwise_distances(a, metric=metric))
-    for out in (twice(x), jaxloss.pairwise_distances(x, x, metric=metric)):
+    for out in (twice(x), jaxloss.pairwise_distances(x, x, metric=metric)):  # jit and eager
+        out = np.asarray(out)
         assert np.all(np.diagonal(out) == 0.0)
         np.testing.assert_array_equal(out, out.T)
         np.testing.assert_allclose(out, once(x), rtol=1e-6, atol=1e-6)
-    grads = [jax.grad(lambda a, f=f: jnp.sum(jnp.sin(f(a))))(x) for f in (twice, once)]
+    # one program: both gradients
+    grads = jax.jit(
+        lambda x: [jax.grad(lambda a, f=f: jnp.sum(jnp.sin(f(a))))(x) for f in (twice, once)]
+    )(x)
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)
 
 
@@ -150,9 +154,14 @@ def test_hamming_of_general_integers_matches_cdist():
 def test_soft_jaccard_agrees_with_per_pair_function():
     rng = np.random.default_rng(4)
     x, y = rng.random((5, 6)), rng.random((3, 6))
-    expected = jaxloss.jaccard_distance(x[:, None, :], y[None, :, :])
+    # one program: the per-pair function, soft and binary
+    expected, binary = jax.jit(
+        lambda x, y: [
+            jaxloss.jaccard_distance(x[:, None, :], y[None, :, :], soft=soft)
+            for soft in (None, False)
+        ]
+    )(x, y)
     np.testing.assert_allclose(_pairwise("jaccard", {}, x, y), expected, rtol=1e-12)
-    binary = jaxloss.jaccard_distance(x[:, None, :], y[None, :, :], soft=False)
     np.testing.assert_allclose(_pairwise("jaccard", {"soft": False}, x, y), binary, rtol=1e-12)
 
 

@@ -95,26 +95,30 @@ def test_sigmoid_paths_of_the_segmentation_losses_at_logit_zero():
     x = np.zeros((1, 2, 2, 1))
     y = np.array([[[[1.0], [0.0]], [[0.0], [1.0]]]])
     xt, yt = _torch(np.moveaxis(x, -1, 1), True), _torch(np.moveaxis(y, -1, 1))
+    y32 = jnp.asarray(y, jnp.float32)  # concrete targets, as in an eager call
     pairs = [
         (
-            lambda a: jl.dice_bce_loss(a, jnp.asarray(y, jnp.float32)),
+            lambda a: jl.dice_bce_loss(a, y32),
             monai_losses.DiceCELoss(sigmoid=True),
         ),
         (
-            lambda a: jl.dice_cross_entropy_loss(a, jnp.asarray(y, jnp.float32)),
+            lambda a: jl.dice_cross_entropy_loss(a, y32),
             monai_losses.DiceCELoss(sigmoid=True),
         ),
         (
-            lambda a: jl.dice_focal_loss(a, jnp.asarray(y, jnp.float32), activation="sigmoid"),
+            lambda a: jl.dice_focal_loss(a, y32, activation="sigmoid"),
             monai_losses.DiceFocalLoss(sigmoid=True),
         ),
     ]
-    for ours_fn, monai_fn in pairs:
+    # one program: the three losses' values and gradients
+    all_ours = jax.jit(
+        lambda a: [jax.value_and_grad(lambda a, f=f: jnp.sum(f(a)))(a) for f, _ in pairs]
+    )(x.astype(np.float32))
+    for ours, (_, monai_fn) in zip(all_ours, pairs, strict=True):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             value = monai_fn(xt, yt)
         (grad,) = torch.autograd.grad(value, xt)
-        ours = jax.value_and_grad(lambda a, f=ours_fn: jnp.sum(f(a)))(jnp.asarray(x, jnp.float32))
         np.testing.assert_allclose(ours[0], value.item(), **F32)
         np.testing.assert_allclose(ours[1], np.moveaxis(grad.numpy(), 1, -1), **F32)
 
@@ -138,12 +142,17 @@ DICE_FAMILY = [
 
 @pytest.mark.parametrize("fn", DICE_FAMILY, ids=lambda f: f.__name__)
 def test_dice_family_smooth_zero_gradient_equals_float64(fn):
-    def loss(x):
-        return jnp.sum(fn(x, jnp.asarray(ONE_HOT, x.dtype), smooth=0.0, axis=(1, 2)))
+    # concrete targets, as in an eager call
+    one_hot = {dtype: jnp.asarray(ONE_HOT, dtype) for dtype in ("float32", "float64")}
 
-    v32, g32 = jax.value_and_grad(loss)(jnp.asarray(CONFIDENT, jnp.float32))
-    v64, g64 = jax.value_and_grad(loss)(jnp.asarray(CONFIDENT, jnp.float64))
-    assert bool(jnp.all(jnp.isfinite(g32))), g32
+    def loss(x):
+        return jnp.sum(fn(x, one_hot[x.dtype.name], smooth=0.0, axis=(1, 2)))
+
+    # one program: float32 and float64
+    (v32, g32), (v64, g64) = jax.jit(
+        lambda x32, x64: (jax.value_and_grad(loss)(x32), jax.value_and_grad(loss)(x64))
+    )(CONFIDENT.astype(np.float32), CONFIDENT.astype(np.float64))
+    assert np.all(np.isfinite(g32)), g32
     np.testing.assert_allclose(v32, v64, rtol=1e-6)
     np.testing.assert_allclose(g32, g64, rtol=1e-5, atol=1e-30)
 
@@ -154,11 +163,12 @@ def test_dice_loss_smooth_zero_matches_monai_value_and_gradient():
         xt, _torch(np.moveaxis(ONE_HOT, -1, 1))
     )
     (grad,) = torch.autograd.grad(value, xt)
-    ours = jax.value_and_grad(
-        lambda a: jnp.sum(
-            jl.dice_cross_entropy_loss(a, jnp.asarray(ONE_HOT), lambda_ce=0.0, smooth=0.0)
+    one_hot = jnp.asarray(ONE_HOT)  # concrete, as in an eager call
+    ours = jax.jit(  # one program: value and gradient
+        jax.value_and_grad(
+            lambda a: jnp.sum(jl.dice_cross_entropy_loss(a, one_hot, lambda_ce=0.0, smooth=0.0))
         )
-    )(jnp.asarray(CONFIDENT))
+    )(CONFIDENT)
     np.testing.assert_allclose(ours[0], value.item(), rtol=1e-12)
     np.testing.assert_allclose(ours[1], np.moveaxis(grad.numpy(), 1, -1), rtol=1e-9, atol=1e-40)
 
@@ -208,18 +218,22 @@ def test_dice_focal_matches_monai(softmax, ignore_background, gamma, alpha):
     expected = _monai_dice_focal(
         x, y, softmax=softmax, ignore_background=ignore_background, gamma=gamma, alpha=alpha
     )
-    ours = jax.value_and_grad(
-        lambda a: jnp.sum(
-            jl.dice_focal_loss(
-                a,
-                jnp.asarray(y),
-                activation="softmax" if softmax else "sigmoid",
-                ignore_background=ignore_background,
-                gamma=gamma,
-                alpha=None if alpha is None else jnp.asarray(alpha),
+    alpha = None if alpha is None else jnp.asarray(alpha)
+    y = jnp.asarray(y)  # concrete, as in an eager call
+    ours = jax.jit(  # one program: value and gradient
+        jax.value_and_grad(
+            lambda a: jnp.sum(
+                jl.dice_focal_loss(
+                    a,
+                    y,
+                    activation="softmax" if softmax else "sigmoid",
+                    ignore_background=ignore_background,
+                    gamma=gamma,
+                    alpha=alpha,
+                )
             )
         )
-    )(jnp.asarray(x))
+    )(x)
     # MONAI's FocalLoss computes in float32 (`input.float()`).
     np.testing.assert_allclose(ours[0], expected[0], rtol=1e-6)
     np.testing.assert_allclose(ours[1], expected[1], rtol=1e-5, atol=1e-8)
@@ -253,14 +267,14 @@ def test_perceptual_loss_zero_feature_vector_with_eps_zero():
         flat = images.reshape(images.shape[0], -1, images.shape[-1])
         return {"a": flat * jnp.array([[[1.0, 0.0, 0.0]]])}
 
-    x, y = jnp.zeros((1, 2, 2, 3)), jnp.ones((1, 2, 2, 3))
+    x, y = np.zeros((1, 2, 2, 3)), jnp.asarray(np.ones((1, 2, 2, 3)))
     fn = lambda a: jnp.sum(  # noqa: E731
         jl.perceptual_loss(a, y, feature_fn=features, normalize_features=True, eps=0.0)
     )
-    value, grad = jax.value_and_grad(fn)(x)
+    value, grad = jax.jit(jax.value_and_grad(fn))(x)  # one program
     # The zero vector stays zero; the target's unit vector is (1, 0, 0): MSE over 3 channels.
     np.testing.assert_allclose(value, 1.0 / 3.0, rtol=1e-6)
-    assert bool(jnp.all(jnp.isfinite(grad)))
+    assert np.all(np.isfinite(grad))
 
 
 # 5. Negative NumPy class_weights are refused under jit too -----------------------------------
@@ -302,7 +316,7 @@ def test_sigmoid_focal_extreme_logits_hessian_equals_float64():
 
     low, high = run(jnp.float32), run(jnp.float64)
     for got, want in zip(low, high, strict=True):
-        assert bool(jnp.all(jnp.isfinite(got)))
+        assert np.all(np.isfinite(got))
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-30)
 
 
@@ -314,10 +328,10 @@ def test_softmax_focal_saturated_logits_hessian_equals_float64():
             lambda a: jl.softmax_focal_loss(a, labels, gamma=0.5), jnp.asarray(x, dtype)
         )
 
-    for labels in (jnp.array([0]), jnp.eye(4)[:1]):
+    for labels in (jnp.asarray(np.array([0])), jnp.asarray(np.eye(4)[:1])):
         low, high = run(jnp.float32, labels), run(jnp.float64, labels)
         for got, want in zip(low, high, strict=True):
-            assert bool(jnp.all(jnp.isfinite(got)))
+            assert np.all(np.isfinite(got))
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-12)
 
 
