@@ -84,7 +84,7 @@ def inputs(num_elements: int):
 
 
 def run(quick: bool = False) -> list[Result]:
-    n = (1 << 20) if quick else (1 << 24)  # 4 MiB or 64 MiB per array
+    n = (1 << 16) if quick else (1 << 24)  # 256 KiB or 64 MiB per array
     repeats = 5 if quick else 30
     shape = f"2 x [{n}] f32"
     x, y = inputs(n)
