@@ -47,17 +47,28 @@ def test_mean_errors_agree_with_sklearn(rng, shape, ours, theirs):
     p, t = pair(rng, shape, np.float64)
     w = rng.uniform(0.1, 2.0, shape[0])
     raw = theirs(t, p, multioutput="raw_values")
-    np.testing.assert_allclose(ours(p, t, axis=0), raw, rtol=1e-12)
-    np.testing.assert_allclose(ours(p, t, axis=0, reduction="mean"), theirs(t, p), rtol=1e-12)
+    p32, t32 = p.astype(np.float32), t.astype(np.float32)
+
+    @jax.jit  # one program: every call of ours (the weights stay concrete)
+    def program(p, t, p32, t32):
+        return {
+            "raw": ours(p, t, axis=0),
+            "mean": ours(p, t, axis=0, reduction="mean"),
+            "weighted": ours(p, t, axis=0, weights=w[:, None]),
+            "float32": ours(p32, t32, axis=0),
+        }
+
+    out = program(p, t, p32, t32)
+    np.testing.assert_allclose(out["raw"], raw, rtol=1e-12)
+    np.testing.assert_allclose(out["mean"], theirs(t, p), rtol=1e-12)
     np.testing.assert_allclose(
-        ours(p, t, axis=0, weights=w[:, None]),
+        out["weighted"],
         theirs(t, p, sample_weight=w, multioutput="raw_values"),
         rtol=1e-12,
     )
     # float32 inputs, tolerance 1e-5.
-    p32, t32 = p.astype(np.float32), t.astype(np.float32)
     np.testing.assert_allclose(
-        ours(p32, t32, axis=0),
+        out["float32"],
         theirs(t32.astype(np.float64), p32, multioutput="raw_values"),
         rtol=1e-5,
     )
@@ -66,14 +77,20 @@ def test_mean_errors_agree_with_sklearn(rng, shape, ours, theirs):
 @pytest.mark.parametrize("ours,theirs", SKLEARN)
 def test_mean_errors_default_to_all_axes_and_support_axis_tuples(rng, ours, theirs):
     p, t = pair(rng, (2, 3, 4), np.float64)
-    np.testing.assert_allclose(ours(p, t), theirs(t.ravel(), p.ravel()), rtol=1e-12)
+    every, axes_0_last, axes_2_0, summed = jax.jit(  # one program
+        lambda p, t: (
+            ours(p, t),
+            ours(p, t, axis=(0, -1)),
+            ours(p, t, axis=(2, 0)),
+            ours(p, t, axis=(0, 2), reduction="sum"),
+        )
+    )(p, t)
+    np.testing.assert_allclose(every, theirs(t.ravel(), p.ravel()), rtol=1e-12)
     # axis=(0, 2): one value per index of axis 1, over the 8 entries of that slice.
     expected = [theirs(t[:, j].ravel(), p[:, j].ravel()) for j in range(3)]
-    np.testing.assert_allclose(ours(p, t, axis=(0, -1)), expected, rtol=1e-12)
-    np.testing.assert_allclose(ours(p, t, axis=(2, 0)), expected, rtol=1e-12)
-    np.testing.assert_allclose(
-        ours(p, t, axis=(0, 2), reduction="sum"), np.sum(expected), rtol=1e-12
-    )
+    np.testing.assert_allclose(axes_0_last, expected, rtol=1e-12)
+    np.testing.assert_allclose(axes_2_0, expected, rtol=1e-12)
+    np.testing.assert_allclose(summed, np.sum(expected), rtol=1e-12)
 
 
 @pytest.mark.parametrize("ours,theirs", SKLEARN)
@@ -81,7 +98,19 @@ def test_mean_errors_with_where_equal_the_selected_subset(rng, ours, theirs):
     p, t = pair(rng, (8, 3), np.float64)
     where = rng.uniform(size=(8, 3)) < 0.6
     where[2] = False  # a row that counts nothing
-    per_row = ours(p, t, axis=1, where=where)
+    p_nan = np.where(where, p, np.nan)
+
+    @jax.jit  # one program: values and the gradient (the mask stays concrete)
+    def program(p, t, p_nan):
+        return {
+            "per_row": ours(p, t, axis=1, where=where),
+            "mean": ours(p, t, axis=1, where=where, reduction="mean"),
+            "all": ours(p, t, where=where),
+            "grad": jax.grad(lambda x: ours(x, t, where=where))(p_nan),
+        }
+
+    out = program(p, t, p_nan)
+    per_row = out["per_row"]
     for i in range(8):
         if where[i].any():
             expected = theirs(t[i][where[i]], p[i][where[i]])
@@ -90,34 +119,47 @@ def test_mean_errors_with_where_equal_the_selected_subset(rng, ours, theirs):
             assert float(per_row[i]) == 0.0
     counted = [i for i in range(8) if where[i].any()]
     np.testing.assert_allclose(
-        ours(p, t, axis=1, where=where, reduction="mean"),
+        out["mean"],
         np.mean(np.asarray(per_row)[counted]),
         rtol=1e-12,
     )
-    np.testing.assert_allclose(ours(p, t, where=where), theirs(t[where], p[where]), rtol=1e-12)
+    np.testing.assert_allclose(out["all"], theirs(t[where], p[where]), rtol=1e-12)
     # Masked entries get no gradient, even when they hold NaN.
-    p_nan = np.where(where, p, np.nan)
-    grad = jax.grad(lambda x: ours(x, t, where=where))(jnp.asarray(p_nan))
+    grad = out["grad"]
     assert np.all(np.isfinite(grad))
     assert np.all(np.asarray(grad)[~where] == 0)
 
 
 def test_rmse_at_zero_error_has_value_and_gradient_zero():
-    p = jnp.array([[1.0, 2.0], [3.0, 4.0]])
-    for kwargs in ({}, {"axis": 0}, {"axis": 1, "reduction": "mean"}):
-        assert np.all(np.asarray(jaxloss.root_mean_squared_error(p, p, **kwargs)) == 0)
-        g = jax.grad(lambda x, kw=kwargs: jnp.sum(jaxloss.root_mean_squared_error(x, p, **kw)))(p)
+    p = np.array([[1.0, 2.0], [3.0, 4.0]])
+    t = np.array([[1.0, 2.0], [3.0, 5.0]])
+    every_kwargs = ({}, {"axis": 0}, {"axis": 1, "reduction": "mean"})
+
+    @jax.jit  # one program: every value and gradient
+    def program(p, t):
+        rmse = jaxloss.root_mean_squared_error
+        at_zero = [
+            (
+                rmse(p, p, **kw),
+                jax.grad(lambda x, kw=kw: jnp.sum(rmse(x, p, **kw)))(p),
+            )
+            for kw in every_kwargs
+        ]
+        one_row = jax.grad(lambda x: jnp.sum(rmse(x, t, axis=1)))(p)
+        return at_zero, one_row
+
+    at_zero, one_row = program(p, t)
+    for value, g in at_zero:
+        assert np.all(np.asarray(value) == 0)
         np.testing.assert_array_equal(g, np.zeros((2, 2)))
     # One row exact, one not: the exact row gets gradient 0, the other (a / n) / rmse.
-    t = jnp.array([[1.0, 2.0], [3.0, 5.0]])
-    g = jax.grad(lambda x: jnp.sum(jaxloss.root_mean_squared_error(x, t, axis=1)))(p)
-    np.testing.assert_allclose(g, [[0.0, 0.0], [0.0, (-1.0 / 2) / np.sqrt(0.5)]], rtol=1e-12)
+    np.testing.assert_allclose(one_row, [[0.0, 0.0], [0.0, (-1.0 / 2) / np.sqrt(0.5)]], rtol=1e-12)
 
 
 def test_mean_absolute_error_gradient_at_zero_residual():
-    p = jnp.array([1.0, 2.0, 3.0, 4.0])
-    t = jnp.array([1.0, 0.0, 5.0, 4.0])
-    g = jax.grad(lambda x: jaxloss.mean_absolute_error(x, t))(p)
+    p = np.array([1.0, 2.0, 3.0, 4.0])
+    t = np.array([1.0, 0.0, 5.0, 4.0])
+    g = jax.jit(jax.grad(jaxloss.mean_absolute_error))(p, t)  # one program
     np.testing.assert_array_equal(g, [0.0, 0.25, -0.25, 0.0])
 
 
@@ -133,21 +175,32 @@ def test_mean_errors_example_where_and_weights(rng, ours, theirs):
     w = rng.uniform(0.5, 2.0, 6)
     kwargs = {"axis": 1, "where": mask, "weights": w}
     expected = np.where(mask, w * rows, 0.0)
-    np.testing.assert_allclose(ours(p, t, **kwargs), expected, rtol=1e-12)
-    np.testing.assert_allclose(ours(p, t, reduction="sum", **kwargs), expected.sum(), rtol=1e-12)
+    entry_w = rng.uniform(0.1, 2.0, (6, 4))
+    p_nan = np.where(mask[:, None], p, np.nan)
+
+    @jax.jit  # one program: every reduction and the gradient (mask and weights stay concrete)
+    def program(p, t, p_nan):
+        return {
+            "none": ours(p, t, **kwargs),
+            "sum": ours(p, t, reduction="sum", **kwargs),
+            "mean": ours(p, t, reduction="mean", **kwargs),
+            "sum_and_count": ours(p, t, reduction="sum_and_count", **kwargs),
+            "entry": ours(p, t, axis=1, weights=entry_w, reduction="none"),
+            "grad": jax.grad(lambda x: ours(x, t, reduction="mean", **kwargs))(p_nan),
+        }
+
+    out = program(p, t, p_nan)
+    np.testing.assert_allclose(out["none"], expected, rtol=1e-12)
+    np.testing.assert_allclose(out["sum"], expected.sum(), rtol=1e-12)
     mean = expected.sum() / np.sum(mask * w)
-    np.testing.assert_allclose(ours(p, t, reduction="mean", **kwargs), mean, rtol=1e-12)
-    total, count = ours(p, t, reduction="sum_and_count", **kwargs)
+    np.testing.assert_allclose(out["mean"], mean, rtol=1e-12)
+    total, count = out["sum_and_count"]
     np.testing.assert_allclose([total, count], [expected.sum(), np.sum(mask * w)], rtol=1e-12)
     # Entry weights (sklearn's sample_weight along axis=1) with example weights on top.
-    entry_w = rng.uniform(0.1, 2.0, (6, 4))
     weighted_rows = np.array([theirs(t[i], p[i], sample_weight=entry_w[i]) for i in range(6)])
-    np.testing.assert_allclose(
-        ours(p, t, axis=1, weights=entry_w, reduction="none"), weighted_rows, rtol=1e-12
-    )
+    np.testing.assert_allclose(out["entry"], weighted_rows, rtol=1e-12)
     # A masked example leaks nothing, even NaN.
-    p_nan = np.where(mask[:, None], p, np.nan)
-    grad = jax.grad(lambda x: ours(x, t, reduction="mean", **kwargs))(jnp.asarray(p_nan))
+    grad = out["grad"]
     assert np.all(np.isfinite(grad)) and np.all(np.asarray(grad)[~mask] == 0)
 
 
@@ -167,10 +220,11 @@ def test_dtype_follows_inputs(rng, fn, dtype):
 
 def test_float16_inputs_computed_in_float32():
     # 300^2 overflows float16 as an intermediate only in a float16 computation of a mean.
-    p = jnp.full((4,), 300.0, jnp.float16)
-    out = jaxloss.mean_squared_error(p, jnp.full((4,), 299.0, jnp.float16))
+    p = np.full((4,), 300.0, np.float16)
+    out, big = jax.jit(  # one program
+        lambda p, t, x: (jaxloss.mean_squared_error(p, t), jaxloss.mean_squared_error(x))
+    )(p, np.full((4,), 299.0, np.float16), np.array([250.0, 260.0], np.float16))
     assert out.dtype == jnp.float16 and float(out) == 1.0
-    big = jaxloss.mean_squared_error(jnp.array([250.0, 260.0], jnp.float16))
     np.testing.assert_allclose(float(big), (250.0**2 + 260.0**2) / 2, rtol=1e-3)
 
 

@@ -180,7 +180,6 @@ def test_perceptual_loss_with_vgg_matches_torch(files):
     """perceptual_loss(feature_fn=VGG16) against torch's F.mse_loss / LPIPS normalize_tensor."""
     variables = load_torchvision_vgg(files["vgg16"]["safetensors"])
     layers = ("relu1_2", "relu2_2")
-    feature_fn = functools.partial(VGG16(output_layers=layers).apply, variables)
     x, y = _images((2, 16, 16, 3), seed=4), _images((2, 16, 16, 3), seed=5)
     fx = torch_activations("vgg16", x, stop="relu2_2")
     fy = torch_activations("vgg16", y, stop="relu2_2")
@@ -189,7 +188,23 @@ def test_perceptual_loss_with_vgg_matches_torch(files):
         return t / (torch.sqrt(torch.sum(t**2, dim=1, keepdim=True)) + eps)
 
     weights = {"relu1_2": 0.25, "relu2_2": 2.0}
-    for normalize in (False, True):
+
+    @jax.jit  # one program: both normalize options (the weights are an argument, not constants)
+    def program(variables, x, y):
+        feature_fn = functools.partial(VGG16(output_layers=layers).apply, variables)
+        return [
+            jaxloss.perceptual_loss(
+                x,
+                y,
+                feature_fn=feature_fn,
+                layer_weights=weights,
+                normalize_features=normalize,
+            )
+            for normalize in (False, True)
+        ]
+
+    every_actual = program(variables, jnp.asarray(x), jnp.asarray(y))
+    for normalize, actual in zip((False, True), every_actual, strict=True):
         expected = np.zeros(2)
         for name in layers:
             a = torch.from_numpy(fx[name]).permute(0, 3, 1, 2)
@@ -198,13 +213,6 @@ def test_perceptual_loss_with_vgg_matches_torch(files):
                 a, b = lpips_normalize(a), lpips_normalize(b)
             per = torch.nn.functional.mse_loss(a, b, reduction="none").mean(dim=(1, 2, 3))
             expected += weights[name] * per.numpy()
-        actual = jaxloss.perceptual_loss(
-            jnp.asarray(x),
-            jnp.asarray(y),
-            feature_fn=feature_fn,
-            layer_weights=weights,
-            normalize_features=normalize,
-        )
         np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-6)
 
 
