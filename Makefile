@@ -12,8 +12,6 @@ DOCS_STAMP := $(VENV)/.installed-docs
 MATHJAX_VERSION := 3.2.2
 MATHJAX := docs/_vendor/mathjax/tex-svg.js
 FLOORS := build/floors
-# What tests/conftest.py sets for the suite (compile time, not speed of the compiled code).
-TEST_XLA_FLAGS := --xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false
 
 .PHONY: demo test bench lint typecheck docs docs-notebooks browser test-floors install clean
 
@@ -30,12 +28,13 @@ PIP_INSTALL := $(PY) -m pip install --quiet --no-compile
 BYTE_COMPILE := mkdir -p build && $(PY) -m compileall -q -j 0 -x '/tests?/' \
 	$(VENV)/lib/python*/site-packages > build/compileall.log 2>&1 || true
 
+# The docs extra comes in the same resolve and byte-compile pass (`make test` builds the site).
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP_INSTALL) -e ".[test]"
+	$(PIP_INSTALL) -e ".[test,docs]"
 	$(PIP_INSTALL) --no-deps open-clip-torch==3.3.0  # see pyproject.toml's test extra
 	$(PIP_INSTALL) --no-deps lpips==0.1.4  # see pyproject.toml's test extra
 	$(BYTE_COMPILE)
-	touch $@
+	touch $(DOCS_STAMP) $@
 
 # The demo needs only the package and its `demo` extra (flax, scikit-learn, matplotlib, tqdm).
 $(DEMO_STAMP): pyproject.toml | $(PY)
@@ -93,18 +92,15 @@ docs-notebooks: $(DOCS_STAMP)
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-# Doctests run in their own process: the suite enables float64, which would change the dtypes
-# the examples print. They compile with the suite's XLA:CPU settings (tests/conftest.py: LLVM
-# level 0, the older fusion emitters; same results, 46 -> 25 s for the 166 examples).
+# The doctests of jaxloss/ run in the suite's session, in float32 (tests/package_doctests.py).
 # pyright (single-threaded) runs beside the docs build (single-threaded) on the second core; its
 # report and exit status come after the tests, so a type error does not hide a failing test.
-test: lint browser $(STAMP) $(DOCS_STAMP)
+test: lint browser $(STAMP)
 	@mkdir -p build
 	@( $(VENV)/bin/pyright > build/pyright.log 2>&1; echo $$? > build/pyright.status ) & \
 	$(MAKE) docs \
-	&& JAX_NUMPY_RANK_PROMOTION=raise XLA_FLAGS="$(TEST_XLA_FLAGS)" \
-		$(PY) -m pytest --doctest-modules jaxloss -n auto \
-	&& JAXLOSS_DOCS_BUILT=1 $(PY) -m pytest tests -n auto --dist worksteal --durations=40; \
+	&& JAXLOSS_DOCS_BUILT=1 $(PY) -m pytest tests jaxloss -p tests.package_doctests \
+		-n auto --dist worksteal --durations=40; \
 	status=$$?; wait; echo "pyright:"; cat build/pyright.log; \
 	test $$status -eq 0 && test "$$(cat build/pyright.status)" -eq 0
 

@@ -46,3 +46,31 @@ def rng():
     import numpy as np
 
     return np.random.default_rng(0)
+
+
+# Tests of tens of seconds each (subprocesses with several simulated devices, notebook kernels,
+# the docs build, the demo and the quick bench) start first. pytest-xdist's worksteal
+# scheduler then hands the short tests out as the workers free up, so the run ends on short
+# tests instead of one worker finishing a long one while the other core idles.
+SLOW_FIRST = (
+    "tests/test_axis_name.py",
+    "tests/test_embeddings_sharded.py",
+    "tests/test_notebooks.py",
+    "tests/test_multiprocess.py",
+    "tests/test_cross_device.py",
+    "tests/test_demo.py",
+    "tests/test_bench.py",
+    "tests/test_fused_sharded.py",
+    "tests/test_docs.py",
+    "tests/test_memory_per_device.py",
+    "tests/test_demo_parallel.py",
+    "tests/test_scaling_recipes.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: every other test keeps its place
