@@ -107,6 +107,33 @@ def on_device(x, dtype=None) -> jax.Array:
     return jax.device_put(np.asarray(x, dtype=None if dtype is None else jnp.dtype(dtype)))
 
 
+# The registry's constants, edge cases and malformed calls are built by numpy and transferred
+# (`on_device`), not with jnp: each jnp operation runs an XLA program, and importing the
+# registry compiled ~190 of them (4-5 s) in every process that imports it. The values and
+# dtypes are jnp's: numpy's float64 and int64 become float32 and int32 on transfer unless
+# float64 is enabled (as jnp's defaults), and what derives from a device constant is computed
+# by numpy on its host copy (`np.asarray`), in its dtype. Rounding operations are kept by numpy
+# only where the bits are jnp's (checked); a few stay jnp (see the comments beside them).
+# Weak types: `jax.device_put` of a Python scalar is weakly typed, as `jnp.array(2.0)`; an
+# array from numpy never is, unlike `jnp.full(shape, 0.5)` (a Python fill, no dtype).
+
+
+def ones(shape, dtype=None) -> jax.Array:
+    """``jnp.ones(shape, dtype)``, built by numpy and transferred: no XLA program."""
+    return on_device(np.ones(shape), dtype)
+
+
+def zeros(shape, dtype=None) -> jax.Array:
+    """``jnp.zeros(shape, dtype)``, built by numpy and transferred: no XLA program."""
+    return on_device(np.zeros(shape), dtype)
+
+
+def full(shape, fill_value, dtype=None) -> jax.Array:
+    """``jnp.full(shape, fill_value, dtype)``, built by numpy and transferred: no XLA program
+    (and, from a Python scalar, not weakly typed)."""
+    return on_device(np.full(shape, fill_value), dtype)
+
+
 def normal(rng: np.random.Generator, shape, dtype) -> jax.Array:
     """Standard-normal floating array of the given dtype."""
     return on_device(rng.standard_normal(shape), dtype)

@@ -4,7 +4,7 @@
 import jax.numpy as jnp
 import numpy as np
 
-from tests.registry import Bad, Call, normal
+from tests.registry import Bad, Call, full, normal, on_device, ones, zeros
 
 D = 3
 
@@ -14,11 +14,11 @@ def vectors(rng, batch, dtype, count):
 
 
 def signs(rng, batch):
-    return jnp.asarray(rng.choice([-1, 1], batch), jnp.int32)
+    return on_device(rng.choice([-1, 1], batch), jnp.int32)
 
 
 def binary(rng, batch):
-    return jnp.asarray(rng.integers(0, 2, batch), jnp.int32)
+    return on_device(rng.integers(0, 2, batch), jnp.int32)
 
 
 def mining_labels(rng, batch):
@@ -26,86 +26,84 @@ def mining_labels(rng, batch):
     size = batch[-1]
     rows = int(np.prod(batch[:-1], dtype=int))
     labels = np.stack([rng.permutation(np.arange(size) % 2) for _ in range(rows)])
-    return jnp.asarray(labels.reshape(batch), jnp.int32)
+    return on_device(labels.reshape(batch), jnp.int32)
 
 
 def mining_call(rng, batch, dtype, **kwargs):
     return Call((normal(rng, (*batch, D), dtype), mining_labels(rng, batch)), kwargs)
 
 
-# Singular configurations shared by the mining losses (values and gradients must be finite).
-COLLAPSED = jnp.ones((4, D))
-DUPLICATED = jnp.array([[1.0, 2.0, 0.0], [1.0, 2.0, 0.0], [3.0, 4.0, 0.0], [3.0, 4.0, 0.0]])
-ZEROS = jnp.zeros((4, D))
-TWO_CLASSES = jnp.array([0, 0, 1, 1])
-THREE_CLASSES = jnp.array([0, 0, 1, 2])
-PADDED = jnp.concatenate([DUPLICATED, jnp.full((1, D), jnp.nan)])
+# Singular configurations shared by the mining losses (values and gradients must be finite),
+# built by numpy and transferred (no XLA program; tests/registry/__init__.py).
+_DUPLICATED = np.array([[1.0, 2.0, 0.0], [1.0, 2.0, 0.0], [3.0, 4.0, 0.0], [3.0, 4.0, 0.0]])
+COLLAPSED = ones((4, D))
+DUPLICATED = on_device(_DUPLICATED)
+ZEROS = zeros((4, D))
+TWO_CLASSES = on_device([0, 0, 1, 1])
+THREE_CLASSES = on_device([0, 0, 1, 2])
+PADDED = on_device(np.concatenate([_DUPLICATED, np.full((1, D), np.nan)]))
 
 MINING_EDGES = (
     lambda: Call((COLLAPSED, TWO_CLASSES)),
     lambda: Call((DUPLICATED, TWO_CLASSES)),
-    lambda: Call((DUPLICATED, jnp.array([0, 1, 0, 1]))),
+    lambda: Call((DUPLICATED, on_device([0, 1, 0, 1]))),
     lambda: Call((DUPLICATED, THREE_CLASSES)),
-    lambda: Call((COLLAPSED, jnp.arange(4)), {"reduction": "mean"}),  # no positive pair
-    lambda: Call((DUPLICATED, jnp.zeros(4, jnp.int32)), {"reduction": "mean"}),  # no negative
-    lambda: Call((jnp.ones((1, D)), jnp.zeros(1, jnp.int32)), {"reduction": "mean"}),  # B = 1
+    lambda: Call((COLLAPSED, on_device(np.arange(4))), {"reduction": "mean"}),  # no positive pair
+    lambda: Call((DUPLICATED, zeros(4, jnp.int32)), {"reduction": "mean"}),  # no negative
+    lambda: Call((ones((1, D)), zeros(1, jnp.int32)), {"reduction": "mean"}),  # B = 1
     lambda: Call((ZEROS, TWO_CLASSES), {"distance": "cosine"}),
     lambda: Call((DUPLICATED, TWO_CLASSES), {"distance": "squared_euclidean"}),
     lambda: Call((DUPLICATED, THREE_CLASSES), {"distance": "manhattan"}),
     lambda: Call((COLLAPSED, TWO_CLASSES), {"distance": "chebyshev"}),
     # A masked-out example (NaN padding) changes nothing; weighted anchors.
     lambda: Call(
-        (PADDED, jnp.array([0, 0, 1, 1, 7])),
-        {"where": jnp.array([True, True, True, True, False]), "reduction": "mean"},
+        (PADDED, on_device([0, 0, 1, 1, 7])),
+        {"where": on_device([True, True, True, True, False]), "reduction": "mean"},
     ),
     lambda: Call(
         (DUPLICATED, TWO_CLASSES),
-        {"weights": jnp.array([0.0, 1.0, 2.0, 0.5]), "reduction": "sum_and_count"},
+        {"weights": on_device([0.0, 1.0, 2.0, 0.5]), "reduction": "sum_and_count"},
     ),
 )
 
 MINING_BAD = (
-    Bad(lambda: Call((jnp.ones((4, D)), jnp.zeros((4, 1), jnp.int32))), "`labels`"),
-    Bad(lambda: Call((jnp.ones((4, D)), jnp.zeros((3,), jnp.int32))), "`labels`"),
-    Bad(lambda: Call((jnp.ones((4, D)), jnp.zeros((4,)))), "`labels`"),
-    Bad(lambda: Call((jnp.ones((4,)), jnp.zeros((4,), jnp.int32))), "`embeddings`"),
-    Bad(lambda: Call((jnp.ones((4, D), jnp.int32), jnp.zeros((4,), jnp.int32))), "`embeddings`"),
+    Bad(lambda: Call((ones((4, D)), zeros((4, 1), jnp.int32))), "`labels`"),
+    Bad(lambda: Call((ones((4, D)), zeros((3,), jnp.int32))), "`labels`"),
+    Bad(lambda: Call((ones((4, D)), zeros((4,)))), "`labels`"),
+    Bad(lambda: Call((ones((4,)), zeros((4,), jnp.int32))), "`embeddings`"),
+    Bad(lambda: Call((ones((4, D), jnp.int32), zeros((4,), jnp.int32))), "`embeddings`"),
     # scipy's spellings are `pairwise_distances`'s `metric`, not a loss's `distance`.
-    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"distance": "cityblock"}), "`distance`"),
-    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"distance": "sqeuclidean"}), "`distance`"),
-    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"reduction": "avg"}), "`reduction`"),
-    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"where": jnp.ones(3, bool)}), "`where`"),
-    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"where": jnp.ones(4)}), "`where`"),
-    Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"weights": -jnp.ones(4)}), "`weights`"),
+    Bad(lambda: Call((ones((4, D)), TWO_CLASSES), {"distance": "cityblock"}), "`distance`"),
+    Bad(lambda: Call((ones((4, D)), TWO_CLASSES), {"distance": "sqeuclidean"}), "`distance`"),
+    Bad(lambda: Call((ones((4, D)), TWO_CLASSES), {"reduction": "avg"}), "`reduction`"),
+    Bad(lambda: Call((ones((4, D)), TWO_CLASSES), {"where": ones(3, bool)}), "`where`"),
+    Bad(lambda: Call((ones((4, D)), TWO_CLASSES), {"where": ones(4)}), "`where`"),
+    Bad(lambda: Call((ones((4, D)), TWO_CLASSES), {"weights": full(4, -1.0)}), "`weights`"),
 )
 
 
 def margin_bad(name="margin"):
-    return Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {name: -0.5}), f"`{name}`")
+    return Bad(lambda: Call((ones((4, D)), TWO_CLASSES), {name: -0.5}), f"`{name}`")
 
 
 def pair_bad(first, labels_ok):
     return (
         Bad(
-            lambda: Call((jnp.ones((2, D)), jnp.ones((2, D)), labels_ok), {"reduction": "avg"}),
+            lambda: Call((ones((2, D)), ones((2, D)), labels_ok), {"reduction": "avg"}),
             "`reduction`",
         ),
         Bad(
-            lambda: Call(
-                (jnp.ones((2, D)), jnp.ones((2, D)), labels_ok), {"where": jnp.ones(3, bool)}
-            ),
+            lambda: Call((ones((2, D)), ones((2, D)), labels_ok), {"where": ones(3, bool)}),
             "`where`",
         ),
         Bad(
-            lambda: Call(
-                (jnp.ones((2, D)), jnp.ones((2, D)), labels_ok), {"weights": -jnp.ones(2)}
-            ),
+            lambda: Call((ones((2, D)), ones((2, D)), labels_ok), {"weights": full(2, -1.0)}),
             "`weights`",
         ),
-        Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D + 1)), labels_ok)), "Shapes"),
-        Bad(lambda: Call((jnp.ones((2, D)), jnp.ones((2, D)), jnp.ones((3,)))), "`labels`"),
+        Bad(lambda: Call((ones((2, D)), ones((2, D + 1)), labels_ok)), "Shapes"),
+        Bad(lambda: Call((ones((2, D)), ones((2, D)), ones((3,)))), "`labels`"),
         Bad(
-            lambda: Call((jnp.ones((2, D), jnp.int32), jnp.ones((2, D)), labels_ok)),
+            lambda: Call((ones((2, D), jnp.int32), ones((2, D)), labels_ok)),
             f"`{first}`",
         ),
     )

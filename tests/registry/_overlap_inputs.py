@@ -1,11 +1,10 @@
 """Inputs, edge cases and malformed calls shared by the overlap families' registries (dice,
 overlap, compound): channel-last maps ``[batch..., H, W, C]``. No ``CASES`` here."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tests.registry import Bad, Call, integers, normal
+from tests.registry import Bad, Call, integers, normal, on_device, ones, zeros
 
 H, W, C = 3, 3, 3
 SPATIAL = (-3, -2)  # the H, W axes of [batch..., H, W, C]
@@ -16,7 +15,9 @@ OPTAX_PROBS = {"apply_softmax": False}
 
 
 def onehot(rng, batch, dtype, classes=C):
-    return jax.nn.one_hot(integers(rng, (*batch, H, W), classes), classes, dtype=dtype)
+    """``jax.nn.one_hot`` of random labels, built by numpy: no XLA program."""
+    drawn = rng.integers(0, classes, (*batch, H, W))  # as `integers` draws them
+    return on_device(drawn[..., None] == np.arange(classes), dtype)
 
 
 def maps(rng, batch, dtype, **kwargs):
@@ -32,32 +33,32 @@ def labels(rng, batch, dtype, **kwargs):
 def multilabel(rng, batch, dtype, **kwargs):
     """Independent binary channels (several may be on): the sigmoid mode."""
     logits = normal(rng, (*batch, H, W, C), dtype)
-    targets = jnp.asarray(rng.integers(0, 2, (*batch, H, W, C)), dtype)
+    targets = on_device(rng.integers(0, 2, (*batch, H, W, C)), dtype)
     return Call((logits, targets), {"axis": SPATIAL, **kwargs})
 
 
 def binary(rng, batch, dtype):
     logits = normal(rng, (*batch, H, W), dtype)
-    targets = jnp.asarray(rng.integers(0, 2, (*batch, H, W)), dtype)
+    targets = on_device(rng.integers(0, 2, (*batch, H, W)), dtype)
     return Call((logits, targets), {"axis": SPATIAL})
 
 
 def empty(probs, **kwargs):
     """Empty prediction and empty target (probabilities all 0)."""
-    return lambda: Call((jnp.zeros((2, H, W, C)), jnp.zeros((2, H, W, C))), {**probs, **kwargs})
+    return lambda: Call((zeros((2, H, W, C)), zeros((2, H, W, C))), {**probs, **kwargs})
 
 
 def background(**kwargs):
     """Every pixel is background (class 0): the other classes are absent."""
     return lambda: Call(
-        (normal(np.random.default_rng(0), (2, H, W, C), jnp.float32), jnp.zeros((2, H, W), int)),
+        (normal(np.random.default_rng(0), (2, H, W, C), jnp.float32), zeros((2, H, W), int)),
         kwargs,
     )
 
 
 def single_pixel(**kwargs):
     return lambda: Call(
-        (jnp.array([[[[3.0, -2.0, 0.5]]]]), jnp.array([[[1]]])), {"axis": (1, 2), **kwargs}
+        (on_device([[[[3.0, -2.0, 0.5]]]]), on_device([[[1]]])), {"axis": (1, 2), **kwargs}
     )
 
 
@@ -72,14 +73,14 @@ def bfloat16(**kwargs):
 
 def perfect(probs, **kwargs):
     """Probabilities equal to the one-hot targets: the loss is 0."""
-    target = jax.nn.one_hot(jnp.array([[[0, 1, 2], [2, 1, 0], [0, 0, 1]]]), C)
+    target = on_device(np.eye(C)[np.array([[[0, 1, 2], [2, 1, 0], [0, 0, 1]]])])  # one-hot
     return lambda: Call((target, target), {**probs, **kwargs})
 
 
 def confident(**kwargs):
     """A confident pixel, classes 1 and 2 absent: class sums of e^-60 (issue: NaN at smooth=0)."""
     return lambda: Call(
-        (jnp.array([[[[60.0, 0.0, 0.0]]]]), jnp.array([[[[1.0, 0.0, 0.0]]]])),
+        (on_device([[[[60.0, 0.0, 0.0]]]]), on_device([[[[1.0, 0.0, 0.0]]]])),
         {"axis": (1, 2), **kwargs},
     )
 
@@ -88,8 +89,8 @@ def saturated_sigmoid(**kwargs):
     """Independent channels at logits of +-40, some on, some off (activation="sigmoid")."""
     return lambda: Call(
         (
-            jnp.array([[[[40.0, -40.0, 0.0]], [[-40.0, 40.0, 2.0]]]]),
-            jnp.array([[[[1.0, 0.0, 0.0]], [[0.0, 1.0, 1.0]]]]),
+            on_device([[[[40.0, -40.0, 0.0]], [[-40.0, 40.0, 2.0]]]]),
+            on_device([[[[1.0, 0.0, 0.0]], [[0.0, 1.0, 1.0]]]]),
         ),
         {"axis": (1, 2), **kwargs},
     )
@@ -114,30 +115,30 @@ SMOOTH_EDGES = (2, 3, 6)
 
 def bad(pred="predictions", target="targets", extra=()):
     """Malformed calls shared by the family, then `extra` function-specific ones."""
-    maps_ = (jnp.ones((2, H, W, C)), jnp.ones((2, H, W, C)))
+    maps_ = (ones((2, H, W, C)), ones((2, H, W, C)))
     return (
         # channel mismatch between predictions and targets
-        Bad(lambda: Call((jnp.ones((2, H, W, 3)), jnp.ones((2, H, W, 4)))), f"`{target}`"),
+        Bad(lambda: Call((ones((2, H, W, 3)), ones((2, H, W, 4)))), f"`{target}`"),
         # wrong ranks
-        Bad(lambda: Call((jnp.ones((3,)), jnp.ones((3,)))), f"`{pred}`"),
-        Bad(lambda: Call((jnp.ones((2, H, W, 3)), jnp.ones((2, W, 3, 1, 1)))), f"`{target}`"),
-        Bad(lambda: Call((jnp.ones((2, H, W, 3)), jnp.ones((2, H), int))), f"`{target}`"),
+        Bad(lambda: Call((ones((3,)), ones((3,)))), f"`{pred}`"),
+        Bad(lambda: Call((ones((2, H, W, 3)), ones((2, W, 3, 1, 1)))), f"`{target}`"),
+        Bad(lambda: Call((ones((2, H, W, 3)), ones((2, H), int))), f"`{target}`"),
         # integer predictions
-        Bad(lambda: Call((jnp.ones((2, H, W, 3), int), jnp.ones((2, H, W), int))), f"`{pred}`"),
+        Bad(lambda: Call((ones((2, H, W, 3), int), ones((2, H, W), int))), f"`{pred}`"),
         # the class axis among the summed axes
         Bad(lambda: Call(maps_, {"axis": -1}), "`axis`"),
         # a per-example mask that does not broadcast to [batch]
-        Bad(lambda: Call(maps_, {"where": jnp.ones((3,), bool)}), "`where`"),
+        Bad(lambda: Call(maps_, {"where": ones((3,), bool)}), "`where`"),
         *extra,
     )
 
 
-MAPS = (jnp.ones((2, H, W, C)), jnp.ones((2, H, W, C)))
+MAPS = (ones((2, H, W, C)), ones((2, H, W, C)))
 ALPHA_BETA = (
     Bad(lambda: Call(MAPS, {"alpha": -0.1}), "`alpha`"),
     Bad(lambda: Call(MAPS, {"beta": -1.0}), "`beta`"),
 )
-CLASS_WEIGHTS = (Bad(lambda: Call(MAPS, {"class_weights": jnp.ones((C + 1,))}), "`class_weights`"),)
+CLASS_WEIGHTS = (Bad(lambda: Call(MAPS, {"class_weights": ones((C + 1,))}), "`class_weights`"),)
 SMOOTH = (Bad(lambda: Call(MAPS, {"smooth": -1e-5}), "`smooth`"),)
 ACTIVATION = (
     Bad(lambda: Call(MAPS, {"activation": "softplus"}), "`activation`"),

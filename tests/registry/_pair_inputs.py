@@ -2,8 +2,9 @@
 jaxloss.pair_weighting and jaxloss.pair_ranking. No ``CASES`` here."""
 
 import jax.numpy as jnp
+import numpy as np
 
-from tests.registry import Bad, Call
+from tests.registry import Bad, Call, on_device, ones, zeros
 from tests.registry._embedding_inputs import (
     COLLAPSED,
     DUPLICATED,
@@ -19,21 +20,22 @@ EDGES = (
     lambda: Call((COLLAPSED, TWO_CLASSES)),  # 0: collapsed embeddings
     lambda: Call((DUPLICATED, TWO_CLASSES)),  # 1: duplicated embeddings
     lambda: Call((DUPLICATED, THREE_CLASSES)),  # 2: a class with one example
-    lambda: Call((DUPLICATED, jnp.zeros(4, jnp.int32)), {"reduction": "mean"}),  # 3: one class
-    lambda: Call((COLLAPSED, jnp.arange(4)), {"reduction": "mean"}),  # 4: no positive pair
-    lambda: Call((DUPLICATED, jnp.array([2, 2, 5, 5]))),  # 5: classes absent (ids 0, 1, 3, 4)
+    lambda: Call((DUPLICATED, zeros(4, jnp.int32)), {"reduction": "mean"}),  # 3: one class
+    # 4: no positive pair
+    lambda: Call((COLLAPSED, on_device(np.arange(4))), {"reduction": "mean"}),
+    lambda: Call((DUPLICATED, on_device([2, 2, 5, 5]))),  # 5: classes absent (ids 0, 1, 3, 4)
     # 6: a masked-out example (NaN padding) changes nothing.
     lambda: Call(
-        (PADDED, jnp.array([0, 0, 1, 1, 7])),
-        {"where": jnp.array([True, True, True, True, False]), "reduction": "mean"},
+        (PADDED, on_device([0, 0, 1, 1, 7])),
+        {"where": on_device([True, True, True, True, False]), "reduction": "mean"},
     ),
     # 7: every row masked: 0 with zero gradients.
-    lambda: Call((PADDED, jnp.array([0, 0, 1, 1, 7])), {"where": jnp.zeros(5, bool)}),
+    lambda: Call((PADDED, on_device([0, 0, 1, 1, 7])), {"where": zeros(5, bool)}),
     lambda: Call(  # 8: weighted anchors
         (DUPLICATED, TWO_CLASSES),
-        {"weights": jnp.array([0.0, 1.0, 2.0, 0.5]), "reduction": "sum_and_count"},
+        {"weights": on_device([0.0, 1.0, 2.0, 0.5]), "reduction": "sum_and_count"},
     ),
-    lambda: Call((DUPLICATED.astype(jnp.bfloat16), TWO_CLASSES)),  # 9: bfloat16
+    lambda: Call((on_device(DUPLICATED, jnp.bfloat16), TWO_CLASSES)),  # 9: bfloat16
 )
 # The edge cases without zero vectors or ties where a loss built on cosines is smooth.
 COSINE_SMOOTH = (0, 1, 2, 3, 4, 5, 6, 8)
@@ -43,4 +45,4 @@ BAD = tuple(b for b in MINING_BAD if b.match != "`distance`")
 
 
 def bad(name, value, **extra):
-    return Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {name: value, **extra}), f"`{name}`")
+    return Bad(lambda: Call((ones((4, D)), TWO_CLASSES), {name: value, **extra}), f"`{name}`")

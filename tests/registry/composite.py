@@ -8,9 +8,9 @@ generic tests see one array.
 import jax.numpy as jnp
 
 import jaxloss
-from tests.registry import Bad, Call, Case, normal
+from tests.registry import Bad, Call, Case, normal, ones, zeros
 
-_ZERO = (jnp.zeros(4), jnp.zeros(4))
+_ZERO = (zeros(4), zeros(4))
 
 
 def _composite(predictions, targets, *, terms=None):
@@ -46,9 +46,10 @@ CASES = [
                 "`terms`",
             ),
             Bad(
-                lambda: Call(_ZERO, {"terms": {"a": (jaxloss.squared_error, jnp.ones(2))}}),
+                lambda: Call(_ZERO, {"terms": {"a": (jaxloss.squared_error, ones(2))}}),
                 "`terms`",
             ),
+            # a term returning a non-scalar (jnp: it runs inside the loss)
             Bad(lambda: Call(_ZERO, {"terms": {"n": lambda p, t: jnp.ones(3, int)}}), "`terms`"),
         ),
     ),

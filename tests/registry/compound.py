@@ -1,9 +1,8 @@
 """Registry entries for jaxloss.compound (Dice plus BCE, cross-entropy or focal loss)."""
 
-import jax.numpy as jnp
 import numpy as np
 
-from tests.registry import Bad, Call, Case
+from tests.registry import Bad, Call, Case, full, on_device, ones, zeros
 from tests.registry._overlap_inputs import (
     MAPS,
     C,
@@ -24,10 +23,10 @@ EDGES = (
     background(),
     single_pixel(),
     bfloat16(),
-    lambda: Call((jnp.full((2, H, W, C), 50.0), jnp.zeros((2, H, W), int))),
-    lambda: Call((jnp.zeros((1, H, W, 1)), jnp.zeros((1, H, W)))),
+    lambda: Call((full((2, H, W, C), 50.0), zeros((2, H, W), int))),
+    lambda: Call((zeros((1, H, W, 1)), zeros((1, H, W)))),
     # One channel at logit 0 with both labels (issue: the sigmoid gradient there was wrong).
-    lambda: Call((jnp.zeros((1, H, W, 1)), jnp.asarray(np.eye(H, W)[None]))),
+    lambda: Call((zeros((1, H, W, 1)), on_device(np.eye(H, W)[None]))),
     confident(smooth=0.0),
 )
 SMOOTH_EDGES = (0, 1, 3, 4, 5, 6)
@@ -48,13 +47,13 @@ CASES = [
     Case(
         "dice_cross_entropy_loss",
         lambda rng, batch, dtype: labels(
-            rng, batch, dtype, class_weights=jnp.array([0.5, 1.0, 2.0]), lambda_ce=0.7
+            rng, batch, dtype, class_weights=on_device([0.5, 1.0, 2.0]), lambda_ce=0.7
         ),
         edge_cases=(
             *EDGES,
             lambda: Call(
-                (jnp.zeros((2, H, W, C)), jnp.zeros((2, H, W), int)),
-                {"class_weights": jnp.array([0.0, 1.0, 1.0])},
+                (zeros((2, H, W, C)), zeros((2, H, W), int)),
+                {"class_weights": on_device([0.0, 1.0, 1.0])},
             ),
         ),
         smooth_at=(*SMOOTH_EDGES, len(EDGES)),
@@ -74,14 +73,12 @@ CASES = [
         edge_cases=(
             *EDGES,
             lambda: Call(
-                (jnp.full((2, H, W, C), 40.0), jnp.ones((2, H, W, C))),
+                (full((2, H, W, C), 40.0), ones((2, H, W, C))),
                 {"activation": "sigmoid", "gamma": 0.5},
             ),
             # MONAI's softmax focal term without the background class (issue: it disagreed).
             confident(ignore_background=True, gamma=0.5, smooth=0.0),
-            lambda: Call(
-                (jnp.zeros((1, H, W, 1)), jnp.asarray(np.eye(H, W)[None])), {"gamma": 2.0}
-            ),
+            lambda: Call((zeros((1, H, W, 1)), on_device(np.eye(H, W)[None])), {"gamma": 2.0}),
             saturated_sigmoid(activation="sigmoid", gamma=0.5, smooth=0.0),
         ),
         smooth_at=(

@@ -1,8 +1,9 @@
 """Registry entries for jaxloss.dice (optax's Dice names; channel-last maps)."""
 
 import jax.numpy as jnp
+import numpy as np
 
-from tests.registry import Bad, Call, Case
+from tests.registry import Bad, Call, Case, full, on_device, ones, zeros
 from tests.registry._overlap_inputs import (
     ALPHA_BETA,
     CLASS_WEIGHTS,
@@ -37,7 +38,7 @@ CASES = [
                 # a mean over the class axis has no use for micro-batch pairs
                 Bad(lambda: Call(MAPS, {"reduction": "sum_and_count"}), "`reduction`"),
                 Bad(lambda: Call(MAPS, {"apply_softmax": "yes"}), "`apply_softmax`"),
-                Bad(lambda: Call(MAPS, {"weights": jnp.ones((3,))}), "`weights`"),
+                Bad(lambda: Call(MAPS, {"weights": ones((3,))}), "`weights`"),
             )
         ),
     ),
@@ -45,21 +46,21 @@ CASES = [
         "binary_dice_loss",
         binary,
         edge_cases=(
-            lambda: Call((jnp.zeros((2, H, W)), jnp.zeros((2, H, W))), {"apply_sigmoid": False}),
-            lambda: Call((jnp.full((1, 1, 1), 30.0), jnp.ones((1, 1, 1)))),
-            lambda: Call((jnp.zeros((2, H, W), jnp.bfloat16), jnp.ones((2, H, W), jnp.bfloat16))),
+            lambda: Call((zeros((2, H, W)), zeros((2, H, W))), {"apply_sigmoid": False}),
+            lambda: Call((full((1, 1, 1), 30.0), ones((1, 1, 1)))),
+            lambda: Call((zeros((2, H, W), jnp.bfloat16), ones((2, H, W), jnp.bfloat16))),
             # batch Dice: one value
             lambda: Call(
-                (jnp.zeros((2, H, W)), jnp.stack([jnp.eye(H, W)] * 2)), {"batch_dice": True}
+                (zeros((2, H, W)), on_device(np.stack([np.eye(H, W)] * 2))), {"batch_dice": True}
             ),
         ),
         smooth_at=(3,),
         bad_calls=(
-            Bad(lambda: Call((jnp.ones((2, H, W, 2)), jnp.ones((2, H, W, 3)))), "`targets`"),
-            Bad(lambda: Call((jnp.ones((2, H, W)), jnp.ones((2, H)))), "`targets`"),
-            Bad(lambda: Call((jnp.ones((2, H)), jnp.ones((2, H))), {"smooth": -1.0}), "`smooth`"),
+            Bad(lambda: Call((ones((2, H, W, 2)), ones((2, H, W, 3)))), "`targets`"),
+            Bad(lambda: Call((ones((2, H, W)), ones((2, H)))), "`targets`"),
+            Bad(lambda: Call((ones((2, H)), ones((2, H))), {"smooth": -1.0}), "`smooth`"),
             Bad(
-                lambda: Call((jnp.ones((2, H)), jnp.ones((2, H))), {"apply_sigmoid": 1}),
+                lambda: Call((ones((2, H)), ones((2, H))), {"apply_sigmoid": 1}),
                 "`apply_sigmoid`",
             ),
         ),

@@ -1,19 +1,20 @@
 """Registry entries for jaxloss.discrete_distances."""
 
 import jax.numpy as jnp
+import numpy as np
 
-from tests.registry import Bad, Call, Case, probabilities
+from tests.registry import Bad, Call, Case, full, on_device, ones, probabilities
 
 K = 4
-ONE_HOT = jnp.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
-OTHER_HOT = jnp.array([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
-ZEROS = jnp.array([[0.5, 0.5, 0.0, 0.0], [0.0, 0.25, 0.0, 0.75]])
+ONE_HOT = on_device([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
+OTHER_HOT = on_device([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+ZEROS = on_device([[0.5, 0.5, 0.0, 0.0], [0.0, 0.25, 0.0, 0.75]])
 # Zero where ZEROS is zero, and more: P (ZEROS) stays absolutely continuous w.r.t. it.
-ZEROS_WIDER = jnp.array([[0.3, 0.3, 0.4, 0.0], [0.2, 0.3, 0.1, 0.4]])
-POSITIVE = jnp.array([[0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25]])
-ENTRY_MASK = jnp.array([[True, True, False, True], [False, False, False, False]])
-EXAMPLE_MASK = jnp.array([True, False])
-NAN_SECOND = jnp.array([[0.25, 0.25, 0.5, 0.0], [jnp.nan] * K])
+ZEROS_WIDER = on_device([[0.3, 0.3, 0.4, 0.0], [0.2, 0.3, 0.1, 0.4]])
+POSITIVE = on_device([[0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25]])
+ENTRY_MASK = on_device([[True, True, False, True], [False, False, False, False]])
+EXAMPLE_MASK = on_device([True, False])
+NAN_SECOND = on_device([[0.25, 0.25, 0.5, 0.0], [jnp.nan] * K])
 
 
 def _two(**kwargs):
@@ -33,21 +34,21 @@ def _masked(q, p, **kwargs):
 def _example_masked(q, p, **kwargs):
     return lambda: Call(
         (q, p),
-        {**kwargs, "where": EXAMPLE_MASK, "weights": jnp.array([2.0, 1.0]), "reduction": "mean"},
+        {**kwargs, "where": EXAMPLE_MASK, "weights": on_device([2.0, 1.0]), "reduction": "mean"},
     )
 
 
 def _bads(**kwargs):
-    x = jnp.full((2, K), 1 / K)
+    x = full((2, K), 1 / K)
     return (
-        Bad(lambda: Call((x, jnp.ones((2, K + 1)) / 5), kwargs), "`predictions`"),
-        Bad(lambda: Call((x, jnp.ones((2, 1))), kwargs), "`targets`"),
-        Bad(lambda: Call((x.astype(jnp.int32), x), kwargs), "`predictions`"),
-        Bad(lambda: Call((x, x.astype(jnp.int32)), kwargs), "`targets`"),
-        Bad(lambda: Call((x, x), {**kwargs, "where": jnp.ones((2, K))}), "`where`"),
-        Bad(lambda: Call((x, x), {**kwargs, "where": jnp.ones((3,), bool)}), "`where`"),
-        Bad(lambda: Call((x, x), {**kwargs, "where": jnp.ones((2, K, 1), bool)}), "`where`"),
-        Bad(lambda: Call((x, x), {**kwargs, "weights": jnp.ones((3,))}), "`weights`"),
+        Bad(lambda: Call((x, full((2, K + 1), 1 / 5)), kwargs), "`predictions`"),
+        Bad(lambda: Call((x, ones((2, 1))), kwargs), "`targets`"),
+        Bad(lambda: Call((on_device(x, jnp.int32), x), kwargs), "`predictions`"),
+        Bad(lambda: Call((x, on_device(x, jnp.int32)), kwargs), "`targets`"),
+        Bad(lambda: Call((x, x), {**kwargs, "where": ones((2, K))}), "`where`"),
+        Bad(lambda: Call((x, x), {**kwargs, "where": ones((3,), bool)}), "`where`"),
+        Bad(lambda: Call((x, x), {**kwargs, "where": ones((2, K, 1), bool)}), "`where`"),
+        Bad(lambda: Call((x, x), {**kwargs, "weights": ones((3,))}), "`weights`"),
         Bad(lambda: Call((x, x), {**kwargs, "axis": 2}), "`axis`"),
     )
 
@@ -62,7 +63,7 @@ def _symmetric_case(name, *, disjoint=True):
             lambda: Call((ONE_HOT, ONE_HOT)),
             lambda: Call((ZEROS, ZEROS)),
             lambda: Call((ZEROS, ZEROS_WIDER)),
-            lambda: Call((POSITIVE, ZEROS_WIDER[::-1])),
+            lambda: Call((POSITIVE, on_device(np.asarray(ZEROS_WIDER)[::-1]))),
             _masked(ZEROS, ONE_HOT),
             _example_masked(NAN_SECOND, ONE_HOT),
             *((lambda: Call((ONE_HOT, OTHER_HOT)),) if disjoint else ()),
@@ -81,7 +82,7 @@ CASES = [
         _two(alpha=2.0),
         grad_argnums=(0, 1),
         edge_cases=(
-            lambda: Call((POSITIVE, POSITIVE[::-1]), {"alpha": 1.0}),
+            lambda: Call((POSITIVE, on_device(np.asarray(POSITIVE)[::-1])), {"alpha": 1.0}),
             lambda: Call((ZEROS_WIDER, ZEROS), {"alpha": 1.0}),
             lambda: Call((ZEROS_WIDER, ZEROS), {"alpha": 0.0}),
             lambda: Call((ZEROS_WIDER, ZEROS), {"alpha": 0.5}),
@@ -92,13 +93,13 @@ CASES = [
             lambda: Call((ZEROS, ZEROS_WIDER), {"alpha": 0.5}),
             _masked(ZEROS_WIDER, ZEROS, alpha=2.0),
             _example_masked(NAN_SECOND, ONE_HOT, alpha=0.5),
-            lambda: Call((POSITIVE, POSITIVE[::-1]), {"alpha": 2.5}),
+            lambda: Call((POSITIVE, on_device(np.asarray(POSITIVE)[::-1])), {"alpha": 2.5}),
         ),
         smooth_at=(0, 10),
         bad_calls=(
             *_bads(alpha=2.0),
             Bad(lambda: Call((POSITIVE, POSITIVE), {"alpha": -1.0}), "`alpha`"),
-            Bad(lambda: Call((POSITIVE, POSITIVE), {"alpha": jnp.ones(2)}), "`alpha`"),
+            Bad(lambda: Call((POSITIVE, POSITIVE), {"alpha": ones(2)}), "`alpha`"),
         ),
     ),
 ]

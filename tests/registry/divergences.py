@@ -1,22 +1,45 @@
 """Registry entries for jaxloss.divergences."""
 
 import jax.numpy as jnp
+import numpy as np
 
 import jaxloss
-from tests.registry import Bad, Call, Case, normal, probabilities, uniform
+from tests.registry import (
+    Bad,
+    Call,
+    Case,
+    full,
+    normal,
+    on_device,
+    ones,
+    probabilities,
+    uniform,
+    zeros,
+)
 
 K = 4
 INF = jnp.inf
-ONE_HOT = jnp.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
-OTHER_HOT = jnp.array([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
-ZERO_TARGETS = jnp.array([[0.5, 0.5, 0.0, 0.0], [0.0, 0.25, 0.0, 0.75]])
+ONE_HOT = on_device([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
+OTHER_HOT = on_device([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+ZERO_TARGETS = on_device([[0.5, 0.5, 0.0, 0.0], [0.0, 0.25, 0.0, 0.75]])
+
+
+def _log(x):
+    """The log of a constant by numpy, in its dtype (no XLA program): for these constants the
+    same bits as jnp.log's (checked; for random inputs XLA's float32 log differs in the last
+    bit now and then, so the factories keep jnp.log). log 0 = -inf is meant."""
+    with np.errstate(divide="ignore"):
+        return on_device(np.log(x))
+
+
 # -inf log-predictions exactly where the target is 0 (the defined 0 * -inf = 0 case).
-LOG_Q_HOLES = jnp.log(jnp.array([[0.5, 0.5, 0.0, 0.0], [0.1, 0.4, 0.0, 0.5]]))
-UNIFORM_LOG = jnp.full((2, K), -jnp.log(4.0))
-MASK = jnp.array([[True, True, False, True], [False, False, False, False]])
+# (transferred first: the log of the values rounded to the device's dtype, as jnp's)
+LOG_Q_HOLES = _log(on_device([[0.5, 0.5, 0.0, 0.0], [0.1, 0.4, 0.0, 0.5]]))
+UNIFORM_LOG = _log(full((2, K), 0.25))
+MASK = on_device([[True, True, False, True], [False, False, False, False]])
 # An example mask, and inputs that are NaN in the masked example (they must not leak).
-EXAMPLE_MASK = jnp.array([True, False])
-NAN_SECOND = jnp.array([[0.25, 0.25, 0.5, 0.0], [jnp.nan] * K])
+EXAMPLE_MASK = on_device([True, False])
+NAN_SECOND = on_device([[0.25, 0.25, 0.5, 0.0], [jnp.nan] * K])
 
 
 def _optax_where(fn):
@@ -79,22 +102,22 @@ def _gaussian(rng, batch, dtype):
 
 
 def _mismatched(n_first=K, n_second=K + 1, first_int=False):
-    first = jnp.arange(2 * n_first).reshape(2, n_first)
-    first = first if first_int else first.astype(jnp.float32) / 10
-    return lambda: Call((first, jnp.ones((2, n_second)) / n_second))
+    first = np.arange(2 * n_first).reshape(2, n_first)
+    first = on_device(first if first_int else first.astype(np.float32) / 10)  # float32 / 10
+    return lambda: Call((first, on_device(np.ones((2, n_second)) / n_second)))
 
 
 def _pair_bad_calls(first, second):
     return (
-        Bad(lambda: Call((jnp.zeros((2, K)), jnp.ones((2, K + 1)) / 5)), f"`{first}`"),
-        Bad(lambda: Call((jnp.zeros((2, K)), jnp.ones((2, 1)))), f"`{second}`"),
-        Bad(lambda: Call((jnp.zeros((2, K), jnp.int32), jnp.ones((2, K)))), f"`{first}`"),
-        Bad(lambda: Call((jnp.zeros((2, K)), jnp.ones((2, K), jnp.int32))), f"`{second}`"),
+        Bad(lambda: Call((zeros((2, K)), full((2, K + 1), 1 / 5))), f"`{first}`"),
+        Bad(lambda: Call((zeros((2, K)), ones((2, 1)))), f"`{second}`"),
+        Bad(lambda: Call((zeros((2, K), jnp.int32), ones((2, K)))), f"`{first}`"),
+        Bad(lambda: Call((zeros((2, K)), ones((2, K), jnp.int32))), f"`{second}`"),
         Bad(
-            lambda: Call((jnp.zeros((2, K)), jnp.ones((2, K))), {"where": jnp.ones((2, K))}),
+            lambda: Call((zeros((2, K)), ones((2, K))), {"where": ones((2, K))}),
             "`where`",
         ),
-        Bad(lambda: Call((jnp.zeros((2, K)), jnp.ones((2, K))), {"axis": 2}), "`axis`"),
+        Bad(lambda: Call((zeros((2, K)), ones((2, K))), {"axis": 2}), "`axis`"),
     )
 
 
@@ -105,16 +128,16 @@ def _masked(*args):
 def _example_masked(*args):
     """An example mask and weights; the masked example is NaN."""
     return lambda: Call(
-        args, {"where": EXAMPLE_MASK, "weights": jnp.array([2.0, 1.0]), "reduction": "mean"}
+        args, {"where": EXAMPLE_MASK, "weights": on_device([2.0, 1.0]), "reduction": "mean"}
     )
 
 
 def _example_bad_calls():
-    x = jnp.full((2, K), 1 / K)
+    x = full((2, K), 1 / K)
     return (
-        Bad(lambda: Call((x, x), {"where": jnp.ones((3,), bool)}), "`where`"),
-        Bad(lambda: Call((x, x), {"where": jnp.ones((2, K, 1), bool)}), "`where`"),
-        Bad(lambda: Call((x, x), {"weights": jnp.ones((3,))}), "`weights`"),
+        Bad(lambda: Call((x, x), {"where": ones((3,), bool)}), "`where`"),
+        Bad(lambda: Call((x, x), {"where": ones((2, K, 1), bool)}), "`where`"),
+        Bad(lambda: Call((x, x), {"weights": ones((3,))}), "`weights`"),
     )
 
 
@@ -124,16 +147,16 @@ CASES = [
         _entropy,
         edge_cases=(
             lambda: Call((ONE_HOT,)),
-            lambda: Call((jnp.zeros((2, K)),)),
+            lambda: Call((zeros((2, K)),)),
             _masked(ZERO_TARGETS),
             _example_masked(NAN_SECOND),
         ),
         bad_calls=(
-            Bad(lambda: Call((jnp.ones((2, K), jnp.int32),)), "`probabilities`"),
-            Bad(lambda: Call((jnp.ones((2, K)),), {"where": jnp.ones((3,), bool)}), "`where`"),
-            Bad(lambda: Call((jnp.ones((2, K)),), {"weights": jnp.ones((2, K))}), "`weights`"),
-            Bad(lambda: Call((jnp.ones((2, K)),), {"where": jnp.ones((3, K), bool)}), "`where`"),
-            Bad(lambda: Call((jnp.ones((2, K)),), {"axis": (1, 1)}), "`axis`"),
+            Bad(lambda: Call((ones((2, K), jnp.int32),)), "`probabilities`"),
+            Bad(lambda: Call((ones((2, K)),), {"where": ones((3,), bool)}), "`where`"),
+            Bad(lambda: Call((ones((2, K)),), {"weights": ones((2, K))}), "`weights`"),
+            Bad(lambda: Call((ones((2, K)),), {"where": ones((3, K), bool)}), "`where`"),
+            Bad(lambda: Call((ones((2, K)),), {"axis": (1, 1)}), "`axis`"),
         ),
     ),
     Case(
@@ -142,9 +165,9 @@ CASES = [
         grad_argnums=(0, 1),
         edge_cases=(
             lambda: Call((LOG_Q_HOLES, ZERO_TARGETS)),
-            lambda: Call((jnp.log(ONE_HOT), ONE_HOT)),
+            lambda: Call((_log(ONE_HOT), ONE_HOT)),
             _masked(LOG_Q_HOLES, ZERO_TARGETS),
-            _example_masked(jnp.log(NAN_SECOND), NAN_SECOND),
+            _example_masked(_log(NAN_SECOND), NAN_SECOND),
         ),
         bad_calls=(*_pair_bad_calls("log_predictions", "targets"), *_example_bad_calls()),
     ),
@@ -156,14 +179,17 @@ CASES = [
             grad_argnums=(0, 1),
             edge_cases=(
                 lambda: Call((LOG_Q_HOLES, ZERO_TARGETS)),
-                lambda: Call((jnp.log(ONE_HOT), ONE_HOT)),
+                lambda: Call((_log(ONE_HOT), ONE_HOT)),
                 lambda: Call((UNIFORM_LOG, ONE_HOT)),
-                lambda: Call((UNIFORM_LOG, jnp.zeros((2, K)))),
+                lambda: Call((UNIFORM_LOG, zeros((2, K)))),
                 _masked(LOG_Q_HOLES, ZERO_TARGETS),
                 # optax's entry mask over a whole example, with weights; NaN stays out.
                 lambda: Call(
-                    (jnp.log(NAN_SECOND), NAN_SECOND),
-                    {"where": EXAMPLE_MASK[:, None], "weights": jnp.array([2.0, 1.0])},
+                    (_log(NAN_SECOND), NAN_SECOND),
+                    {
+                        "where": on_device(np.asarray(EXAMPLE_MASK)[:, None]),
+                        "weights": on_device([2.0, 1.0]),
+                    },
                 ),
             ),
             bad_calls=_pair_bad_calls("log_predictions", "targets"),
@@ -176,10 +202,10 @@ CASES = [
         fn=_optax_where(jaxloss.kl_divergence_with_log_targets),
         grad_argnums=(0, 1),
         edge_cases=(
-            lambda: Call((LOG_Q_HOLES, jnp.log(ZERO_TARGETS))),
-            lambda: Call((jnp.log(ONE_HOT), jnp.log(ONE_HOT))),
-            lambda: Call((UNIFORM_LOG, jnp.log(ONE_HOT))),
-            _masked(LOG_Q_HOLES, jnp.log(ZERO_TARGETS)),
+            lambda: Call((LOG_Q_HOLES, _log(ZERO_TARGETS))),
+            lambda: Call((_log(ONE_HOT), _log(ONE_HOT))),
+            lambda: Call((UNIFORM_LOG, _log(ONE_HOT))),
+            _masked(LOG_Q_HOLES, _log(ZERO_TARGETS)),
         ),
         bad_calls=_pair_bad_calls("log_predictions", "log_targets"),
     ),
@@ -223,30 +249,26 @@ CASES = [
         _gaussian,
         grad_argnums=(0, 1),
         edge_cases=(
-            lambda: Call((jnp.zeros((2, K)), jnp.zeros((2, K)))),
-            lambda: Call(
-                (jnp.ones((2, K)), jnp.full((2, K), 300.0)), {"prior_log_variance": 300.0}
-            ),
+            lambda: Call((zeros((2, K)), zeros((2, K)))),
+            lambda: Call((ones((2, K)), full((2, K), 300.0)), {"prior_log_variance": 300.0}),
             lambda: Call(
                 # e^80: the largest ratio of variances float32 holds (e^300 overflows it).
-                (jnp.ones((2, K)), jnp.full((2, K), -81.0)),
+                (ones((2, K)), full((2, K), -81.0)),
                 {"prior_log_variance": -80.0},
             ),
-            _masked(jnp.ones((2, K)), jnp.zeros((2, K))),
+            _masked(ones((2, K)), zeros((2, K))),
             _example_masked(NAN_SECOND, NAN_SECOND),
         ),
         bad_calls=(
             *_example_bad_calls(),
-            Bad(lambda: Call((jnp.zeros((2, K)), jnp.zeros((2, K + 1)))), "`mean`"),
-            Bad(lambda: Call((jnp.zeros((2, K), jnp.int32), jnp.zeros((2, K)))), "`mean`"),
+            Bad(lambda: Call((zeros((2, K)), zeros((2, K + 1)))), "`mean`"),
+            Bad(lambda: Call((zeros((2, K), jnp.int32), zeros((2, K)))), "`mean`"),
             Bad(
-                lambda: Call((jnp.zeros((2, K)), jnp.zeros((2, K))), {"prior_mean": jnp.ones(3)}),
+                lambda: Call((zeros((2, K)), zeros((2, K))), {"prior_mean": ones(3)}),
                 "`prior_mean`",
             ),
             Bad(
-                lambda: Call(
-                    (jnp.zeros((2, K)), jnp.zeros((2, K))), {"prior_log_variance": jnp.ones((3, K))}
-                ),
+                lambda: Call((zeros((2, K)), zeros((2, K))), {"prior_log_variance": ones((3, K))}),
                 "`prior_log_variance`",
             ),
         ),

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tests.registry import Bad, Call, Case, normal, uniform
+from tests.registry import Bad, Call, Case, full, normal, on_device, ones, uniform, zeros
 
 H, W, C = 5, 4, 3
 
@@ -61,20 +61,26 @@ def _anisotropic_tv(rng, batch, dtype):
     return Call((_images(rng, batch, dtype),), {})
 
 
-_FLAT = jnp.full((2, H, W, C), 0.5)
-_ONE_PIXEL = jnp.full((2, 1, 1, C), 0.5)
-_PARTLY_FLAT = jnp.zeros((2, H, W, C)).at[:, 2:, :, 1].set(1.0)
+_FLAT = full((2, H, W, C), 0.5)
+_ONE_PIXEL = full((2, 1, 1, C), 0.5)
+# Built by numpy and transferred: no XLA program (tests/registry/__init__.py).
+_partly_flat = np.zeros((2, H, W, C))
+_partly_flat[:, 2:, :, 1] = 1.0
+_PARTLY_FLAT = on_device(_partly_flat)
+_PARTLY_FLAT_FIRST = on_device(_partly_flat[:1])
 # The second image is NaN and masked out; the first is weighted: nothing of the NaN leaks.
-_NAN_SECOND = _PARTLY_FLAT.at[1].set(jnp.nan)
-_MASKED = {"where": jnp.array([True, False]), "weights": jnp.array([2.0, 1.0]), "reduction": "mean"}
+_nan_second = _partly_flat.copy()
+_nan_second[1] = np.nan
+_NAN_SECOND = on_device(_nan_second)
+_MASKED = {"where": on_device([True, False]), "weights": on_device([2.0, 1.0]), "reduction": "mean"}
 
 
 def _bad_masks(args, kwargs=None):
     kwargs = kwargs or {}
     return (
-        Bad(lambda: Call(args(), {**kwargs, "where": jnp.ones((3,), bool)}), "`where`"),
-        Bad(lambda: Call(args(), {**kwargs, "where": jnp.ones((2,))}), "`where`"),
-        Bad(lambda: Call(args(), {**kwargs, "weights": jnp.ones((2, 1))}), "`weights`"),
+        Bad(lambda: Call(args(), {**kwargs, "where": ones((3,), bool)}), "`where`"),
+        Bad(lambda: Call(args(), {**kwargs, "where": ones((2,))}), "`where`"),
+        Bad(lambda: Call(args(), {**kwargs, "weights": ones((2, 1))}), "`weights`"),
     )
 
 
@@ -85,42 +91,42 @@ CASES = [
         reduces=False,
         out_shape=lambda batch: (*batch, C, C),
         edge_cases=(
-            lambda: Call((jnp.zeros((2, H, W, C)),), {}),
-            lambda: Call((jnp.ones((1, 1, C)),), {"normalize": "chw"}),
+            lambda: Call((zeros((2, H, W, C)),), {}),
+            lambda: Call((ones((1, 1, C)),), {"normalize": "chw"}),
         ),
         bad_calls=(
-            Bad(lambda: Call((jnp.ones((H, W)),), {}), "`features`"),
-            Bad(lambda: Call((jnp.ones((H, W, C), jnp.int32),), {}), "`features`"),
-            Bad(lambda: Call((jnp.ones((H, W, C)),), {"normalize": "c"}), "`normalize`"),
+            Bad(lambda: Call((ones((H, W)),), {}), "`features`"),
+            Bad(lambda: Call((ones((H, W, C), jnp.int32),), {}), "`features`"),
+            Bad(lambda: Call((ones((H, W, C)),), {"normalize": "c"}), "`normalize`"),
         ),
     ),
     Case(
         "style_loss",
         _style,
         edge_cases=(
-            lambda: Call((jnp.ones((2, 3, 3, 2)), jnp.ones((2, 3, 3, 2))), {}),
+            lambda: Call((ones((2, 3, 3, 2)), ones((2, 3, 3, 2))), {}),
             lambda: Call(
-                ({"a": jnp.zeros((2, 3, 3, 2))}, {"a": jnp.zeros((1, 5, 5, 2))}),
+                ({"a": zeros((2, 3, 3, 2))}, {"a": zeros((1, 5, 5, 2))}),
                 {"normalize": False},
             ),
-            lambda: Call((_NAN_SECOND, _PARTLY_FLAT[:1]), dict(_MASKED)),
+            lambda: Call((_NAN_SECOND, _PARTLY_FLAT_FIRST), dict(_MASKED)),
         ),
         bad_calls=(
-            Bad(lambda: Call((jnp.ones((2, 3, 3, 2)), jnp.ones((2, 3, 3, 4))), {}), "channels"),
-            Bad(lambda: Call((jnp.ones((3, 2)), jnp.ones((3, 2))), {}), "`predictions`"),
+            Bad(lambda: Call((ones((2, 3, 3, 2)), ones((2, 3, 3, 4))), {}), "channels"),
+            Bad(lambda: Call((ones((3, 2)), ones((3, 2))), {}), "`predictions`"),
             Bad(
-                lambda: Call(([jnp.ones((2, 3, 3, 2))], [jnp.ones((2, 3, 3, 2))] * 2), {}),
+                lambda: Call(([ones((2, 3, 3, 2))], [ones((2, 3, 3, 2))] * 2), {}),
                 "`targets`",
             ),
             Bad(
                 lambda: Call(
-                    ([jnp.ones((2, 3, 3, 2))], [jnp.ones((2, 3, 3, 2))]),
+                    ([ones((2, 3, 3, 2))], [ones((2, 3, 3, 2))]),
                     {"layer_weights": (-1.0,)},
                 ),
                 "`layer_weights`",
             ),
-            Bad(lambda: Call((jnp.ones((2, 3, 3, 2)), jnp.ones((3, 3, 3, 2))), {}), "`targets`"),
-            *_bad_masks(lambda: (jnp.ones((2, 3, 3, 2)), jnp.ones((2, 3, 3, 2)))),
+            Bad(lambda: Call((ones((2, 3, 3, 2)), ones((3, 3, 3, 2))), {}), "`targets`"),
+            *_bad_masks(lambda: (ones((2, 3, 3, 2)), ones((2, 3, 3, 2)))),
         ),
     ),
     Case(
@@ -131,11 +137,11 @@ CASES = [
                 (_FLAT, _FLAT), {"feature_fn": tiny_features, "penalty": "absolute_error"}
             ),
             lambda: Call(
-                (jnp.zeros((2, H, W, C)), jnp.zeros((2, H, W, C))),
+                (zeros((2, H, W, C)), zeros((2, H, W, C))),
                 {"feature_fn": tiny_features, "normalize_features": True},
             ),
             lambda: Call(
-                (jnp.zeros((2, H, W, C)), _PARTLY_FLAT),
+                (zeros((2, H, W, C)), _PARTLY_FLAT),
                 {"feature_fn": tiny_features, "normalize_features": True},
             ),
             lambda: Call(
@@ -146,34 +152,34 @@ CASES = [
         bad_calls=(
             Bad(
                 lambda: Call(
-                    (jnp.ones((1, H, W, C)), jnp.ones((1, H, W + 1, C))),
+                    (ones((1, H, W, C)), ones((1, H, W + 1, C))),
                     {"feature_fn": tiny_features},
                 ),
                 "`targets`",
             ),
             Bad(
                 lambda: Call(
-                    (jnp.ones((1, H, W, C)), jnp.ones((1, H, W, C))),
+                    (ones((1, H, W, C)), ones((1, H, W, C))),
                     {"feature_fn": tiny_features, "layers": ["layer9"]},
                 ),
                 "`layers`",
             ),
             Bad(
                 lambda: Call(
-                    (jnp.ones((1, H, W, C)), jnp.ones((1, H, W, C))),
+                    (ones((1, H, W, C)), ones((1, H, W, C))),
                     {"feature_fn": tiny_features, "penalty": "mse"},
                 ),
                 "`penalty`",
             ),
             Bad(
                 lambda: Call(
-                    (jnp.ones((1, H, W, C)), jnp.ones((1, H, W, C))),
+                    (ones((1, H, W, C)), ones((1, H, W, C))),
                     {"feature_fn": lambda x: x},
                 ),
                 "`feature_fn`",
             ),
             Bad(
-                lambda: Call((jnp.ones((H, W)), jnp.ones((H, W))), {"feature_fn": tiny_features}),
+                lambda: Call((ones((H, W)), ones((H, W))), {"feature_fn": tiny_features}),
                 "`predictions`",
             ),
             *_bad_masks(lambda: (_FLAT, _FLAT), {"feature_fn": tiny_features}),
@@ -188,14 +194,14 @@ CASES = [
             lambda: Call((_PARTLY_FLAT,), {"beta": 1.0}),
             lambda: Call((_PARTLY_FLAT,), {"beta": 0.3}),
             lambda: Call((_ONE_PIXEL,), {"beta": 1.0}),
-            lambda: Call((_FLAT.astype(jnp.bfloat16),), {"beta": 1.0}),
+            lambda: Call((on_device(_FLAT, jnp.bfloat16),), {"beta": 1.0}),
             lambda: Call((_NAN_SECOND,), {"beta": 0.5, **_MASKED}),
         ),
         bad_calls=(
-            Bad(lambda: Call((jnp.ones((H, W, C)),), {"beta": 0.0}), "`beta`"),
-            Bad(lambda: Call((jnp.ones((H, W, C)),), {"beta": -1.0}), "`beta`"),
-            Bad(lambda: Call((jnp.ones((H, W)),), {}), "`images`"),
-            Bad(lambda: Call((jnp.ones((H, W, C), jnp.int32),), {}), "`images`"),
+            Bad(lambda: Call((ones((H, W, C)),), {"beta": 0.0}), "`beta`"),
+            Bad(lambda: Call((ones((H, W, C)),), {"beta": -1.0}), "`beta`"),
+            Bad(lambda: Call((ones((H, W)),), {}), "`images`"),
+            Bad(lambda: Call((ones((H, W, C), jnp.int32),), {}), "`images`"),
             *_bad_masks(lambda: (_FLAT,)),
         ),
     ),
@@ -209,8 +215,8 @@ CASES = [
             lambda: Call((_NAN_SECOND,), dict(_MASKED)),
         ),
         bad_calls=(
-            Bad(lambda: Call((jnp.ones((W,)),), {}), "`images`"),
-            Bad(lambda: Call((jnp.ones((H, W, C), jnp.uint8),), {}), "`images`"),
+            Bad(lambda: Call((ones((W,)),), {}), "`images`"),
+            Bad(lambda: Call((ones((H, W, C), jnp.uint8),), {}), "`images`"),
             *_bad_masks(lambda: (_FLAT,)),
         ),
     ),

@@ -1,9 +1,10 @@
 """Registry entries for jaxloss.information."""
 
 import jax.numpy as jnp
+import numpy as np
 
 import jaxloss
-from tests.registry import Bad, Call, Case, integers, uniform
+from tests.registry import Bad, Call, Case, full, integers, on_device, ones, uniform, zeros
 
 N, KA, KB = 12, 3, 4
 
@@ -23,27 +24,29 @@ def _with_weights(fn):
 
 
 _CLASSES = {"num_classes_a": KA, "num_classes_b": KB}
-_a = jnp.array([0, 1, 2, 0, 1])
-_b = jnp.array([3, 1, 1, 0, 0])
-_w = jnp.ones((5,))
+_a = on_device([0, 1, 2, 0, 1])
+_b = on_device([3, 1, 1, 0, 0])
+_w = ones((5,))
+_a_padded = np.array(_a)  # a host copy (of _a's dtype), transferred when called
+_a_padded[3:] = -1
 _label_edges = (
-    lambda: Call((jnp.zeros((5,), jnp.int32), _b, _w), _CLASSES),  # one cluster in a
-    lambda: Call((jnp.zeros((5,), jnp.int32), jnp.ones((5,), jnp.int32), _w), _CLASSES),
-    lambda: Call((_a, _b, jnp.zeros((5,))), _CLASSES),  # empty table
+    lambda: Call((zeros((5,), jnp.int32), _b, _w), _CLASSES),  # one cluster in a
+    lambda: Call((zeros((5,), jnp.int32), ones((5,), jnp.int32), _w), _CLASSES),
+    lambda: Call((_a, _b, zeros((5,))), _CLASSES),  # empty table
     # Out-of-range labels: unchecked under jit they are dropped (checked mode raises).
-    lambda: Call((jnp.full((5,), -1), _b, _w), _CLASSES),
+    lambda: Call((full((5,), -1), _b, _w), _CLASSES),
     # Padding by weight 0: out-of-range labels there are never an error.
-    lambda: Call((_a.at[3:].set(-1), _b, jnp.array([1.0, 1.0, 1.0, 0.0, 0.0])), _CLASSES),
+    lambda: Call((on_device(_a_padded), _b, on_device([1.0, 1.0, 1.0, 0.0, 0.0])), _CLASSES),
     lambda: Call((_a, _a, _w), _CLASSES),  # perfect match
-    lambda: Call((_a, _b, jnp.array([1.0, 0.0, 0.0, 2.0, 0.0])), _CLASSES),
+    lambda: Call((_a, _b, on_device([1.0, 0.0, 0.0, 2.0, 0.0])), _CLASSES),
 )
 _label_bads = (
-    Bad(lambda: Call((_a.astype(jnp.float32), _b, _w), _CLASSES), "`labels_a`"),
-    Bad(lambda: Call((_a, _b[:4], _w), _CLASSES), "`labels_b`"),
+    Bad(lambda: Call((on_device(_a, jnp.float32), _b, _w), _CLASSES), "`labels_a`"),
+    Bad(lambda: Call((_a, on_device(np.asarray(_b)[:4]), _w), _CLASSES), "`labels_b`"),
     Bad(lambda: Call((_a, _b, _w), {"num_classes_a": 0, "num_classes_b": KB}), "`num_classes_a`"),
     Bad(lambda: Call((_a, _b, _w), {"num_classes_a": KA, "num_classes_b": 2.0}), "`num_classes_b`"),
-    Bad(lambda: Call((_a, _b, jnp.ones((2, 5))), _CLASSES), "`weights`"),
-    Bad(lambda: Call((_a, _b, jnp.ones((5,), jnp.int32)), _CLASSES), "`weights`"),
+    Bad(lambda: Call((_a, _b, ones((2, 5))), _CLASSES), "`weights`"),
+    Bad(lambda: Call((_a, _b, ones((5,), jnp.int32)), _CLASSES), "`weights`"),
 )
 
 
@@ -56,7 +59,12 @@ def _joint(rng, batch, dtype):
 def _signals(rng, batch, dtype):
     x = uniform(rng, (*batch, N), dtype)
     noise = uniform(rng, (*batch, N), dtype)
-    return Call((x, (0.7 * x + 0.3 * noise).astype(dtype)), {"num_bins": 8})
+    # numpy on the host copies, in their dtype (no XLA program): float16 and bfloat16
+    # multiply and add in float32 and round after each operation, as XLA's do. The factors
+    # are cast first, as jnp casts a Python scalar (numpy would compute bfloat16 in float32).
+    host, host_noise = np.asarray(x), np.asarray(noise)
+    cast = host.dtype.type
+    return Call((x, on_device(cast(0.7) * host + cast(0.3) * host_noise, dtype)), {"num_bins": 8})
 
 
 CASES = [
@@ -92,14 +100,14 @@ CASES = [
         _joint,
         reduces=False,
         edge_cases=(
-            lambda: Call((jnp.eye(3) / 3,)),
-            lambda: Call((jnp.zeros((3, 4)),)),
-            lambda: Call((jnp.array([[0.2, 0.0], [0.0, 0.0]]),)),
-            lambda: Call((jnp.array([[5.0, 0.0, 1.0], [0.0, 0.0, 2.0]]),)),
+            lambda: Call((on_device(np.eye(3) / 3),)),
+            lambda: Call((zeros((3, 4)),)),
+            lambda: Call((on_device([[0.2, 0.0], [0.0, 0.0]]),)),
+            lambda: Call((on_device([[5.0, 0.0, 1.0], [0.0, 0.0, 2.0]]),)),
         ),
         bad_calls=(
-            Bad(lambda: Call((jnp.ones((4,)),)), "`joint`"),
-            Bad(lambda: Call((jnp.ones((2, 2), jnp.int32),)), "`joint`"),
+            Bad(lambda: Call((ones((4,)),)), "`joint`"),
+            Bad(lambda: Call((ones((2, 2), jnp.int32),)), "`joint`"),
         ),
     ),
     Case(
@@ -112,26 +120,27 @@ CASES = [
         # although the true Hessian is finite). Gradients are exact; Hessians need the
         # entropies rewritten in log space.
         check_hessian=False,
+        # jnp.linspace: numpy's rounds differently (one program for these four).
         edge_cases=(
-            lambda: Call((jnp.full((N,), 0.3), jnp.linspace(0.0, 1.0, N))),
+            lambda: Call((full((N,), 0.3), jnp.linspace(0.0, 1.0, N))),
             lambda: Call((jnp.linspace(0.0, 1.0, N), jnp.linspace(0.0, 1.0, N))),
             lambda: Call((jnp.linspace(-1e3, 1e3, N), jnp.linspace(0.0, 1.0, N))),
-            lambda: Call((jnp.linspace(0.0, 1.0, N), jnp.zeros((N,))), {"bandwidth": 1e-3}),
+            lambda: Call((jnp.linspace(0.0, 1.0, N), zeros((N,))), {"bandwidth": 1e-3}),
         ),
         bad_calls=(
-            Bad(lambda: Call((jnp.ones((N,)), jnp.ones((N,))), {"num_bins": 1}), "`num_bins`"),
-            Bad(lambda: Call((jnp.ones((N,)), jnp.ones((N,))), {"num_bins": 8.0}), "`num_bins`"),
-            Bad(lambda: Call((jnp.ones((N,)), jnp.ones((N,))), {"bandwidth": 0.0}), "`bandwidth`"),
+            Bad(lambda: Call((ones((N,)), ones((N,))), {"num_bins": 1}), "`num_bins`"),
+            Bad(lambda: Call((ones((N,)), ones((N,))), {"num_bins": 8.0}), "`num_bins`"),
+            Bad(lambda: Call((ones((N,)), ones((N,))), {"bandwidth": 0.0}), "`bandwidth`"),
             Bad(
-                lambda: Call((jnp.ones((N,)), jnp.ones((N,))), {"value_range": (1.0, 0.0)}),
+                lambda: Call((ones((N,)), ones((N,))), {"value_range": (1.0, 0.0)}),
                 "`value_range`",
             ),
             Bad(
-                lambda: Call((jnp.ones((N,)), jnp.ones((N,))), {"value_range": 1.0}),
+                lambda: Call((ones((N,)), ones((N,))), {"value_range": 1.0}),
                 "`value_range`",
             ),
-            Bad(lambda: Call((jnp.ones((N,)), jnp.ones((N + 1,)))), "`y`"),
-            Bad(lambda: Call((jnp.ones((N,), jnp.int32), jnp.ones((N,)))), "`x`"),
+            Bad(lambda: Call((ones((N,)), ones((N + 1,)))), "`y`"),
+            Bad(lambda: Call((ones((N,), jnp.int32), ones((N,)))), "`x`"),
         ),
     ),
 ]

@@ -9,7 +9,7 @@ the lpips package in tests/test_learned_perceptual.py.
 import jax.numpy as jnp
 import numpy as np
 
-from tests.registry import Bad, Call, Case, uniform
+from tests.registry import Bad, Call, Case, full, on_device, ones, uniform
 
 S = 16
 LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
@@ -31,12 +31,12 @@ def thin_vgg(rng: np.random.Generator, widths=(4, 5, 6, 7, 8)) -> tuple[dict, di
             bias = rng.normal(0, 0.1, width)
             kernel[..., 0], bias[0] = 0.0, 1.0  # channel 0: a constant 1, never off
             params[f"conv{block}_{k}"] = {
-                "kernel": jnp.asarray(kernel, jnp.float32),
-                "bias": jnp.asarray(bias, jnp.float32),
+                "kernel": on_device(kernel, jnp.float32),
+                "bias": on_device(bias, jnp.float32),
             }
             c_in = width
     heads = {
-        n: jnp.asarray(rng.uniform(0.1, 1.0, w), jnp.float32)
+        n: on_device(rng.uniform(0.1, 1.0, w), jnp.float32)
         for n, w in zip(LAYERS, widths, strict=True)
     }
     return {"params": params}, heads
@@ -57,8 +57,12 @@ def _lpips(rng, batch, dtype):
 
 
 _RANDOM = _images(np.random.default_rng(11), (2,), jnp.float32)
-_NAN_SECOND = _RANDOM.at[1].set(jnp.nan)
-_MASKED = {"where": jnp.array([True, False]), "weights": jnp.array([2.0, 1.0]), "reduction": "mean"}
+# Host copies (float32), changed by numpy and transferred: no XLA program.
+_nan_second = np.array(_RANDOM)
+_nan_second[1] = np.nan
+_NAN_SECOND = on_device(_nan_second)
+_REVERSED = on_device(np.asarray(_RANDOM)[::-1])
+_MASKED = {"where": on_device([True, False]), "weights": on_device([2.0, 1.0]), "reduction": "mean"}
 
 
 def _with(**changes):
@@ -66,7 +70,8 @@ def _with(**changes):
     return {"params": {**VGG["params"], **changes}}
 
 
-_ONE = jnp.ones((1, S, S, 3))
+_ONE = ones((1, S, S, 3))
+_small = np.asarray(_ONE)[:, :8, :8]  # sliced by numpy, transferred when called
 
 CASES = [
     Case(
@@ -77,18 +82,16 @@ CASES = [
             # identical images: 0, a zero gradient, smooth (a square of a difference)
             lambda: Call((_RANDOM, _RANDOM, VGG, HEADS), {}),
             # constant images: max-pool ties everywhere inside
-            lambda: Call((jnp.full((2, S, S, 3), 0.25), jnp.full((2, S, S, 3), -0.5), VGG, HEADS)),
+            lambda: Call((full((2, S, S, 3), 0.25), full((2, S, S, 3), -0.5), VGG, HEADS)),
             # a NaN pair masked out, the other weighted: nothing of the NaN leaks
-            lambda: Call((_NAN_SECOND, _RANDOM[::-1], VGG, HEADS), dict(_MASKED)),
+            lambda: Call((_NAN_SECOND, _REVERSED, VGG, HEADS), dict(_MASKED)),
         ),
         smooth_at=(0,),
         bad_calls=(
-            Bad(lambda: Call((_ONE[:, :8, :8], _ONE[:, :8, :8], VGG, HEADS)), "`predictions`"),
-            Bad(lambda: Call((jnp.ones((1, S, S, 4)),) * 2 + (VGG, HEADS)), "`predictions`"),
-            Bad(lambda: Call((_ONE, jnp.ones((1, S, S + 1, 3)), VGG, HEADS)), "`targets`"),
-            Bad(
-                lambda: Call((_ONE, _ONE, VGG, {**HEADS, "relu5_3": jnp.ones(9)})), "`lpips_heads`"
-            ),
+            Bad(lambda: Call((on_device(_small), on_device(_small), VGG, HEADS)), "`predictions`"),
+            Bad(lambda: Call((ones((1, S, S, 4)),) * 2 + (VGG, HEADS)), "`predictions`"),
+            Bad(lambda: Call((_ONE, ones((1, S, S + 1, 3)), VGG, HEADS)), "`targets`"),
+            Bad(lambda: Call((_ONE, _ONE, VGG, {**HEADS, "relu5_3": ones(9)})), "`lpips_heads`"),
             Bad(lambda: Call((_ONE, _ONE, VGG, {"relu1_2": HEADS["relu1_2"]})), "`lpips_heads`"),
             Bad(lambda: Call((_ONE, _ONE, _with(conv5_3=None), HEADS)), "`vgg_variables`"),
             Bad(
@@ -96,7 +99,7 @@ CASES = [
                     (
                         _ONE,
                         _ONE,
-                        _with(conv2_1={"kernel": jnp.ones((3, 3, 5, 5)), "bias": jnp.ones(5)}),
+                        _with(conv2_1={"kernel": ones((3, 3, 5, 5)), "bias": ones(5)}),
                         HEADS,
                     )
                 ),
@@ -106,8 +109,8 @@ CASES = [
                 lambda: Call((_ONE, _ONE, _with(conv3_4=VGG["params"]["conv3_3"]), HEADS)), "VGG19"
             ),
             Bad(lambda: Call((_ONE, _ONE, VGG, HEADS), {"eps": -1.0}), "`eps`"),
-            Bad(lambda: Call((_ONE, _ONE, VGG, HEADS), {"where": jnp.ones((3,), bool)}), "`where`"),
-            Bad(lambda: Call((_ONE, _ONE, VGG, HEADS), {"weights": jnp.ones((1, 2))}), "`weights`"),
+            Bad(lambda: Call((_ONE, _ONE, VGG, HEADS), {"where": ones((3,), bool)}), "`where`"),
+            Bad(lambda: Call((_ONE, _ONE, VGG, HEADS), {"weights": ones((1, 2))}), "`weights`"),
         ),
     ),
 ]

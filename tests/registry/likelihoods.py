@@ -2,11 +2,12 @@
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from tests.registry import Bad, Call, Case, integers, normal, uniform
+from tests.registry import Bad, Call, Case, full, integers, normal, on_device, ones, uniform, zeros
 
 K = 4
-_CLASS_W = jnp.linspace(0.5, 2.0, K)
+_CLASS_W = on_device(np.linspace(0.5, 2.0, K))  # exact: steps of 1/2
 NEG_INF = -jnp.inf
 
 
@@ -22,11 +23,12 @@ def _gaussian(rng, batch, dtype):
 
 
 def _poisson(rng, batch, dtype):
-    counts = jnp.round(uniform(rng, batch, jnp.float32, 0.0, 5.0)).astype(dtype)
+    # Rounded by numpy (half to even, as jnp.round) in float32: no XLA program.
+    counts = on_device(np.round(np.asarray(uniform(rng, batch, jnp.float32, 0.0, 5.0))), dtype)
     return Call((normal(rng, batch, dtype), counts), {"full": True})
 
 
-_log_p = jnp.array([[0.0, NEG_INF, -1e4, -3.0], [-2.0, -0.5, NEG_INF, -1.5]])
+_log_p = on_device([[0.0, NEG_INF, -1e4, -3.0], [-2.0, -0.5, NEG_INF, -1.5]])
 
 CASES = [
     Case(
@@ -34,43 +36,39 @@ CASES = [
         _nll,
         edge_cases=(
             # -inf and huge log-probabilities on the classes that are not the label.
-            lambda: Call((_log_p, jnp.array([0, 1]))),
+            lambda: Call((_log_p, on_device([0, 1]))),
             # Every example ignored: a mean over nothing is 0 (torch: NaN).
             lambda: Call(
-                (jnp.zeros((3, K)), jnp.full((3,), -100)),
+                (zeros((3, K)), full((3,), -100)),
                 {"ignore_index": -100, "reduction": "mean", "class_weights": _CLASS_W},
             ),
             # An out-of-range label on a masked example, class and example weights, a mean.
             lambda: Call(
-                (jnp.full((3, K), -1.5), jnp.array([3, 9, -100])),
+                (full((3, K), -1.5), on_device([3, 9, -100])),
                 {
-                    "where": jnp.array([True, False, True]),
+                    "where": on_device([True, False, True]),
                     "ignore_index": -100,
-                    "weights": jnp.array([2.0, 1.0, 0.5]),
+                    "weights": on_device([2.0, 1.0, 0.5]),
                     "class_weights": _CLASS_W,
                     "reduction": "mean",
                 },
             ),
             # Class axis 1 (torch's layout).
-            lambda: Call(
-                (jnp.full((2, K, 3), -1.2), jnp.array([[0, 1, 2], [3, 3, 0]])), {"axis": 1}
-            ),
+            lambda: Call((full((2, K, 3), -1.2), on_device([[0, 1, 2], [3, 3, 0]])), {"axis": 1}),
         ),
         smooth_at=(1, 2, 3),
         bad_calls=(
-            Bad(lambda: Call((jnp.zeros((2, K)), jnp.zeros(2))), "`labels`", TypeError),
+            Bad(lambda: Call((zeros((2, K)), zeros(2))), "`labels`", TypeError),
             Bad(
-                lambda: Call((jnp.zeros((2, K), jnp.int32), jnp.zeros(2, jnp.int32))),
+                lambda: Call((zeros((2, K), jnp.int32), zeros(2, jnp.int32))),
                 "`log_predictions`",
             ),
-            Bad(lambda: Call((jnp.zeros((2, K)), jnp.zeros(3, jnp.int32))), "`labels`"),
+            Bad(lambda: Call((zeros((2, K)), zeros(3, jnp.int32))), "`labels`"),
             Bad(
-                lambda: Call(
-                    (jnp.zeros((2, K)), jnp.zeros(2, jnp.int32)), {"class_weights": jnp.ones(3)}
-                ),
+                lambda: Call((zeros((2, K)), zeros(2, jnp.int32)), {"class_weights": ones(3)}),
                 "`class_weights`",
             ),
-            Bad(lambda: Call((jnp.zeros((2, K)), jnp.zeros(2, jnp.int32)), {"axis": 2}), "`axis`"),
+            Bad(lambda: Call((zeros((2, K)), zeros(2, jnp.int32)), {"axis": 2}), "`axis`"),
         ),
     ),
     Case(
@@ -80,27 +78,27 @@ CASES = [
         edge_cases=(
             # Zero variance, below eps, at eps: the clamp (straight-through gradient, as torch).
             lambda: Call(
-                (jnp.array([0.5, 1.0, -1.0, 0.0]), jnp.zeros(4), jnp.array([0.0, 1e-8, 1e-6, 0.0])),
+                (on_device([0.5, 1.0, -1.0, 0.0]), zeros(4), on_device([0.0, 1e-8, 1e-6, 0.0])),
                 {"full": True},
             ),
             # One variance per example (torch's homoscedastic shape), a larger eps.
             lambda: Call(
-                (jnp.array([[0.5, 1.0], [2.0, -1.0]]), jnp.zeros((2, 2)), jnp.array([0.7, 1.3])),
+                (on_device([[0.5, 1.0], [2.0, -1.0]]), zeros((2, 2)), on_device([0.7, 1.3])),
                 {"eps": 0.1},
             ),
             # Non-finite padding under a False `where`, a mean.
             lambda: Call(
-                (jnp.array([0.5, jnp.nan]), jnp.array([0.0, jnp.inf]), jnp.array([2.0, -1.0])),
-                {"where": jnp.array([True, False]), "reduction": "mean"},
+                (on_device([0.5, jnp.nan]), on_device([0.0, jnp.inf]), on_device([2.0, -1.0])),
+                {"where": on_device([True, False]), "reduction": "mean"},
             ),
         ),
         smooth_at=(1, 2),
         bad_calls=(
-            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(2, jnp.int32))), "`variance`"),
-            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(3))), "`variance`"),
-            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(3), jnp.ones(2))), "`targets`"),
-            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(2)), {"eps": 0.0}), "`eps`"),
-            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(2)), {"full": 1}), "`full`"),
+            Bad(lambda: Call((zeros(2), zeros(2), ones(2, jnp.int32))), "`variance`"),
+            Bad(lambda: Call((zeros(2), zeros(2), ones(3))), "`variance`"),
+            Bad(lambda: Call((zeros(2), zeros(3), ones(2))), "`targets`"),
+            Bad(lambda: Call((zeros(2), zeros(2), ones(2)), {"eps": 0.0}), "`eps`"),
+            Bad(lambda: Call((zeros(2), zeros(2), ones(2)), {"full": 1}), "`full`"),
         ),
     ),
     Case(
@@ -109,25 +107,25 @@ CASES = [
         edge_cases=(
             # Zero rates (log_input=False): finite through eps; zero counts; Stirling at 0, 1, 5.
             lambda: Call(
-                (jnp.array([0.0, 0.0, 2.0, 1.0]), jnp.array([0.0, 3.0, 0.0, 1.0])),
+                (on_device([0.0, 0.0, 2.0, 1.0]), on_device([0.0, 3.0, 0.0, 1.0])),
                 {"log_input": False, "full": True},
             ),
             # Large log-rates and zero counts (log_input=True).
             lambda: Call(
-                (jnp.array([30.0, -30.0, 0.0]), jnp.array([0.0, 5.0, 1.0])), {"full": True}
+                (on_device([30.0, -30.0, 0.0]), on_device([0.0, 5.0, 1.0])), {"full": True}
             ),
             # eps = 0 with a zero rate and a zero count: 0 log 0 = 0.
             lambda: Call(
-                (jnp.array([0.0, 1.5]), jnp.array([0.0, 2.0])), {"log_input": False, "eps": 0.0}
+                (on_device([0.0, 1.5]), on_device([0.0, 2.0])), {"log_input": False, "eps": 0.0}
             ),
         ),
         smooth_at=(1,),
         bad_calls=(
-            Bad(lambda: Call((jnp.zeros(2), jnp.ones(2, bool))), "`targets`"),
-            Bad(lambda: Call((jnp.zeros(2, jnp.int32), jnp.ones(2))), "`predictions`"),
-            Bad(lambda: Call((jnp.zeros(2), jnp.ones(2)), {"log_input": "yes"}), "`log_input`"),
-            Bad(lambda: Call((jnp.zeros(2), jnp.ones(2)), {"eps": -1.0}), "`eps`"),
-            Bad(lambda: Call((jnp.zeros(2), jnp.ones(3))), "`targets`"),
+            Bad(lambda: Call((zeros(2), ones(2, bool))), "`targets`"),
+            Bad(lambda: Call((zeros(2, jnp.int32), ones(2))), "`predictions`"),
+            Bad(lambda: Call((zeros(2), ones(2)), {"log_input": "yes"}), "`log_input`"),
+            Bad(lambda: Call((zeros(2), ones(2)), {"eps": -1.0}), "`eps`"),
+            Bad(lambda: Call((zeros(2), ones(3))), "`targets`"),
         ),
     ),
 ]

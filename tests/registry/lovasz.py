@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 import numpy as np
 
-from tests.registry import Bad, Call, Case, integers, normal
+from tests.registry import Bad, Call, Case, integers, normal, on_device, ones, zeros
 from tests.registry._overlap_inputs import (
     ACTIVATION,
     CLASS_WEIGHTS,
@@ -29,7 +29,7 @@ def ignored_labels(rng, batch, dtype, **kwargs):
     call = labels(rng, batch, dtype, **kwargs)
     y = np.asarray(call.args[1])
     y = np.where(rng.uniform(size=y.shape) < 0.25, IGNORE, y)
-    return Call((call.args[0], jnp.asarray(y, jnp.int32)), {**call.kwargs, "ignore_index": IGNORE})
+    return Call((call.args[0], on_device(y, jnp.int32)), {**call.kwargs, "ignore_index": IGNORE})
 
 
 def _one_ignored_example(**kwargs):
@@ -39,7 +39,7 @@ def _one_ignored_example(**kwargs):
         logits = normal(np.random.default_rng(2), (2, H, W, C), jnp.float32)
         y = np.full((2, H, W), IGNORE)
         y[1] = 1
-        return Call((logits, jnp.asarray(y, jnp.int32)), {"ignore_index": IGNORE, **kwargs})
+        return Call((logits, on_device(y, jnp.int32)), {"ignore_index": IGNORE, **kwargs})
 
     return call
 
@@ -51,18 +51,18 @@ SOFTMAX_EDGES = (
     bfloat16(),
     perfect(PROBS),  # every error 0: ties everywhere
     _one_ignored_example(),
-    lambda: Call((jnp.zeros((2, H, W, C)), jnp.zeros((2, H, W), int))),  # logits of 0: ties
+    lambda: Call((zeros((2, H, W, C)), zeros((2, H, W), int))),  # logits of 0: ties
     lambda: Call(  # saturated logits
         (
-            jnp.asarray(np.where(np.eye(C)[np.arange(H * W) % C] > 0, 50.0, -50.0)).reshape(
-                1, H, W, C
+            on_device(
+                np.where(np.eye(C)[np.arange(H * W) % C] > 0, 50.0, -50.0).reshape(1, H, W, C)
             ),
-            jnp.asarray(np.arange(H * W).reshape(1, H, W) % C),
+            on_device(np.arange(H * W).reshape(1, H, W) % C),
         ),
     ),
 )
 
-HINGE_MAP = (jnp.ones((2, H, W)), jnp.ones((2, H, W)))
+HINGE_MAP = (ones((2, H, W)), ones((2, H, W)))
 
 
 def hinge_inputs(rng, batch, dtype, **kwargs):
@@ -72,7 +72,7 @@ def hinge_inputs(rng, batch, dtype, **kwargs):
 
 
 def _hinge(logits, y, **kwargs):
-    return lambda: Call((jnp.asarray(logits, jnp.float32), jnp.asarray(y)), kwargs)
+    return lambda: Call((on_device(logits, jnp.float32), on_device(y)), kwargs)
 
 
 _RNG = np.random.default_rng(5)
@@ -86,7 +86,7 @@ HINGE_EDGES = (
     _hinge(_X, np.where(_RNG.uniform(size=_Y.shape) < 0.3, IGNORE, _Y), ignore_index=IGNORE),
     _hinge(_X, np.full((2, H, W), IGNORE), ignore_index=IGNORE),  # every pixel ignored
     _hinge(_X[:, :1, :1], _Y[:, :1, :1]),  # one pixel
-    lambda: Call((jnp.asarray(_X, jnp.bfloat16), jnp.asarray(_Y))),
+    lambda: Call((on_device(_X, jnp.bfloat16), on_device(_Y))),
 )
 
 CASES = [
@@ -103,7 +103,7 @@ CASES = [
                 Bad(lambda: Call(MAPS, {"classes": "some"}), "`classes`"),
                 Bad(lambda: Call(MAPS, {"ignore_index": 255}), "`ignore_index`"),
                 Bad(
-                    lambda: Call((MAPS[0], jnp.ones((2, H, W), int)), {"ignore_index": 1.5}),
+                    lambda: Call((MAPS[0], ones((2, H, W), int)), {"ignore_index": 1.5}),
                     "`ignore_index`",
                 ),
             )
@@ -115,11 +115,11 @@ CASES = [
         edge_cases=HINGE_EDGES,
         smooth_at=(0, 1, 4, 6),
         bad_calls=(
-            Bad(lambda: Call((jnp.ones((2, H, W)), jnp.ones((2, H, 4)))), "`labels`"),
-            Bad(lambda: Call((jnp.ones(()), jnp.ones(()))), "`logits`"),
-            Bad(lambda: Call((jnp.ones((2, H, W), int), jnp.ones((2, H, W)))), "`logits`"),
+            Bad(lambda: Call((ones((2, H, W)), ones((2, H, 4)))), "`labels`"),
+            Bad(lambda: Call((ones(()), ones(()))), "`logits`"),
+            Bad(lambda: Call((ones((2, H, W), int), ones((2, H, W)))), "`logits`"),
             Bad(lambda: Call(HINGE_MAP, {"axis": -1}), "`axis`"),
-            Bad(lambda: Call(HINGE_MAP, {"where": jnp.ones((3,), bool)}), "`where`"),
+            Bad(lambda: Call(HINGE_MAP, {"where": ones((3,), bool)}), "`where`"),
             Bad(lambda: Call(HINGE_MAP, {"ignore_index": 255}), "`ignore_index`"),
             Bad(lambda: Call(HINGE_MAP, {"reduction": "max"}), "`reduction`"),
         ),

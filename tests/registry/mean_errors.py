@@ -1,8 +1,9 @@
 """Registry entries for jaxloss.mean_errors."""
 
 import jax.numpy as jnp
+import numpy as np
 
-from tests.registry import Bad, Call, Case, normal
+from tests.registry import Bad, Call, Case, normal, on_device, ones, zeros
 
 _MEANS = ("mean_squared_error", "mean_absolute_error", "root_mean_squared_error")
 
@@ -19,44 +20,42 @@ CASES = [
         grad_argnums=(0, 1),
         edge_cases=(
             # Zero error everywhere (the RMSE square-root singularity).
-            lambda: Call((jnp.ones((2, 3)), jnp.ones((2, 3))), {"axis": -1}),
-            lambda: Call((jnp.ones((2, 3)), jnp.ones((2, 3))), {"reduction": "mean"}),
+            lambda: Call((ones((2, 3)), ones((2, 3))), {"axis": -1}),
+            lambda: Call((ones((2, 3)), ones((2, 3))), {"reduction": "mean"}),
             # A fully masked slice: a mean over nothing is 0.
             lambda: Call(
-                (jnp.ones((2, 3)), jnp.zeros((2, 3))),
-                {"axis": 1, "where": jnp.array([[True] * 3, [False] * 3]), "reduction": "mean"},
+                (ones((2, 3)), zeros((2, 3))),
+                {"axis": 1, "where": on_device([[True] * 3, [False] * 3]), "reduction": "mean"},
             ),
             # An example mask and example weights; the masked example is NaN.
             lambda: Call(
-                (jnp.array([[1.0, 2.0, 0.0], [jnp.nan] * 3]), jnp.ones((2, 3))),
+                (on_device([[1.0, 2.0, 0.0], [jnp.nan] * 3]), ones((2, 3))),
                 {
                     "axis": 1,
-                    "where": jnp.array([True, False]),
-                    "weights": jnp.array([0.5, 2.0]),
+                    "where": on_device([True, False]),
+                    "weights": on_device([0.5, 2.0]),
                     "reduction": "mean",
                 },
             ),
         ),
         bad_calls=(
-            Bad(lambda: Call((jnp.arange(3), jnp.zeros(3))), "`predictions`", TypeError),
-            Bad(lambda: Call((jnp.zeros((2, 3)), jnp.zeros((3, 2)))), "`targets`"),
-            Bad(lambda: Call((jnp.zeros((2, 3)), jnp.zeros((2, 3))), {"axis": 2}), "`axis`"),
+            Bad(lambda: Call((on_device(np.arange(3)), zeros(3))), "`predictions`", TypeError),
+            Bad(lambda: Call((zeros((2, 3)), zeros((3, 2)))), "`targets`"),
+            Bad(lambda: Call((zeros((2, 3)), zeros((2, 3))), {"axis": 2}), "`axis`"),
             Bad(
-                lambda: Call((jnp.zeros((2, 3)), jnp.zeros((2, 3))), {"weights": jnp.ones(2)}),
+                lambda: Call((zeros((2, 3)), zeros((2, 3))), {"weights": ones(2)}),
                 "`weights`",
             ),
             # Neither the entries' rank (2) nor the examples' (1 with axis=1).
             Bad(
                 lambda: Call(
-                    (jnp.zeros((2, 3)), jnp.zeros((2, 3))),
-                    {"axis": 1, "where": jnp.ones((1, 2, 3), bool)},
+                    (zeros((2, 3)), zeros((2, 3))),
+                    {"axis": 1, "where": ones((1, 2, 3), bool)},
                 ),
                 "`where`",
             ),
             Bad(
-                lambda: Call(
-                    (jnp.zeros((2, 3)), jnp.zeros((2, 3))), {"axis": 1, "weights": jnp.ones(3)}
-                ),
+                lambda: Call((zeros((2, 3)), zeros((2, 3))), {"axis": 1, "weights": ones(3)}),
                 "`weights`",
             ),
         ),

@@ -1,8 +1,6 @@
 """Registry entries for jaxloss.mining."""
 
-import jax.numpy as jnp
-
-from tests.registry import Bad, Call, Case
+from tests.registry import Bad, Call, Case, on_device, ones
 from tests.registry._embedding_inputs import (
     COLLAPSED,
     DUPLICATED,
@@ -25,7 +23,7 @@ CASES = [
         bad_calls=(
             *MINING_BAD,
             margin_bad(),
-            Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES), {"mean_over": "x"}), "`mean_over`"),
+            Bad(lambda: Call((ones((4, D)), TWO_CLASSES), {"mean_over": "x"}), "`mean_over`"),
         ),
     ),
     Case(
@@ -45,7 +43,7 @@ CASES = [
         mining_call,
         edge_cases=(
             *MINING_EDGES,
-            lambda: Call((COLLAPSED, jnp.array([0, 0, 1, 2])), {"distance": "euclidean"}),
+            lambda: Call((COLLAPSED, on_device([0, 0, 1, 2])), {"distance": "euclidean"}),
         ),
         bad_calls=(*MINING_BAD, margin_bad(), margin_bad("margin2")),
     ),

@@ -9,9 +9,10 @@ higher-order: its Case wraps ``objective(...)`` around a small quadratic cost an
 import functools
 
 import jax.numpy as jnp
+import numpy as np
 
 import jaxloss
-from tests.registry import Bad, Call, Case, normal
+from tests.registry import Bad, Call, Case, normal, on_device, zeros
 
 
 def _params(rng, batch, dtype):
@@ -23,7 +24,7 @@ def _elastic(rng, batch, dtype):
     return Call(call.args, {"l1_ratio": 0.3})
 
 
-_ZEROS = {"w": jnp.zeros((3, 2)), "b": jnp.zeros((2,))}
+_ZEROS = {"w": zeros((3, 2)), "b": zeros((2,))}
 
 
 def _penalty_case(name, make, kwargs):
@@ -39,7 +40,9 @@ def _penalty_case(name, make, kwargs):
             lambda: Call((_ZEROS,), {**kwargs, "where": lambda path, leaf: leaf.ndim > 1}),
         ),
         bad_calls=(
-            Bad(lambda: Call(({"w": jnp.arange(3)},), dict(kwargs)), "`params`", TypeError),
+            Bad(
+                lambda: Call(({"w": on_device(np.arange(3))},), dict(kwargs)), "`params`", TypeError
+            ),
             Bad(lambda: Call((_ZEROS,), {**kwargs, "where": {"w": True}}), "`where`"),
             Bad(lambda: Call((_ZEROS,), {**kwargs, "where": {"w": 1.0, "b": True}}), "`where`"),
         )
@@ -87,36 +90,32 @@ CASES = [
         out_shape=lambda b: (3,),
         fn=_objective,
         edge_cases=(
-            lambda: Call(({"w": jnp.zeros((4, 3))}, jnp.zeros((4, 3)), jnp.zeros(4))),
+            lambda: Call(({"w": zeros((4, 3))}, zeros((4, 3)), zeros(4))),
             lambda: Call(
-                ({"w": jnp.zeros((4, 3))}, jnp.zeros((4, 3)), jnp.zeros(4)),
+                ({"w": zeros((4, 3))}, zeros((4, 3)), zeros(4)),
                 {"regularizer": functools.partial(jaxloss.l1_penalty, where={"w": False})},
             ),
         ),
         bad_calls=(
             Bad(
-                lambda: Call(
-                    ({"w": jnp.zeros(3)}, jnp.zeros(3), jnp.zeros(())), {"strength": -1.0}
-                ),
+                lambda: Call(({"w": zeros(3)}, zeros(3), zeros(())), {"strength": -1.0}),
                 "`strength`",
             ),
             Bad(
-                lambda: Call(
-                    ({"w": jnp.zeros(3)}, jnp.zeros(3), jnp.zeros(())), {"loss_fn": "mse"}
-                ),
+                lambda: Call(({"w": zeros(3)}, zeros(3), zeros(())), {"loss_fn": "mse"}),
                 "`loss_fn`",
                 TypeError,
             ),
             Bad(
                 lambda: Call(
-                    ({"w": jnp.zeros(3)}, jnp.zeros(3), jnp.zeros(())),
+                    ({"w": zeros(3)}, zeros(3), zeros(())),
                     {"regularizer": None, "strength": 1.0},
                 ),
                 "`strength`",
             ),
             Bad(
                 lambda: Call(
-                    ({"w": jnp.zeros(3)}, jnp.zeros(3), jnp.zeros(())),
+                    ({"w": zeros(3)}, zeros(3), zeros(())),
                     {"regularizer": lambda p: p["w"]},
                 ),
                 "`regularizer`",

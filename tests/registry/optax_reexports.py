@@ -17,12 +17,12 @@ These are optax's behaviour, registered with the fields that match it:
   probabilities are time-major, compared with `ctc_loss` in tests/test_optax_superset.py).
 """
 
-import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import logsumexp
 
 import jaxloss
-from tests.registry import Bad, Call, Case, integers, normal, probabilities
+from tests.registry import Bad, Call, Case, integers, normal, on_device, ones, probabilities, zeros
 
 SHAPES = "(?i)incompatible shapes|shape mismatch"
 K, T, N = 4, 6, 3
@@ -30,7 +30,7 @@ K, T, N = 4, 6, 3
 
 def _binary(rng, batch, dtype):
     s = normal(rng, batch, dtype)
-    y = jnp.asarray(jnp.where(rng.uniform(size=batch) < 0.5, -1.0, 1.0), dtype)
+    y = on_device(np.where(rng.uniform(size=batch) < 0.5, -1.0, 1.0), dtype)
     return Call((s, y))
 
 
@@ -55,26 +55,28 @@ def _ctc(rng, batch, dtype):
     (b,) = batch[-1:] if batch else (1,)
     lead = batch[:-1]
     logits = normal(rng, (*lead, b, T, K), dtype)
-    logit_paddings = jnp.zeros((*lead, b, T), dtype).at[..., T - 1].set(1.0)
-    labels = jnp.asarray(rng.integers(1, K, (*lead, b, N)), jnp.int32)
-    label_paddings = jnp.zeros((*lead, b, N), dtype).at[..., N - 1].set(1.0)
-    return Call((logits, logit_paddings, labels, label_paddings))
+    logit_paddings = np.zeros((*lead, b, T))  # built by numpy: no XLA program
+    logit_paddings[..., T - 1] = 1.0
+    labels = on_device(rng.integers(1, K, (*lead, b, N)), jnp.int32)
+    label_paddings = np.zeros((*lead, b, N))
+    label_paddings[..., N - 1] = 1.0
+    return Call(
+        (logits, on_device(logit_paddings, dtype), labels, on_device(label_paddings, dtype))
+    )
 
 
 def _ctc_edge():
     # Uniform logits and a label sequence that fills the frames: the minimum-slack case.
-    return Call(
-        (jnp.zeros((2, N, K)), jnp.zeros((2, N)), jnp.ones((2, N), jnp.int32), jnp.zeros((2, N)))
-    )
+    return Call((zeros((2, N, K)), zeros((2, N)), ones((2, N), jnp.int32), zeros((2, N))))
 
 
 def _ctc_bad():
     return Call(
         (
-            jnp.zeros((2, T, K)),
-            jnp.zeros((2, T - 1)),
-            jnp.ones((2, N), jnp.int32),
-            jnp.zeros((2, N)),
+            zeros((2, T, K)),
+            zeros((2, T - 1)),
+            ones((2, N), jnp.int32),
+            zeros((2, N)),
         )
     )
 
@@ -98,34 +100,34 @@ CASES = [
     _case(
         "hinge_loss",
         _binary,
-        lambda: Call((jnp.zeros(3), jnp.array([1.0, -1.0, 1.0]))),
-        Bad(lambda: Call((jnp.zeros(3), jnp.ones(4))), SHAPES),
+        lambda: Call((zeros(3), on_device([1.0, -1.0, 1.0]))),
+        Bad(lambda: Call((zeros(3), ones(4))), SHAPES),
     ),
     _case(
         "perceptron_loss",
         _binary,
-        lambda: Call((jnp.zeros(3), jnp.array([1.0, -1.0, 1.0]))),
-        Bad(lambda: Call((jnp.zeros(3), jnp.ones(4))), SHAPES),
+        lambda: Call((zeros(3), on_device([1.0, -1.0, 1.0]))),
+        Bad(lambda: Call((zeros(3), ones(4))), SHAPES),
     ),
     _case(
         "multiclass_hinge_loss",
         _multiclass,
-        lambda: Call((jnp.zeros((3, K)), jnp.array([0, 1, 3]))),
-        Bad(lambda: Call((jnp.zeros((3, K)), jnp.zeros(4, jnp.int32))), SHAPES),
+        lambda: Call((zeros((3, K)), on_device([0, 1, 3]))),
+        Bad(lambda: Call((zeros((3, K)), zeros(4, jnp.int32))), SHAPES),
         dtypes=(),
     ),
     _case(
         "multiclass_perceptron_loss",
         _multiclass,
-        lambda: Call((jnp.zeros((3, K)), jnp.array([0, 1, 3]))),
-        Bad(lambda: Call((jnp.zeros((3, K)), jnp.zeros(4, jnp.int32))), SHAPES),
+        lambda: Call((zeros((3, K)), on_device([0, 1, 3]))),
+        Bad(lambda: Call((zeros((3, K)), zeros(4, jnp.int32))), SHAPES),
         dtypes=(),
     ),
     _case(
         "multiclass_sparsemax_loss",
         _multiclass,
-        lambda: Call((jnp.zeros((3, K)), jnp.array([0, 1, 3]))),
-        Bad(lambda: Call((jnp.zeros((3, K)), jnp.zeros(4, jnp.int32))), "inconsistent sizes"),
+        lambda: Call((zeros((3, K)), on_device([0, 1, 3]))),
+        Bad(lambda: Call((zeros((3, K)), zeros(4, jnp.int32))), "inconsistent sizes"),
         dtypes=(),
         batched=False,
         # Piecewise linear (a projection onto the simplex), and optax's projection JVP mixes
@@ -135,26 +137,26 @@ CASES = [
     _case(
         "sparsemax_loss",
         _sparse_binary,
-        lambda: Call((jnp.array([-1.0, 0.0, 1.0]), jnp.array([1, 0, 1]))),
-        Bad(lambda: Call((jnp.zeros(3), jnp.ones(4))), SHAPES),
+        lambda: Call((on_device([-1.0, 0.0, 1.0]), on_device([1, 0, 1]))),
+        Bad(lambda: Call((zeros(3), ones(4))), SHAPES),
     ),
     _case(
         "poly_loss_cross_entropy",
         _soft,
-        lambda: Call((jnp.array([[0.0, -1e4, 3.0, 0.0]]), jnp.array([[1.0, 0.0, 0.0, 0.0]]))),
-        Bad(lambda: Call((jnp.zeros((3, K)), jnp.zeros((3, K + 1)))), SHAPES),
+        lambda: Call((on_device([[0.0, -1e4, 3.0, 0.0]]), on_device([[1.0, 0.0, 0.0, 0.0]]))),
+        Bad(lambda: Call((zeros((3, K)), zeros((3, K + 1)))), SHAPES),
     ),
     _case(
         "ranking_softmax_loss",
         _ranking,
-        lambda: Call((jnp.zeros((2, K)), jnp.zeros((2, K))), {"reduce_fn": None}),
-        Bad(lambda: Call((jnp.zeros((3, K)), jnp.zeros((3, K + 1)))), SHAPES),
+        lambda: Call((zeros((2, K)), zeros((2, K))), {"reduce_fn": None}),
+        Bad(lambda: Call((zeros((3, K)), zeros((3, K + 1)))), SHAPES),
     ),
     _case(
         "make_fenchel_young_loss",
         _soft,
-        lambda: Call((jnp.zeros((2, K)), jax.nn.one_hot(jnp.array([0, 2]), K))),
-        Bad(lambda: Call((jnp.zeros((3, K)), jnp.zeros((3, K + 1)))), "(?i)size|shape"),
+        lambda: Call((zeros((2, K)), on_device(np.eye(K)[[0, 2]]))),  # one-hot
+        Bad(lambda: Call((zeros((3, K)), zeros((3, K + 1)))), "(?i)size|shape"),
         fn=_fenchel_young,
     ),
     _case(

@@ -1,9 +1,10 @@
 """Registry entries for jaxloss.pair_ranking."""
 
+import jax
 import jax.numpy as jnp
 
 import jaxloss
-from tests.registry import Bad, Call, Case, uniform
+from tests.registry import Bad, Call, Case, on_device, ones, uniform
 from tests.registry._embedding_inputs import (
     COLLAPSED,
     DUPLICATED,
@@ -47,7 +48,10 @@ def _margin_call(rng, batch, dtype):
 def _with_beta(edge, beta):
     def make():
         call = edge()
-        return Call((*call.args, jnp.asarray(beta)), call.kwargs)
+        # as jnp.asarray(beta), with no XLA program: a Python scalar weakly typed
+        # (device_put of the scalar), a list transferred from numpy
+        array = jax.device_put(beta) if isinstance(beta, float) else on_device(beta)
+        return Call((*call.args, array), call.kwargs)
 
     return make
 
@@ -65,13 +69,13 @@ CASES = [
         edge_cases=(
             *(_with_beta(e, b) for e, b in zip(EDGES, _MARGIN_BETA, strict=True)),
             # Classes absent from the batch: their beta gets no gradient.
-            _with_beta(lambda: Call((DUPLICATED, jnp.array([0, 0, 3, 3]))), [1.0, 1.1, 1.2, 0.7]),
+            _with_beta(lambda: Call((DUPLICATED, on_device([0, 0, 3, 3]))), [1.0, 1.1, 1.2, 0.7]),
             _with_beta(lambda: Call((COLLAPSED, THREE_CLASSES)), 1.2),  # one scalar beta
         ),
         bad_calls=(
             *BAD,
-            Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES, jnp.ones((2, 2)))), "`beta`"),
-            Bad(lambda: Call((jnp.ones((4, D)), TWO_CLASSES, jnp.ones(2, jnp.int32))), "`beta`"),
+            Bad(lambda: Call((ones((4, D)), TWO_CLASSES, ones((2, 2)))), "`beta`"),
+            Bad(lambda: Call((ones((4, D)), TWO_CLASSES, ones(2, jnp.int32))), "`beta`"),
         ),
     ),
     Case(

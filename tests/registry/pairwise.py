@@ -1,8 +1,9 @@
 """Registry entries for jaxloss.pairwise."""
 
 import jax.numpy as jnp
+import numpy as np
 
-from tests.registry import Bad, Call, Case, normal
+from tests.registry import Bad, Call, Case, normal, on_device, ones
 
 N, M, D = 4, 3, 3
 
@@ -11,8 +12,8 @@ def _self(rng, batch, dtype):
     return Call((normal(rng, (*batch, N, D), dtype),), {"metric": "euclidean"})
 
 
-_rows = jnp.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [2.0, 2.0, 2.0]])
-_x, _y = jnp.ones((N, D)), jnp.ones((M, D))
+_rows = on_device([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [2.0, 2.0, 2.0]])
+_x, _y = ones((N, D)), ones((M, D))
 
 CASES = [
     Case(
@@ -36,38 +37,44 @@ CASES = [
                 ("cityblock", {}),
                 ("chebyshev", {}),
                 ("minkowski", {"p": 1.5}),
-                ("mahalanobis", {"covariance": 2 * jnp.eye(D)}),
-                ("mahalanobis", {"precision": jnp.eye(D)}),
+                ("mahalanobis", {"covariance": on_device(2 * np.eye(D))}),
+                ("mahalanobis", {"precision": on_device(np.eye(D))}),
                 ("jaccard", {}),
                 ("hamming", {}),
             )
             for y in (None, _rows)
         ),
         bad_calls=(
-            Bad(lambda: Call((_x, jnp.ones((M, D + 1)))), "`y`"),
-            Bad(lambda: Call((_x, jnp.ones((2, M, D)))), "`y`"),
-            Bad(lambda: Call((jnp.ones((D,)),)), "`x`"),
-            Bad(lambda: Call((jnp.ones((2, N, D)), jnp.ones((3, M, D)))), "`x`"),
+            Bad(lambda: Call((_x, ones((M, D + 1)))), "`y`"),
+            Bad(lambda: Call((_x, ones((2, M, D)))), "`y`"),
+            Bad(lambda: Call((ones((D,)),)), "`x`"),
+            Bad(lambda: Call((ones((2, N, D)), ones((3, M, D)))), "`x`"),
             Bad(lambda: Call((_x, _y), {"metric": "braycurtis"}), "`metric`"),
             Bad(lambda: Call((_x, _y), {"metric": "minkowski", "p": 0.5}), "`p`"),
             Bad(lambda: Call((_x, _y), {"metric": "euclidean", "p": 3.0}), "`p`"),
             Bad(lambda: Call((_x, _y), {"metric": "mahalanobis"}), "`precision`"),
             Bad(
-                lambda: Call((_x, _y), {"metric": "mahalanobis", "precision": jnp.eye(D + 1)}),
+                lambda: Call(
+                    (_x, _y), {"metric": "mahalanobis", "precision": on_device(np.eye(D + 1))}
+                ),
                 "`precision`",
             ),
             Bad(
-                lambda: Call((_x, _y), {"metric": "mahalanobis", "precision": jnp.ones((D, 2))}),
+                lambda: Call((_x, _y), {"metric": "mahalanobis", "precision": ones((D, 2))}),
                 "`precision`",
             ),
             Bad(
                 lambda: Call(
                     (_x, _y),
-                    {"metric": "mahalanobis", "precision": jnp.eye(D), "covariance": jnp.eye(D)},
+                    {
+                        "metric": "mahalanobis",
+                        "precision": on_device(np.eye(D)),
+                        "covariance": on_device(np.eye(D)),
+                    },
                 ),
                 "`covariance`",
             ),
-            Bad(lambda: Call((_x.astype(jnp.int32), _y), {"metric": "cosine"}), "`x`"),
+            Bad(lambda: Call((on_device(_x, jnp.int32), _y), {"metric": "cosine"}), "`x`"),
             Bad(lambda: Call((_x, _y), {"metric": "jaccard", "soft": 1}), "`soft`"),
         ),
     ),

@@ -10,9 +10,9 @@ from collections.abc import Hashable
 import jax.numpy as jnp
 
 import jaxloss
-from tests.registry import Bad, Call, Case, normal, uniform
+from tests.registry import Bad, Call, Case, full, normal, on_device, ones, uniform, zeros
 
-Q = jnp.array([0.1, 0.5, 0.9])
+Q = on_device([0.1, 0.5, 0.9])
 INF = jnp.inf
 
 
@@ -77,20 +77,18 @@ def _deviance_case(name, kwargs, edges, smooth_at):
         edge_cases=edges,
         smooth_at=smooth_at,
         bad_calls=(
-            Bad(lambda: Call((jnp.ones(2), jnp.ones(3)), dict(kwargs)), "`targets`"),
-            Bad(lambda: Call((jnp.ones(2, jnp.int32), jnp.ones(2)), dict(kwargs)), "`predictions`"),
-            Bad(lambda: Call((jnp.ones(2), jnp.ones(2, bool)), dict(kwargs)), "`targets`"),
+            Bad(lambda: Call((ones(2), ones(3)), dict(kwargs)), "`targets`"),
+            Bad(lambda: Call((ones(2, jnp.int32), ones(2)), dict(kwargs)), "`predictions`"),
+            Bad(lambda: Call((ones(2), ones(2, bool)), dict(kwargs)), "`targets`"),
         ),
     )
 
 
-_robust_x = jnp.array([0.0, 0.5, -2.0, 10.0])
+_robust_x = on_device([0.0, 0.5, -2.0, 10.0])
 
 
 def _robust_at(alpha):
-    return lambda: Call(
-        (_robust_x, jnp.zeros(4), jnp.full((4,), alpha), jnp.array([1.0, 0.5, 2.0, 1.0]))
-    )
+    return lambda: Call((_robust_x, zeros(4), full((4,), alpha), on_device([1.0, 0.5, 2.0, 1.0])))
 
 
 CASES = [
@@ -104,22 +102,22 @@ CASES = [
         edge_cases=(
             # Ties (the kink), quantiles 0 and 1.
             lambda: Call(
-                (jnp.array([[0.5, 0.5, -1.0]]), jnp.array([0.5])),
-                {"quantiles": jnp.array([0.0, 1.0, 0.5])},
+                (on_device([[0.5, 0.5, -1.0]]), on_device([0.5])),
+                {"quantiles": on_device([0.0, 1.0, 0.5])},
             ),
             lambda: Call(
-                (jnp.array([1.0, 2.0]), jnp.array([3.0, 0.0])),
-                {"quantiles": 1.0, "weights": jnp.array([2.0, 1.0]), "reduction": "mean"},
+                (on_device([1.0, 2.0]), on_device([3.0, 0.0])),
+                {"quantiles": 1.0, "weights": on_device([2.0, 1.0]), "reduction": "mean"},
             ),
         ),
         smooth_at=(1,),
         bad_calls=(
-            Bad(lambda: Call((jnp.zeros(3), jnp.zeros(3)), {"quantiles": 1.5}), "`quantiles`"),
+            Bad(lambda: Call((zeros(3), zeros(3)), {"quantiles": 1.5}), "`quantiles`"),
             Bad(
-                lambda: Call((jnp.zeros((2, 3)), jnp.zeros(2)), {"quantiles": jnp.ones(2) * 0.5}),
+                lambda: Call((zeros((2, 3)), zeros(2)), {"quantiles": full(2, 0.5)}),
                 "`quantiles`",
             ),
-            Bad(lambda: Call((jnp.zeros((2, 3)), jnp.zeros(3))), "`targets`"),
+            Bad(lambda: Call((zeros((2, 3)), zeros(3))), "`targets`"),
         ),
     ),
     _deviance_case(
@@ -127,11 +125,11 @@ CASES = [
         {"power": 1.5},
         (
             # A zero observation (compound Poisson-gamma), a tiny mean.
-            lambda: Call((jnp.array([1.0, 1e-3, 2.0]), jnp.array([0.0, 5.0, 2.0])), {"power": 1.5}),
+            lambda: Call((on_device([1.0, 1e-3, 2.0]), on_device([0.0, 5.0, 2.0])), {"power": 1.5}),
             # p < 0: negative observations allowed; p = 3 (inverse Gaussian).
-            lambda: Call((jnp.array([1.0, 0.5]), jnp.array([-2.0, 0.0])), {"power": -1.0}),
-            lambda: Call((jnp.array([1.0, 0.5]), jnp.array([2.0, 0.1])), {"power": 3}),
-            lambda: Call((jnp.array([1.0, 0.5]), jnp.array([-2.0, 0.0])), {"power": 0}),
+            lambda: Call((on_device([1.0, 0.5]), on_device([-2.0, 0.0])), {"power": -1.0}),
+            lambda: Call((on_device([1.0, 0.5]), on_device([2.0, 0.1])), {"power": 3}),
+            lambda: Call((on_device([1.0, 0.5]), on_device([-2.0, 0.0])), {"power": 0}),
         ),
         (0, 1, 2, 3),
     ),
@@ -139,10 +137,10 @@ CASES = [
         "poisson_deviance",
         {},
         (
-            lambda: Call((jnp.array([1.0, 0.5, 3.0]), jnp.array([0.0, 0.0, 3.0]))),  # y = 0
+            lambda: Call((on_device([1.0, 0.5, 3.0]), on_device([0.0, 0.0, 3.0]))),  # y = 0
             lambda: Call(
-                (jnp.array([1e-4, 50.0]), jnp.array([7, 0])),
-                {"where": jnp.array([True, True]), "reduction": "sum"},
+                (on_device([1e-4, 50.0]), on_device([7, 0])),
+                {"where": on_device([True, True]), "reduction": "sum"},
             ),
         ),
         (0, 1),
@@ -150,7 +148,7 @@ CASES = [
     _deviance_case(
         "gamma_deviance",
         {},
-        (lambda: Call((jnp.array([1e-3, 1e3, 2.0]), jnp.array([1e3, 1e-3, 2.0]))),),
+        (lambda: Call((on_device([1e-3, 1e3, 2.0]), on_device([1e3, 1e-3, 2.0]))),),
         (0,),
     ),
     Case(
@@ -165,19 +163,19 @@ CASES = [
         grad_argnums=(0, 2),
         edge_cases=(
             # A collapsed forecast (scale 0), exactly right and wrong.
-            lambda: Call((jnp.array([0.0, 1.0, -2.0]), jnp.array([0.0, 0.0, 1.0]), jnp.zeros(3))),
+            lambda: Call((on_device([0.0, 1.0, -2.0]), on_device([0.0, 0.0, 1.0]), zeros(3))),
             # Far in the tails: z = +-5000.
-            lambda: Call((jnp.array([0.0, 0.0]), jnp.array([5.0, -5.0]), jnp.array([1e-3, 1e-3]))),
+            lambda: Call((on_device([0.0, 0.0]), on_device([5.0, -5.0]), on_device([1e-3, 1e-3]))),
             lambda: Call(
-                (jnp.array([0.0, jnp.nan]), jnp.array([1.0, 1.0]), jnp.array([1.0, -1.0])),
-                {"where": jnp.array([True, False]), "reduction": "mean"},
+                (on_device([0.0, jnp.nan]), on_device([1.0, 1.0]), on_device([1.0, -1.0])),
+                {"where": on_device([True, False]), "reduction": "mean"},
             ),
         ),
         smooth_at=(1, 2),
         bad_calls=(
-            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(3))), "`scale`"),
-            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(2, jnp.int32))), "`scale`"),
-            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(3), jnp.ones(2))), "`targets`"),
+            Bad(lambda: Call((zeros(2), zeros(2), ones(3))), "`scale`"),
+            Bad(lambda: Call((zeros(2), zeros(2), ones(2, jnp.int32))), "`scale`"),
+            Bad(lambda: Call((zeros(2), zeros(3), ones(2))), "`targets`"),
         ),
     ),
     Case(
@@ -189,18 +187,18 @@ CASES = [
         edge_cases=(
             # Tied members, a member equal to the observation.
             lambda: Call(
-                (jnp.array([[0.5, 0.5, -1.0, 2.0], [0.0, 1.0, 1.0, 3.0]]), jnp.array([0.3, 1.0]))
+                (on_device([[0.5, 0.5, -1.0, 2.0], [0.0, 1.0, 1.0, 3.0]]), on_device([0.3, 1.0]))
             ),
             # One member: the absolute error.
-            lambda: Call((jnp.array([[0.5], [2.0]]), jnp.array([0.0, 1.0])), {"estimator": "fair"}),
+            lambda: Call((on_device([[0.5], [2.0]]), on_device([0.0, 1.0])), {"estimator": "fair"}),
         ),
         bad_calls=(
-            Bad(lambda: Call((jnp.zeros((2, 3)), jnp.zeros(3))), "`targets`"),
+            Bad(lambda: Call((zeros((2, 3)), zeros(3))), "`targets`"),
             Bad(
-                lambda: Call((jnp.zeros((2, 3)), jnp.zeros(2)), {"estimator": "unbiased"}),
+                lambda: Call((zeros((2, 3)), zeros(2)), {"estimator": "unbiased"}),
                 "`estimator`",
             ),
-            Bad(lambda: Call((jnp.zeros((2, 3), jnp.int32), jnp.zeros(2))), "`predictions`"),
+            Bad(lambda: Call((zeros((2, 3), jnp.int32), zeros(2))), "`predictions`"),
         ),
     ),
     Case(
@@ -219,19 +217,19 @@ CASES = [
             # Tiny and huge degrees of freedom, a residual of 1e4 scales.
             lambda: Call(
                 (
-                    jnp.array([0.0, 0.0, 1.0]),
-                    jnp.array([1e4, 1.0, 1.0]),
-                    jnp.ones(3),
-                    jnp.array([0.1, 1e4, 1.0]),
+                    on_device([0.0, 0.0, 1.0]),
+                    on_device([1e4, 1.0, 1.0]),
+                    ones(3),
+                    on_device([0.1, 1e4, 1.0]),
                 )
             ),
         ),
         smooth_at=(0,),
         bad_calls=(
-            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(3), jnp.ones(2))), "`scale`"),
-            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(2), jnp.ones(3))), "`df`"),
+            Bad(lambda: Call((zeros(2), zeros(2), ones(3), ones(2))), "`scale`"),
+            Bad(lambda: Call((zeros(2), zeros(2), ones(2), ones(3))), "`df`"),
             Bad(
-                lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(2), jnp.ones(2, jnp.int32))),
+                lambda: Call((zeros(2), zeros(2), ones(2), ones(2, jnp.int32))),
                 "`df`",
             ),
         ),
@@ -260,11 +258,11 @@ CASES = [
         smooth_at=(1, 2, 3, 4, 6),
         bad_calls=(
             Bad(
-                lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(2, jnp.int32), jnp.ones(2))),
+                lambda: Call((zeros(2), zeros(2), ones(2, jnp.int32), ones(2))),
                 "`alpha`",
             ),
-            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(2), jnp.ones(2), jnp.ones(3))), "`scale`"),
-            Bad(lambda: Call((jnp.zeros(2), jnp.zeros(3), jnp.ones(2), jnp.ones(2))), "`targets`"),
+            Bad(lambda: Call((zeros(2), zeros(2), ones(2), ones(3))), "`scale`"),
+            Bad(lambda: Call((zeros(2), zeros(3), ones(2), ones(2))), "`targets`"),
         ),
     ),
 ]

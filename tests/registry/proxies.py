@@ -1,8 +1,9 @@
 """Registry entries for jaxloss.proxies (proxy losses and SoftTriple's penalty)."""
 
 import jax.numpy as jnp
+import numpy as np
 
-from tests.registry import Bad, Call, Case, normal
+from tests.registry import Bad, Call, Case, normal, on_device, ones, zeros
 from tests.registry._class_inputs import (
     AXES,
     AXES_K,
@@ -20,6 +21,15 @@ from tests.registry._class_inputs import (
 # NaN padding, 1 angle 0, 2 angle pi, 3 zero vectors, 4 bfloat16. Cosines are smooth in the
 # embeddings except at a zero vector.
 
+# Centres for sparse_centers_penalty, built by numpy (no XLA program) and transferred when
+# called: AXES_K's host copy (of its dtype) with class 0's second centre opposite its first;
+# ones with class 1 zero, float64 until transferred (then float32 unless float64 is enabled,
+# as jnp.ones gave when called).
+_OPPOSITE = np.array(AXES_K)
+_OPPOSITE[0, 1] = -_OPPOSITE[0, 0]
+_SAME_AND_ZERO = np.ones((2, K, D))
+_SAME_AND_ZERO[1] = 0.0
+
 CASES = [
     Case(
         "proxy_anchor_loss",
@@ -31,7 +41,9 @@ CASES = [
         edge_cases=(
             *edges(AXES, weights=False),
             # Everything masked out: 0 with zero gradients.
-            lambda: Call((jnp.ones((2, D)), LABELS[:2], AXES), {"where": jnp.zeros(2, bool)}),
+            lambda: Call(
+                (ones((2, D)), on_device(np.asarray(LABELS)[:2]), AXES), {"where": zeros(2, bool)}
+            ),
         ),
         smooth_at=(0, 1, 2, 5),
         bad_calls=(
@@ -68,17 +80,17 @@ CASES = [
         out_shape=lambda b: (),
         edge_cases=(
             # Opposite centres (class 0), and distinct ones.
-            lambda: Call((AXES_K.at[0, 1].set(-AXES_K[0, 0]),)),
+            lambda: Call((on_device(_OPPOSITE),)),
             # Identical centres (distance 0) in class 0, zero centres in class 1.
-            lambda: Call((jnp.ones((2, K, D)).at[1].set(0.0),)),
-            lambda: Call((AXES[:, None, :],)),  # K = 1: 0
-            lambda: Call((AXES_K.astype(jnp.bfloat16),)),
+            lambda: Call((on_device(_SAME_AND_ZERO),)),
+            lambda: Call((on_device(np.asarray(AXES)[:, None, :]),)),  # K = 1: 0
+            lambda: Call((on_device(AXES_K, jnp.bfloat16),)),
         ),
         smooth_at=(0,),
         bad_calls=(
-            Bad(lambda: Call((jnp.ones((K, D)),)), "`proxies`"),
-            Bad(lambda: Call((jnp.ones((2, K, D), jnp.int32),)), "`proxies`"),
-            Bad(lambda: Call((jnp.ones((2, K, D)),), {"eps": -1.0}), "`eps`"),
+            Bad(lambda: Call((ones((K, D)),)), "`proxies`"),
+            Bad(lambda: Call((ones((2, K, D), jnp.int32),)), "`proxies`"),
+            Bad(lambda: Call((ones((2, K, D)),), {"eps": -1.0}), "`eps`"),
         ),
     ),
 ]

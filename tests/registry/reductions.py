@@ -1,8 +1,8 @@
 """Registry entries for jaxloss.reductions."""
 
-import jax.numpy as jnp
+import numpy as np
 
-from tests.registry import Bad, Call, Case, normal
+from tests.registry import Bad, Call, Case, normal, on_device, ones, zeros
 
 
 def _reduce(rng, batch, dtype):
@@ -14,14 +14,14 @@ CASES = [
         "reduce",
         _reduce,
         edge_cases=(
-            lambda: Call((jnp.ones((3,)),), {"where": jnp.zeros((3,), bool), "reduction": "mean"}),
-            lambda: Call((jnp.ones((3,)),), {"weights": jnp.zeros((3,)), "reduction": "mean"}),
+            lambda: Call((ones((3,)),), {"where": zeros((3,), bool), "reduction": "mean"}),
+            lambda: Call((ones((3,)),), {"weights": zeros((3,)), "reduction": "mean"}),
         ),
         bad_calls=(
-            Bad(lambda: Call((jnp.ones((3,)),), {"where": jnp.ones((4,), bool)}), "`where`"),
-            Bad(lambda: Call((jnp.ones((3,)),), {"weights": jnp.ones((2, 3))}), "`weights`"),
-            Bad(lambda: Call((jnp.arange(3),), {}), "`values`"),
-            Bad(lambda: Call((jnp.ones((3,)),), {"where": jnp.ones((3,))}), "`where`"),
+            Bad(lambda: Call((ones((3,)),), {"where": ones((4,), bool)}), "`where`"),
+            Bad(lambda: Call((ones((3,)),), {"weights": ones((2, 3))}), "`weights`"),
+            Bad(lambda: Call((on_device(np.arange(3)),), {}), "`values`"),
+            Bad(lambda: Call((ones((3,)),), {"where": ones((3,))}), "`where`"),
         ),
     ),
 ]
@@ -29,7 +29,7 @@ CASES = [
 
 def _pair(rng, batch, dtype):
     total = normal(rng, batch, dtype)
-    count = jnp.asarray(rng.integers(1, 5, batch), dtype)
+    count = on_device(rng.integers(1, 5, batch), dtype)
     return Call(((total, count),), {})
 
 
@@ -39,13 +39,13 @@ CASES.append(
         _pair,
         reduces=False,
         edge_cases=(
-            lambda: Call(((jnp.zeros((3,)), jnp.zeros((3,))),), {}),
-            lambda: Call(((jnp.ones((3,)), jnp.array([0.0, 1.0, 2.0])),), {}),
+            lambda: Call(((zeros((3,)), zeros((3,))),), {}),
+            lambda: Call(((ones((3,)), on_device([0.0, 1.0, 2.0])),), {}),
         ),
         smooth_at=(),
         bad_calls=(
-            Bad(lambda: Call((jnp.ones((3,)),), {}), "`sum_and_count`", TypeError),
-            Bad(lambda: Call(((jnp.ones((3,)), jnp.ones((2,))),), {}), "sum_and_count\\[1\\]"),
+            Bad(lambda: Call((ones((3,)),), {}), "`sum_and_count`", TypeError),
+            Bad(lambda: Call(((ones((3,)), ones((2,))),), {}), "sum_and_count\\[1\\]"),
         ),
     )
 )

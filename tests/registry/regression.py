@@ -1,8 +1,8 @@
 """Registry entries for jaxloss.regression (the elementwise losses)."""
 
-import jax.numpy as jnp
+import numpy as np
 
-from tests.registry import Bad, Call, Case, normal
+from tests.registry import Bad, Call, Case, normal, on_device, ones, zeros
 
 _ELEMENTWISE = {
     "squared_error": {},
@@ -25,23 +25,27 @@ def _elementwise(kwargs):
 def _kinks(kwargs):
     """Residuals exactly 0, +-threshold, and large (1e4), both argument orders traced."""
     threshold = kwargs.get("delta", kwargs.get("beta", 1.0))
-    predictions = jnp.array([0.0, threshold, -threshold, 1e4, -1e4, 2.0])
-    return lambda: Call((predictions, jnp.array([0.0, 0.0, 0.0, 0.0, 0.0, 2.0])), dict(kwargs))
+    predictions = on_device([0.0, threshold, -threshold, 1e4, -1e4, 2.0])
+    return lambda: Call((predictions, on_device([0.0, 0.0, 0.0, 0.0, 0.0, 2.0])), dict(kwargs))
 
 
 def _elementwise_bad(name, kwargs):
     bad = [
-        Bad(lambda: Call((jnp.arange(3), jnp.zeros(3)), dict(kwargs)), "`predictions`", TypeError),
-        Bad(lambda: Call((jnp.zeros(3), jnp.zeros(4)), dict(kwargs)), "`targets`"),
         Bad(
-            lambda: Call((jnp.zeros(3), jnp.zeros(3)), {**kwargs, "where": jnp.ones(4, bool)}),
+            lambda: Call((on_device(np.arange(3)), zeros(3)), dict(kwargs)),
+            "`predictions`",
+            TypeError,
+        ),
+        Bad(lambda: Call((zeros(3), zeros(4)), dict(kwargs)), "`targets`"),
+        Bad(
+            lambda: Call((zeros(3), zeros(3)), {**kwargs, "where": ones(4, bool)}),
             "`where`",
         ),
     ]
     if "delta" in kwargs:
-        bad.append(Bad(lambda: Call((jnp.zeros(3), jnp.zeros(3)), {"delta": 0.0}), "`delta`"))
+        bad.append(Bad(lambda: Call((zeros(3), zeros(3)), {"delta": 0.0}), "`delta`"))
     if "beta" in kwargs:
-        bad.append(Bad(lambda: Call((jnp.zeros(3), jnp.zeros(3)), {"beta": -0.5}), "`beta`"))
+        bad.append(Bad(lambda: Call((zeros(3), zeros(3)), {"beta": -0.5}), "`beta`"))
     return tuple(bad)
 
 
@@ -53,8 +57,8 @@ CASES = [
         edge_cases=(
             _kinks(kwargs),
             lambda kwargs=kwargs: Call(
-                (jnp.zeros(3), jnp.zeros(3)),
-                {**kwargs, "reduction": "mean", "where": jnp.zeros(3, bool)},
+                (zeros(3), zeros(3)),
+                {**kwargs, "reduction": "mean", "where": zeros(3, bool)},
             ),
         ),
         bad_calls=_elementwise_bad(name, kwargs),

@@ -10,7 +10,7 @@ none within 0.03 of 0.5) and the gradient checks never straddle a tie or the thr
 import jax.numpy as jnp
 import numpy as np
 
-from tests.registry import Bad, Call, Case, integers
+from tests.registry import Bad, Call, Case, integers, on_device, ones, zeros
 from tests.registry._overlap_inputs import bad
 
 H, W = 4, 4
@@ -23,29 +23,31 @@ def spaced_logits(rng, batch, channels, dtype):
     n = int(np.prod(batch, dtype=int)) * channels
     grids = np.stack([rng.permutation(GRID) for _ in range(n)])  # [n, H * W]
     grids = grids.reshape(*batch, channels, H, W)
-    return jnp.asarray(np.moveaxis(grids, -3, -1), dtype)
+    return on_device(np.moveaxis(grids, -3, -1), dtype)
 
 
 def multilabel(rng, batch, dtype, **kwargs):
     """Independent channels (sigmoid), 0/1 targets."""
     logits = spaced_logits(rng, batch, 2, dtype)
-    targets = jnp.asarray(rng.integers(0, 2, (*batch, H, W, 2)), dtype)
+    targets = on_device(rng.integers(0, 2, (*batch, H, W, 2)), dtype)
     return Call((logits, targets), {"axis": SPATIAL, "activation": "sigmoid", **kwargs})
 
 
 def two_classes(rng, batch, dtype, **kwargs):
     """Softmax over [0, x]: class 1's probability is sigmoid(x), spaced as the logits."""
-    x = spaced_logits(rng, batch, 1, dtype)
-    logits = jnp.concatenate([jnp.zeros_like(x), x], axis=-1)
+    x = np.asarray(spaced_logits(rng, batch, 1, dtype))  # its host copy: numpy concatenates
+    logits = on_device(np.concatenate([np.zeros_like(x), x], axis=-1))
     return Call((logits, integers(rng, (*batch, H, W), 2)), {"axis": SPATIAL, **kwargs})
 
 
-def probabilities_at(*points, channels=2):
-    """[1, H, W, channels] one-hot probabilities: class 1 at `points`, class 0 elsewhere."""
+def probabilities_at(*points, channels=2, host=False):
+    """[1, H, W, channels] one-hot probabilities: class 1 at `points`, class 0 elsewhere
+    (with `host`, the numpy array, not transferred)."""
     labels = np.zeros((1, H, W), int)
     for i, j in points:
         labels[0, i, j] = 1
-    return jnp.asarray(np.eye(channels)[labels])
+    probabilities = np.eye(channels)[labels]
+    return probabilities if host else on_device(probabilities)
 
 
 def one_pixel_and_absent(**kwargs):
@@ -53,7 +55,8 @@ def one_pixel_and_absent(**kwargs):
 
     def call():
         logits = two_classes(np.random.default_rng(1), (2,), jnp.float32).args[0]
-        targets = jnp.concatenate([probabilities_at((1, 2)), probabilities_at()])
+        targets = np.concatenate([probabilities_at((1, 2), host=True), probabilities_at(host=True)])
+        targets = on_device(targets)
         return Call((logits, targets), kwargs)
 
     return call
@@ -61,20 +64,20 @@ def one_pixel_and_absent(**kwargs):
 
 def empty(**kwargs):
     """Empty prediction and empty target (probabilities all 0)."""
-    return lambda: Call(
-        (jnp.zeros((2, H, W, 2)), jnp.zeros((2, H, W, 2))), {"activation": None, **kwargs}
-    )
+    return lambda: Call((zeros((2, H, W, 2)), zeros((2, H, W, 2))), {"activation": None, **kwargs})
 
 
 def empty_and_apart(**kwargs):
     """Probabilities at smooth = eps = 0, two examples: empty prediction and target (both
     clDice ratios 0 / 0, ties everywhere), and prediction and target in disjoint columns
     (both ratios 0, the harmonic mean 0 / 0)."""
-    left = probabilities_at(*((i, 0) for i in range(H)))
-    right = probabilities_at(*((i, 3) for i in range(H)))
-    zeros = jnp.zeros((1, H, W, 2))
+    left = probabilities_at(*((i, 0) for i in range(H)), host=True)
+    right = probabilities_at(*((i, 3) for i in range(H)), host=True)
+    nothing = np.zeros((1, H, W, 2))
+    predictions = on_device(np.concatenate([nothing, left]))
+    targets = on_device(np.concatenate([nothing, right]))
     return lambda: Call(
-        (jnp.concatenate([zeros, left]), jnp.concatenate([zeros, right])),
+        (predictions, targets),
         {"activation": None, "smooth": 0.0, "eps": 0.0, **kwargs},
     )
 
@@ -84,7 +87,7 @@ def full_target(**kwargs):
 
     def call():
         logits = two_classes(np.random.default_rng(3), (1,), jnp.float32).args[0]
-        return Call((logits, jnp.ones((1, H, W), int)), kwargs)
+        return Call((logits, ones((1, H, W), int)), kwargs)
 
     return call
 
@@ -92,12 +95,13 @@ def full_target(**kwargs):
 def at_threshold(**kwargs):
     """Probabilities of exactly 0.5 (logit 0) next to saturated ones (logit 40, a
     probability of exactly 1 in float32): the threshold."""
-    logits = jnp.zeros((1, H, W, 1)).at[0, :2, :, 0].set(40.0)
-    target = jnp.zeros((1, H, W)).at[0, 1:3, 1:3].set(1.0)
+    logits, target = np.zeros((1, H, W, 1)), np.zeros((1, H, W))  # built by numpy
+    logits[0, :2, :, 0], target[0, 1:3, 1:3] = 40.0, 1.0
+    logits, target = on_device(logits), on_device(target)
     return lambda: Call((logits, target), {"activation": "sigmoid", **kwargs})
 
 
-MAPS = (jnp.ones((2, H, W, 2)), jnp.ones((2, H, W, 2)))
+MAPS = (ones((2, H, W, 2)), ones((2, H, W, 2)))
 ITERATIONS = (
     Bad(lambda: Call(MAPS, {"iterations": -1}), "`iterations`"),
     Bad(lambda: Call(MAPS, {"iterations": 2.0}), "`iterations`"),
@@ -108,7 +112,7 @@ ITERATIONS = (
 COMMON = (
     Bad(lambda: Call(MAPS, {"activation": "softplus"}), "`activation`"),
     # no spatial axis: [batch, C]
-    Bad(lambda: Call((jnp.ones((2, 3)), jnp.ones((2, 3)))), "`predictions`"),
+    Bad(lambda: Call((ones((2, 3)), ones((2, 3)))), "`predictions`"),
 )
 
 CASES = [

@@ -1,38 +1,48 @@
 """Registry entries for jaxloss.transport and jaxloss.kernels (distances between sample sets)."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tests.registry import Bad, Call, Case, normal
+from tests.registry import Bad, Call, Case, full, normal, on_device, ones
 
 N, M, D, L = 5, 4, 3, 6
 # Fixed projection directions (unnormalized, as POT accepts them).
-PROJECTIONS = jnp.asarray(np.random.default_rng(11).standard_normal((D, L)), jnp.float32)
+PROJECTIONS = on_device(np.random.default_rng(11).standard_normal((D, L)), jnp.float32)
 
 # 1-D samples: identical sets, ties within and across the sets, one sample each, weights that
 # do not sum to 1 (one of them 0), and an example mask whose masked example is NaN.
-LINE = jnp.array([[0.3, -1.0, 2.0, 0.5]])
-TIES_X = jnp.array([[1.0, 1.0, 2.0, 2.0]])
-TIES_Y = jnp.array([[1.0, 2.0, 2.0, 3.0]])
-NAN_LINES = jnp.array([[0.3, -1.0, 2.0, 0.5], [jnp.nan] * 4])
-SHIFTED_LINES = jnp.array([[1.0, 0.0, 2.5, -0.5], [0.0, 1.0, 2.0, 3.0]])
-MASKED = {"where": jnp.array([True, False]), "weights": jnp.array([2.0, 1.0]), "reduction": "mean"}
+LINE = on_device([[0.3, -1.0, 2.0, 0.5]])
+TIES_X = on_device([[1.0, 1.0, 2.0, 2.0]])
+TIES_Y = on_device([[1.0, 2.0, 2.0, 3.0]])
+NAN_LINES = on_device([[0.3, -1.0, 2.0, 0.5], [jnp.nan] * 4])
+SHIFTED_LINES = on_device([[1.0, 0.0, 2.5, -0.5], [0.0, 1.0, 2.0, 3.0]])
+_LINE_HOST, _TIES_Y_HOST = np.asarray(LINE), np.asarray(TIES_Y)  # for numpy's slices below
+MASKED = {"where": on_device([True, False]), "weights": on_device([2.0, 1.0]), "reduction": "mean"}
 
 # D-dimensional samples.
-CLOUD = jnp.array([[[0.0, 1.0, 2.0], [1.0, -1.0, 0.5], [2.0, 0.0, -1.0], [-0.5, 0.5, 1.5]]])
-CLOUD_TIES = jnp.array([[[0.0, 1.0, 2.0], [0.0, 1.0, 2.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]])
-FAR = CLOUD + 20.0
-NAN_CLOUDS = jnp.concatenate([CLOUD, jnp.full_like(CLOUD, jnp.nan)])
-TWO_CLOUDS = jnp.concatenate([CLOUD[:, ::-1] + 1.0, CLOUD - 0.5])
-ONE_POINT = jnp.array([[[0.5, -1.0, 2.0]]])
-OTHER_POINT = jnp.array([[[1.5, 0.0, 0.0]]])
+CLOUD = on_device([[[0.0, 1.0, 2.0], [1.0, -1.0, 0.5], [2.0, 0.0, -1.0], [-0.5, 0.5, 1.5]]])
+CLOUD_TIES = on_device([[[0.0, 1.0, 2.0], [0.0, 1.0, 2.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]])
+# Derived by numpy from CLOUD's host copy, in its dtype as jnp computed: no XLA program.
+_cloud = np.asarray(CLOUD)
+FAR = on_device(_cloud + 20.0)
+NAN_CLOUDS = on_device(np.concatenate([_cloud, np.full_like(_cloud, np.nan)]))
+TWO_CLOUDS = on_device(np.concatenate([_cloud[:, ::-1] + 1.0, _cloud - 0.5]))
+ONE_POINT = on_device([[[0.5, -1.0, 2.0]]])
+OTHER_POINT = on_device([[[1.5, 0.0, 0.0]]])
+
+
+def _shifted(rng, shape, dtype):
+    """Normal samples plus 0.5, added by numpy on the host copy in its dtype (0.5 cast first,
+    as jnp casts a Python scalar; float16 and bfloat16 add in float32 and round, as XLA's
+    do): no XLA program."""
+    x = np.asarray(normal(rng, shape, dtype))
+    return on_device(x + x.dtype.type(0.5))
 
 
 def _lines(**kwargs):
     def make(rng, batch, dtype):
-        return Call(
-            (normal(rng, (*batch, N), dtype), normal(rng, (*batch, M), dtype) + 0.5), kwargs
-        )
+        return Call((normal(rng, (*batch, N), dtype), _shifted(rng, (*batch, M), dtype)), kwargs)
 
     return make
 
@@ -40,7 +50,7 @@ def _lines(**kwargs):
 def _clouds(**kwargs):
     def make(rng, batch, dtype):
         return Call(
-            (normal(rng, (*batch, N, D), dtype), normal(rng, (*batch, M, D), dtype) + 0.5), kwargs
+            (normal(rng, (*batch, N, D), dtype), _shifted(rng, (*batch, M, D), dtype)), kwargs
         )
 
     return make
@@ -50,8 +60,8 @@ def _weighted_lines(rng, batch, dtype):
     call = _lines(p=2)(rng, batch, dtype)
     masses = {
         # Shared by every example (the vmap test maps over the arguments only).
-        "x_weights": jnp.asarray(rng.uniform(0.1, 2.0, (N,)), dtype),
-        "y_weights": jnp.asarray(rng.uniform(0.1, 2.0, (M,)), dtype),
+        "x_weights": on_device(rng.uniform(0.1, 2.0, (N,)), dtype),
+        "y_weights": on_device(rng.uniform(0.1, 2.0, (M,)), dtype),
     }
     return Call(call.args, {**call.kwargs, **masses})
 
@@ -59,42 +69,45 @@ def _weighted_lines(rng, batch, dtype):
 def _common_bads(rank, **kwargs):
     """Malformed calls shared by the sample-set functions (`rank` 1: [..., N]; 2: [..., N, D])."""
     shape = (2, N) if rank == 1 else (2, N, D)
-    x = jnp.ones(shape)
-    other = jnp.ones((2, M) if rank == 1 else (2, M, D))
+    x = ones(shape)
+    other = ones((2, M) if rank == 1 else (2, M, D))
+    # sliced and cast by numpy on the host copies (of their dtypes): no XLA program
+    x_host, other_host = np.asarray(x), np.asarray(other)
     bads = [
-        Bad(lambda: Call((x.astype(jnp.int32), other), kwargs), "`x`"),
-        Bad(lambda: Call((x, other.astype(jnp.int32)), kwargs), "`y`"),
-        Bad(lambda: Call((x, other[0]), kwargs), "`y`"),
-        Bad(lambda: Call((x, jnp.ones((3, *other.shape[1:]))), kwargs), "`x`"),
-        Bad(lambda: Call((x, other), {**kwargs, "where": jnp.ones((3,), bool)}), "`where`"),
-        Bad(lambda: Call((x, other), {**kwargs, "weights": jnp.ones((3,))}), "`weights`"),
+        Bad(lambda: Call((on_device(x_host, jnp.int32), other), kwargs), "`x`"),
+        Bad(lambda: Call((x, on_device(other_host, jnp.int32)), kwargs), "`y`"),
+        Bad(lambda: Call((x, on_device(other_host[0])), kwargs), "`y`"),
+        Bad(lambda: Call((x, ones((3, *other.shape[1:]))), kwargs), "`x`"),
+        Bad(lambda: Call((x, other), {**kwargs, "where": ones((3,), bool)}), "`where`"),
+        Bad(lambda: Call((x, other), {**kwargs, "weights": ones((3,))}), "`weights`"),
         Bad(lambda: Call((x, other), {**kwargs, "reduction": "avg"}), "`reduction`"),
     ]
     if rank == 2:
-        bads.append(Bad(lambda: Call((x, jnp.ones((2, M, D + 1))), kwargs), "`y`"))
-        bads.append(Bad(lambda: Call((x[0, 0], other), kwargs), "`x`"))
+        bads.append(Bad(lambda: Call((x, ones((2, M, D + 1))), kwargs), "`y`"))
+        bads.append(Bad(lambda: Call((on_device(x_host[0, 0]), other), kwargs), "`x`"))
     return tuple(bads)
 
 
 def _mass_bads(rank, **kwargs):
-    x = jnp.ones((2, N) if rank == 1 else (2, N, D))
-    y = jnp.ones((2, M) if rank == 1 else (2, M, D))
+    x = ones((2, N) if rank == 1 else (2, N, D))
+    y = ones((2, M) if rank == 1 else (2, M, D))
     return (
-        Bad(lambda: Call((x, y), {**kwargs, "x_weights": jnp.ones((2, N + 1))}), "`x_weights`"),
-        Bad(lambda: Call((x, y), {**kwargs, "y_weights": -jnp.ones((2, M))}), "`y_weights`"),
+        Bad(lambda: Call((x, y), {**kwargs, "x_weights": ones((2, N + 1))}), "`x_weights`"),
+        Bad(lambda: Call((x, y), {**kwargs, "y_weights": full((2, M), -1.0)}), "`y_weights`"),
         Bad(
-            lambda: Call((x, y), {**kwargs, "x_weights": jnp.ones((2, N), jnp.int32)}),
+            lambda: Call((x, y), {**kwargs, "x_weights": ones((2, N), jnp.int32)}),
             "`x_weights`",
         ),
     )
 
 
 def _p_bads(rank, **kwargs):
-    x = jnp.ones((2, N) if rank == 1 else (2, N, D))
-    y = jnp.ones((2, M) if rank == 1 else (2, M, D))
+    x = ones((2, N) if rank == 1 else (2, N, D))
+    y = ones((2, M) if rank == 1 else (2, M, D))
     return (
         Bad(lambda: Call((x, y), {**kwargs, "p": 0.5}), "`p`"),
-        Bad(lambda: Call((x, y), {**kwargs, "p": jnp.array(2.0)}), "`p`"),
+        # a weakly typed scalar array, as jnp.array(2.0) (device_put of a Python scalar: no program)
+        Bad(lambda: Call((x, y), {**kwargs, "p": jax.device_put(2.0)}), "`p`"),
     )
 
 
@@ -106,13 +119,16 @@ _SINKHORN = {"regularization": 1.0, "threshold": 1e-5, "max_iterations": 20}
 # Four singular points of the same shapes as one batched call (one solver loop in the edge-case
 # program instead of four; the examples are independent, so each keeps its own gradient):
 # identical sets, ties, a zero mass in `y`, and a masked example whose samples are NaN.
-_SINKHORN_EDGES_X = jnp.concatenate([CLOUD, CLOUD_TIES, CLOUD, NAN_CLOUDS[1:]])
-_SINKHORN_EDGES_Y = jnp.concatenate([CLOUD, CLOUD, TWO_CLOUDS[:1], TWO_CLOUDS[1:]])
+# (numpy concatenates the host copies, of their dtypes: no XLA program)
+_SINKHORN_EDGES_X = on_device(
+    np.concatenate([CLOUD, CLOUD_TIES, CLOUD, np.asarray(NAN_CLOUDS)[1:]])
+)
+_SINKHORN_EDGES_Y = on_device(np.concatenate([CLOUD, CLOUD, TWO_CLOUDS]))
 _SINKHORN_EDGES = {
     **_SINKHORN,
-    "y_weights": jnp.array([[1.0] * 4, [1.0] * 4, [0.0, 1.0, 2.0, 5.0], [1.0] * 4]),
-    "where": jnp.array([True, True, True, False]),
-    "weights": jnp.array([2.0, 1.0, 0.5, 1.0]),
+    "y_weights": on_device([[1.0] * 4, [1.0] * 4, [0.0, 1.0, 2.0, 5.0], [1.0] * 4]),
+    "where": on_device([True, True, True, False]),
+    "weights": on_device([2.0, 1.0, 0.5, 1.0]),
     "reduction": "mean",
 }
 _BANDWIDTH = {"bandwidth": 1.5}
@@ -126,10 +142,12 @@ CASES = [
             lambda: Call((LINE, LINE)),
             lambda: Call((TIES_X, TIES_Y)),
             lambda: Call((TIES_X, TIES_Y), {"p": 2}),
-            lambda: Call((LINE[:, :1], TIES_Y[:, :1] + 0.5), {"p": 2}),
+            lambda: Call(
+                (on_device(_LINE_HOST[:, :1]), on_device(_TIES_Y_HOST[:, :1] + 0.5)), {"p": 2}
+            ),
             lambda: Call(
                 (LINE, TIES_Y),
-                {"x_weights": jnp.array([[2.0, 0.0, 1.0, 1.0]]), "y_weights": 3 * jnp.ones((1, 4))},
+                {"x_weights": on_device([[2.0, 0.0, 1.0, 1.0]]), "y_weights": full((1, 4), 3.0)},
             ),
             lambda: Call((NAN_LINES, SHIFTED_LINES), MASKED),
             lambda: Call((LINE, TIES_Y), {"p": 3}),
@@ -144,9 +162,11 @@ CASES = [
         edge_cases=(
             lambda: Call((CLOUD, CLOUD), _SLICED),
             lambda: Call((CLOUD_TIES, CLOUD), _SLICED),
-            lambda: Call((CLOUD_TIES, CLOUD_TIES[:, ::-1]), {**_SLICED, "p": 1}),
+            lambda: Call(
+                (CLOUD_TIES, on_device(np.asarray(CLOUD_TIES)[:, ::-1])), {**_SLICED, "p": 1}
+            ),
             lambda: Call((ONE_POINT, OTHER_POINT), _SLICED),
-            lambda: Call((CLOUD, FAR), {**_SLICED, "x_weights": jnp.array([[1.0, 0.0, 2.0, 3.0]])}),
+            lambda: Call((CLOUD, FAR), {**_SLICED, "x_weights": on_device([[1.0, 0.0, 2.0, 3.0]])}),
             lambda: Call((NAN_CLOUDS, TWO_CLOUDS), {**_SLICED, **MASKED}),
         ),
         smooth_at=(3,),
@@ -154,17 +174,17 @@ CASES = [
             *_common_bads(2, **_SLICED),
             *_mass_bads(2, **_SLICED),
             *_p_bads(2, **_SLICED),
-            Bad(lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D)))), "`key`"),
+            Bad(lambda: Call((ones((2, N, D)), ones((2, M, D)))), "`key`"),
             Bad(
                 lambda: Call(
-                    (jnp.ones((2, N, D)), jnp.ones((2, M, D))),
-                    {"projections": jnp.ones((D + 1, L))},
+                    (ones((2, N, D)), ones((2, M, D))),
+                    {"projections": ones((D + 1, L))},
                 ),
                 "`projections`",
             ),
             Bad(
                 lambda: Call(
-                    (jnp.ones((2, N, D)), jnp.ones((2, M, D))),
+                    (ones((2, N, D)), ones((2, M, D))),
                     {"key": np.zeros(2, np.uint32), "num_projections": 0},
                 ),
                 "`num_projections`",
@@ -186,11 +206,11 @@ CASES = [
             *_common_bads(2, **_SINKHORN),
             *_mass_bads(2, **_SINKHORN),
             Bad(
-                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"regularization": 0.0}),
+                lambda: Call((ones((2, N, D)), ones((2, M, D))), {"regularization": 0.0}),
                 "`regularization`",
             ),
             Bad(
-                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"max_iterations": 0}),
+                lambda: Call((ones((2, N, D)), ones((2, M, D))), {"max_iterations": 0}),
                 "`max_iterations`",
             ),
         ),
@@ -210,7 +230,7 @@ CASES = [
                 (CLOUD_TIES, CLOUD),
                 {
                     "kernel": "multiscale_gaussian",
-                    "bandwidth": jnp.array([0.5, 1.0, 2.0]),
+                    "bandwidth": on_device([0.5, 1.0, 2.0]),
                     "estimator": "unbiased",
                     "chunk_size": 3,
                 },
@@ -222,35 +242,31 @@ CASES = [
         bad_calls=(
             *_common_bads(2, **_BANDWIDTH),
             Bad(
-                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"kernel": "laplace"}),
+                lambda: Call((ones((2, N, D)), ones((2, M, D))), {"kernel": "laplace"}),
                 "`kernel`",
             ),
             Bad(
-                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"estimator": "u"}),
+                lambda: Call((ones((2, N, D)), ones((2, M, D))), {"estimator": "u"}),
                 "`estimator`",
             ),
             Bad(
-                lambda: Call((jnp.ones((2, 1, D)), jnp.ones((2, M, D))), {"estimator": "unbiased"}),
+                lambda: Call((ones((2, 1, D)), ones((2, M, D))), {"estimator": "unbiased"}),
                 "`estimator`",
             ),
             Bad(
-                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"bandwidth": -1.0}),
+                lambda: Call((ones((2, N, D)), ones((2, M, D))), {"bandwidth": -1.0}),
                 "`bandwidth`",
             ),
             Bad(
-                lambda: Call(
-                    (jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"bandwidth": jnp.ones(3)}
-                ),
+                lambda: Call((ones((2, N, D)), ones((2, M, D))), {"bandwidth": ones(3)}),
                 "`bandwidth`",
             ),
             Bad(
-                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"chunk_size": 2}),
+                lambda: Call((ones((2, N, D)), ones((2, M, D))), {"chunk_size": 2}),
                 "`bandwidth`",
             ),
             Bad(
-                lambda: Call(
-                    (jnp.ones((2, N, D)), jnp.ones((2, M, D))), {**_BANDWIDTH, "chunk_size": 0}
-                ),
+                lambda: Call((ones((2, N, D)), ones((2, M, D))), {**_BANDWIDTH, "chunk_size": 0}),
                 "`chunk_size`",
             ),
         ),
@@ -265,7 +281,7 @@ CASES = [
             lambda: Call((ONE_POINT, OTHER_POINT)),
             lambda: Call(
                 (CLOUD, FAR),
-                {"x_weights": jnp.array([[1.0, 0.0, 2.0, 3.0]]), "chunk_size": 3},
+                {"x_weights": on_device([[1.0, 0.0, 2.0, 3.0]]), "chunk_size": 3},
             ),
             lambda: Call((NAN_CLOUDS, TWO_CLOUDS), MASKED),
         ),
@@ -274,7 +290,7 @@ CASES = [
             *_common_bads(2),
             *_mass_bads(2),
             Bad(
-                lambda: Call((jnp.ones((2, N, D)), jnp.ones((2, M, D))), {"chunk_size": 1.5}),
+                lambda: Call((ones((2, N, D)), ones((2, M, D))), {"chunk_size": 1.5}),
                 "`chunk_size`",
             ),
         ),
