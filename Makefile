@@ -28,13 +28,12 @@ PIP_INSTALL := $(PY) -m pip install --quiet --no-compile
 BYTE_COMPILE := mkdir -p build && $(PY) -m compileall -q -j 0 -x '/tests?/' \
 	$(VENV)/lib/python*/site-packages > build/compileall.log 2>&1 || true
 
-# The docs extra comes in the same resolve and byte-compile pass (`make test` builds the site).
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP_INSTALL) -e ".[test,docs]"
+	$(PIP_INSTALL) -e ".[test]"
 	$(PIP_INSTALL) --no-deps open-clip-torch==3.3.0  # see pyproject.toml's test extra
 	$(PIP_INSTALL) --no-deps lpips==0.1.4  # see pyproject.toml's test extra
 	$(BYTE_COMPILE)
-	touch $(DOCS_STAMP) $@
+	touch $@
 
 # The demo needs only the package and its `demo` extra (flax, scikit-learn, matplotlib, tqdm).
 $(DEMO_STAMP): pyproject.toml | $(PY)
@@ -95,7 +94,7 @@ browser:
 # The doctests of jaxloss/ run in the suite's session, in float32 (tests/package_doctests.py).
 # pyright (single-threaded) runs beside the docs build (single-threaded) on the second core; its
 # report and exit status come after the tests, so a type error does not hide a failing test.
-test: lint browser $(STAMP)
+test: lint browser $(STAMP) $(DOCS_STAMP)
 	@mkdir -p build
 	@( $(VENV)/bin/pyright > build/pyright.log 2>&1; echo $$? > build/pyright.status ) & \
 	$(MAKE) docs \
