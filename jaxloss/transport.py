@@ -27,12 +27,14 @@ dense point-cloud geometry).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jax.typing import ArrayLike
 
 from jaxloss import _checks, _dispatch, _samples
@@ -241,7 +243,7 @@ def sinkhorn_divergence(
         problems. None: ott-jax's default for the ``x``-``y`` problem (a fraction of the
         cost matrix's scale), used for all three.
       threshold: ott-jax's convergence threshold on the marginal error (default ott-jax's,
-        ``1e-3``); lower it for accurate values.
+        ``1e-3``; static, a concrete number); lower it for accurate values.
       max_iterations: ott-jax's maximum number of Sinkhorn iterations (static). A
         regularization small against the cost's range converges slowly (a contraction rate
         of about ``1 - exp(-range / epsilon)``): 2 points 2 apart at ``epsilon = 0.1`` are
@@ -268,7 +270,7 @@ def sinkhorn_divergence(
       >>> print(f"{float(s):.2f}")
       4.00
     """
-    acceleration, linear, pointcloud = _ott()
+    _ott()  # the ImportError naming the extra, before anything else
     if (
         isinstance(max_iterations, bool)
         or not isinstance(max_iterations, int)
@@ -287,6 +289,23 @@ def sinkhorn_divergence(
         x_weights=x_weights,
         y_weights=y_weights,
     )
+    if isinstance(threshold, Tracer):  # ott-jax closes over it as a constant
+        raise TypeError("`threshold` must be a concrete number, not a traced value.")
+    given = None if regularization is None else jnp.asarray(regularization, x.dtype)
+    values = _sinkhorn_kernel(
+        x, y, a, b, given, threshold=float(threshold), max_iterations=max_iterations
+    )
+    return _samples.finish(values, dtype, reduction, mask, weights, axis_name)
+
+
+# The solver in one compiled program: called eagerly (a notebook), ott-jax's code would otherwise
+# run op by op around its loop, compiling each operation on first use (a first call took 7.5 s,
+# every later one 0.9 s). The arguments' checks ran before, on concrete data where it is.
+# (`_dispatch.compiled_when_eager` cannot serve: checkify refuses ott-jax's vmapped while loop.)
+@functools.partial(jax.jit, static_argnames=("threshold", "max_iterations"))
+def _sinkhorn_kernel(x, y, a, b, given, *, threshold, max_iterations):
+    """The ``[...]`` divergences of `sinkhorn_divergence` (masses None: uniform)."""
+    acceleration, linear, pointcloud = _ott()
     batch = x.shape[:-2]
     n, m, d = x.shape[-2], y.shape[-2], x.shape[-1]
     a = jnp.full((*batch, n), 1 / n, x.dtype) if a is None else a
@@ -327,11 +346,11 @@ def sinkhorn_divergence(
         costs = jax.vmap(cost)(us, vs, mus, nus)
         return costs[0] - 0.5 * (costs[1] + costs[2])
 
-    given = () if regularization is None else (jnp.asarray(regularization, x.dtype),)
+    given = () if given is None else (given,)
     flat = jax.vmap(_allowing_rank_promotion(one), in_axes=(0, 0, 0, 0) + (None,) * len(given))(
         x.reshape(-1, n, d), y.reshape(-1, m, d), a.reshape(-1, n), b.reshape(-1, m), *given
     )
-    return _samples.finish(flat.reshape(batch), dtype, reduction, mask, weights, axis_name)
+    return flat.reshape(batch)
 
 
 _samples.splice_docs(wasserstein_distance, sliced_wasserstein_distance, sinkhorn_divergence)

@@ -218,6 +218,29 @@ def test_sinkhorn_divergence_matches_pot_values_and_gradients():
         np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-4, atol=1e-5)
 
 
+def test_sinkhorn_eager_call_is_one_compiled_program_and_threshold_is_static():
+    """An eager call runs the solver as one cached program (not ott-jax op by op): a second
+    call with new values of the same shapes compiles nothing. `threshold` is closed over by
+    ott-jax, so a traced one is refused, naming it."""
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(5, 2)), jnp.float32)
+    options = {"regularization": 0.5, "threshold": 1e-3, "max_iterations": 50}
+    sinkhorn_divergence(x, x + 1.0, **options)
+    compiles = []
+
+    def count(event, duration, **_):
+        if "backend_compile" in event:
+            compiles.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(count)
+    try:
+        value = sinkhorn_divergence(x, x + 2.0, **options)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(count)
+    assert np.isfinite(float(value)) and compiles == []
+    with pytest.raises(TypeError, match="`threshold`"):
+        jax.jit(lambda t: sinkhorn_divergence(x, x, threshold=t))(1e-3)
+
+
 def test_disjoint_supports_transport_gradients_live_where_js_is_flat():
     """Issue 16's motivation: two bumps pulled apart. JS of the binned densities is log 2 with a
     zero derivative in the shift, the transport distances keep a derivative of the size of
