@@ -403,12 +403,14 @@ def test_output_shape_per_reduction(case: Case):
             out["where_only_none"] = fn(*args, reduction="none", where=where)
         return out
 
-    out = jax.jit(all_reductions)(call.args, where, weights)
+    # The comparisons in numpy (section 9): eager jnp here would compile a program per shape.
+    out = jax.tree.map(np.asarray, jax.jit(all_reductions)(call.args, where, weights))
+    where, weights = np.asarray(where), np.asarray(weights)
     none = out["none"]
     assert out["default"].shape == shape and none.shape == shape
     assert out["sum"].shape == () and out["mean"].shape == ()
-    np.testing.assert_allclose(out["sum"], jnp.sum(none), rtol=1e-5, atol=1e-6)
-    assert bool(jnp.isfinite(out["mean"]))
+    np.testing.assert_allclose(out["sum"], np.sum(none), rtol=1e-5, atol=1e-6)
+    assert bool(np.isfinite(out["mean"]))
     total, count = out["sum_and_count"]
     assert total.shape == () and count.shape == ()
     # Losses that compare examples weight anchors by a count (section 4): their "sum" adds
@@ -422,11 +424,11 @@ def test_output_shape_per_reduction(case: Case):
     if masked:
         base = out["where_only_none"] if case.name in WHERE_REMOVES_EXAMPLES else none
         np.testing.assert_allclose(
-            out["where_only_none"], jnp.where(where, base, 0.0), rtol=1e-5, atol=1e-6
+            out["where_only_none"], np.where(where, base, 0.0), rtol=1e-5, atol=1e-6
         )
-        expected = jnp.where(where, weights * base, 0.0)
+        expected = np.where(where, weights * base, 0.0)
         np.testing.assert_allclose(out["masked_none"], expected, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(out["masked_sum"], jnp.sum(expected), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out["masked_sum"], np.sum(expected), rtol=1e-5, atol=1e-6)
         m_total, m_count = out["masked_sum_and_count"]
         if case.name not in WHERE_REMOVES_EXAMPLES:
             np.testing.assert_allclose(m_total, out["masked_sum"], rtol=1e-5, atol=1e-6)
