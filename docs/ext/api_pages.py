@@ -6,6 +6,12 @@ so a function added, moved or renamed needs no edit here. Every name gets its ow
 (``api/<name>``, the autosummary stub). ``jaxloss_docs_omit`` (a list of names, settable with
 ``-D jaxloss_docs_omit=name``) leaves names out: it exists to show that the coverage check
 (``coverage_check.py``) then fails the build.
+
+The per-name pages stay out of the sidebar: furo renders the whole navigation tree into every
+page and re-parses it for each one, so 180 entries there cost every page of the site (about
+half of the build's time) and bloat each page's HTML. The API page, with its tables, is their
+index; they remain in the toctree Sphinx builds (no "not in any toctree" warning, and
+previous/next links still run through them).
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import importlib
 import pathlib
 from collections import OrderedDict
 
+from sphinx import addnodes
 from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
 
 HEADER = """\
 API reference
@@ -69,7 +77,18 @@ def write_api_page(app: Sphinx, config) -> None:
         path.write_text(text)
 
 
+def keep_name_pages_out_of_the_sidebar(app: Sphinx, env: BuildEnvironment) -> None:
+    """Drops the autosummary toctrees from the API page's entry in the navigation (``env.tocs``,
+    the copy the sidebar is built from), not from the page or ``env.toctree_includes``."""
+    toc = env.tocs.get("api")
+    if toc is None:
+        return
+    for node in list(toc.findall(addnodes.toctree)):
+        node.parent.remove(node)
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("jaxloss_docs_omit", [], "env", types=(list, str))
     app.connect("config-inited", write_api_page, priority=400)
+    app.connect("env-updated", keep_name_pages_out_of_the_sidebar)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
