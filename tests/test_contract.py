@@ -72,18 +72,18 @@ def test_vmap_equals_loop_and_batched(case: Case):
     shared = case.shared_args
     in_axes = tuple(None if j in shared else 0 for j in range(len(call.args)))
 
-    def sliced(args, i):
-        return [
-            a if j in shared else jax.tree_util.tree_map(lambda x: x[i], a)
-            for j, a in enumerate(args)
-        ]
-
     def program(args):
-        # One compile: the vmapped call, the loop over slices and the batched call.
-        looped = [fn(*sliced(args, i)) for i in range(3)]
+        # One compile: the vmapped call, the loop over slices and the batched call. The loop
+        # is `lax.map` (a scan: one call of `fn` per slice, no batching rule involved), which
+        # traces `fn` once instead of once per slice.
+        def one(slices):
+            it = iter(slices)
+            return fn(*[a if j in shared else next(it) for j, a in enumerate(args)])
+
+        mapped = [a for j, a in enumerate(args) if j not in shared]
         return (
             jax.vmap(fn, in_axes=in_axes)(*args),
-            jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *looped),
+            jax.lax.map(one, mapped),
             fn(*args) if case.batched else None,
         )
 
