@@ -59,18 +59,24 @@ def assert_reductions_global(fns, args, *, reductions=("mean", "sum", "sum_and_c
             for r in reductions
         }
 
-    def total(out):
-        return sum(jnp.sum(jnp.stack(jax.tree.leaves(x))) for x in out.values())
-
     sharded = jax.shard_map(
         functools.partial(all_losses, axis_name="data"),
         mesh=mesh,
         in_specs=(P("data"),) * 4,
         out_specs=P(),
     )
-    expected, got = jax.jit(all_losses)(*args), jax.jit(sharded)(*args)
-    g_expected = jax.jit(jax.grad(lambda *a: total(all_losses(*a)), argnums=(0, 1)))(*args)
-    g_got = jax.jit(jax.grad(lambda *a: total(sharded(*a)), argnums=(0, 1)))(*args)
+
+    def values_and_gradient(f, a, b, m, v):
+        # The values, and the gradient of their total with respect to (a, b): the pullback
+        # of ones on every output. One trace of `f` gives both.
+        out, pull = jax.vjp(lambda a, b: f(a, b, m, v), a, b)
+        return out, pull(jax.tree.map(jnp.ones_like, out))
+
+    @jax.jit  # one program: one device and sharded, values and gradients
+    def program(*args):
+        return values_and_gradient(all_losses, *args), values_and_gradient(sharded, *args)
+
+    (expected, g_expected), (got, g_got) = program(*args)
     for key in expected:
         np.testing.assert_allclose(
             np.asarray(jax.tree.leaves(got[key])),
