@@ -19,39 +19,34 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# pip byte-compiles what it installs one file at a time (about 70 of the test install's 100 s
-# on 2 cores); compileall does the same on every core. The byte code is written here, once: an
-# environment with PYTHONDONTWRITEBYTECODE=1 would otherwise compile torch's sources in every
-# process that imports it (10 -> 23 s). Files that are not Python 3.11 (torch ships one written
-# for 3.12) fail to compile under pip too; their errors go to build/compileall.log. Left out:
-# test folders, and packages no test, notebook or docs build imports (sympy, installed with
-# torch; orbax, with flax; the venv's pip and setuptools): 1,844 of 12,800 files here.
+# Byte code: pip compiles every file it installs, one at a time (about 70 of the test install's
+# 100 s on 2 cores), and `compileall` on both cores still took 31 s, mostly for modules no
+# process imports. Instead a module is compiled when first imported and its .pyc written beside
+# it (Python's default): in a fresh clone that costs the docs build 5 s and the test workers'
+# collection 13 s, and every later process reads the byte code. An environment that sets
+# PYTHONDONTWRITEBYTECODE=1 would make every process compile torch's sources again (10 -> 23 s
+# per process), so make's commands run without it.
+unexport PYTHONDONTWRITEBYTECODE
 PIP_INSTALL := $(PY) -m pip install --quiet --no-compile
-BYTE_COMPILE := mkdir -p build && $(PY) -m compileall -q -j 0 \
-	-x '/tests?/|/site-packages/(sympy|orbax|pip|setuptools)/' \
-	$(VENV)/lib/python*/site-packages > build/compileall.log 2>&1 || true
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP_INSTALL) -e ".[test]"
 	$(PIP_INSTALL) --no-deps open-clip-torch==3.3.0  # see pyproject.toml's test extra
 	$(PIP_INSTALL) --no-deps lpips==0.1.4  # see pyproject.toml's test extra
-	$(BYTE_COMPILE)
 	touch $@
 
 # The demo needs only the package and its `demo` extra (flax, scikit-learn, matplotlib, tqdm).
 $(DEMO_STAMP): pyproject.toml | $(PY)
 	$(PIP_INSTALL) -e ".[demo]"
-	$(BYTE_COMPILE)
 	touch $@
 
 # The benchmark peers: torch (CPU), scipy, jax-cce, pytorch-metric-learning.
 $(BENCH_STAMP): pyproject.toml | $(PY)
 	$(PIP_INSTALL) -e ".[bench]"
-	$(BYTE_COMPILE)
 	touch $@
 
 $(DOCS_STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[docs]"
+	$(PIP_INSTALL) -e ".[docs]"
 	touch $@
 
 install: $(STAMP)
