@@ -21,8 +21,11 @@ import jax
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.process_tuning import share_mlir_context
+
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
+share_mlir_context()  # before any program is lowered: tests/process_tuning.py
 
 settings.register_profile(
     "jaxloss",
@@ -35,8 +38,8 @@ settings.load_profile("jaxloss")
 
 
 def pytest_collection_finish(session):
-    # After collection (the registry, the references and jax are imported): see gc_tuning.
-    from tests.gc_tuning import fewer_gc_passes
+    # After collection (the registry, the references and jax are imported).
+    from tests.process_tuning import fewer_gc_passes
 
     fewer_gc_passes()
 

@@ -69,10 +69,10 @@ def _main() -> None:
     import numpy as np
     from jax.sharding import PartitionSpec as P
 
-    from tests.gc_tuning import fewer_gc_passes
+    from tests.process_tuning import tune
     from tests.registry import all_cases
 
-    fewer_gc_passes()
+    tune()
     _family_checks()
     print("== registry")
     jax.config.update("jax_enable_x64", True)

@@ -52,9 +52,9 @@ def _main() -> None:
     from jax.sharding import PartitionSpec as P
 
     import jaxloss
-    from tests.gc_tuning import fewer_gc_passes
+    from tests.process_tuning import tune
 
-    fewer_gc_passes()
+    tune()
 
     started = time.perf_counter()
     assert jax.device_count() == 8, jax.devices()

@@ -26,9 +26,9 @@ SCRIPT = textwrap.dedent(
     from jax.sharding import PartitionSpec as P
 
     import jaxloss
-    from tests.gc_tuning import fewer_gc_passes
+    from tests.process_tuning import tune
 
-    fewer_gc_passes()
+    tune()
 
     assert jax.device_count() == 8, jax.devices()
     AXIS = "batch"

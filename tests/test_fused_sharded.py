@@ -49,7 +49,9 @@ def _main() -> None:
     from jax.sharding import PartitionSpec as P
 
     from jaxloss import softmax_cross_entropy_with_integer_labels
+    from tests.process_tuning import tune
 
+    tune()
     assert jax.device_count() == 8, jax.devices()
     mesh = jax.make_mesh((4, 2), ("data", "v"), axis_types=(jax.sharding.AxisType.Auto,) * 2)
     both = ("data", "v")

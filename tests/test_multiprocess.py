@@ -149,6 +149,9 @@ def _checks(pid: int) -> None:
     import jaxloss
     from jaxloss import demo
     from jaxloss.scaling import place_process_data
+    from tests.process_tuning import tune
+
+    tune()
 
     assert jax.process_count() == NUM_PROCESSES and jax.process_index() == pid
     assert jax.device_count() == NUM_PROCESSES * DEVICES_PER_PROCESS, jax.devices()

@@ -80,7 +80,9 @@ def _main() -> None:
     from jax.sharding import PartitionSpec as P
 
     from jaxloss import scaling
+    from tests.process_tuning import tune
 
+    tune()
     assert jax.device_count() == 8, jax.devices()
     rng = np.random.default_rng(0)
     batch, d_in, dim, vocab = 32, 5, 6, 40
