@@ -118,6 +118,25 @@ def on_device(x, dtype=None) -> jax.Array:
 # array from numpy never is, unlike `jnp.full(shape, 0.5)` (a Python fill, no dtype).
 
 
+def stacked(*edges: Callable[[], Call]) -> Callable[[], Call]:
+    """Edge cases with the same shapes and no options as one call with a new leading axis.
+
+    For functions that take leading batch dimensions and treat each index of them as an
+    independent problem (the embedding losses' ``[..., B, D]``): each singular point keeps its
+    own value and gradient, and the edge-case program traces the function once for all of
+    them instead of once each (CONTRIBUTING.md, section 9, item 6).
+    """
+
+    def make() -> Call:
+        calls = [edge() for edge in edges]
+        if any(call.kwargs for call in calls) or len({len(c.args) for c in calls}) != 1:
+            raise ValueError("stacked edge cases take positional arrays only")
+        columns = zip(*(call.args for call in calls), strict=True)
+        return Call(tuple(on_device(np.stack([np.asarray(a) for a in col])) for col in columns))
+
+    return make
+
+
 def ones(shape, dtype=None) -> jax.Array:
     """``jnp.ones(shape, dtype)``, built by numpy and transferred: no XLA program."""
     return on_device(np.ones(shape), dtype)

@@ -4,7 +4,7 @@
 import jax.numpy as jnp
 import numpy as np
 
-from tests.registry import Bad, Call, full, normal, on_device, ones, zeros
+from tests.registry import Bad, Call, full, normal, on_device, ones, stacked, zeros
 
 D = 3
 
@@ -44,10 +44,13 @@ THREE_CLASSES = on_device([0, 0, 1, 2])
 PADDED = on_device(np.concatenate([_DUPLICATED, np.full((1, D), np.nan)]))
 
 MINING_EDGES = (
-    lambda: Call((COLLAPSED, TWO_CLASSES)),
-    lambda: Call((DUPLICATED, TWO_CLASSES)),
-    lambda: Call((DUPLICATED, on_device([0, 1, 0, 1]))),
-    lambda: Call((DUPLICATED, THREE_CLASSES)),
+    # Collapsed and duplicated embeddings under three labelings, one batch each (`stacked`).
+    stacked(
+        lambda: Call((COLLAPSED, TWO_CLASSES)),
+        lambda: Call((DUPLICATED, TWO_CLASSES)),
+        lambda: Call((DUPLICATED, on_device([0, 1, 0, 1]))),
+        lambda: Call((DUPLICATED, THREE_CLASSES)),
+    ),
     lambda: Call((COLLAPSED, on_device(np.arange(4))), {"reduction": "mean"}),  # no positive pair
     lambda: Call((DUPLICATED, zeros(4, jnp.int32)), {"reduction": "mean"}),  # no negative
     lambda: Call((ones((1, D)), zeros(1, jnp.int32)), {"reduction": "mean"}),  # B = 1

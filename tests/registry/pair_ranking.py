@@ -56,8 +56,8 @@ def _with_beta(edge, beta):
     return make
 
 
-# Per edge case: a per-class beta covering its labels (edge 5's ids go up to 5).
-_MARGIN_BETA = tuple([0.6 + 0.1 * c for c in range(6 if i == 5 else 2)] for i in range(len(EDGES)))
+# Per edge case: a per-class beta covering its labels (edge 0's ids go up to 5).
+_MARGIN_BETA = tuple([0.6 + 0.1 * c for c in range(6 if i == 0 else 2)] for i in range(len(EDGES)))
 
 CASES = [
     Case(
