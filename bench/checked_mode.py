@@ -36,8 +36,17 @@ def _loss(logits, labels, weights):
 
 @contextlib.contextmanager
 def checks_stripped():
-    """Traces with every data check replaced by nothing (the no-checks baseline)."""
-    with mock.patch.object(checkify, "debug_check", lambda *args, **kwargs: None):
+    """Traces with every data check replaced by nothing (the no-checks baseline).
+
+    jaxloss's private kernels are jitted, and jax reuses their traces (with the checks) for
+    the same shapes. Under another rank-promotion setting, which is part of jax's trace-cache
+    keys and changes no program that does not promote ranks, they are traced again.
+    """
+    other = "warn" if jax.config.jax_numpy_rank_promotion != "warn" else "allow"
+    with (
+        mock.patch.object(checkify, "debug_check", lambda *args, **kwargs: None),
+        jax.numpy_rank_promotion(other),
+    ):
         yield
 
 

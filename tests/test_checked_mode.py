@@ -136,11 +136,10 @@ def test_checked_names_are_the_functions_whose_programs_check_data():
 def test_checks_off_compile_to_the_program_without_checks(case: Case):
     fn, args = _call(case)
     default = jax.jit(fn).lower(*args).compile()
-    # The private jitted kernels must be traced again without the checks. A different rank
-    # promotion setting (no call promotes ranks: the suite raises on it) is part of jax's
-    # trace-cache keys, so they are, without `jax.clear_caches()`, which would make every later
-    # test of this worker compile again what it shares with earlier ones.
-    with checks_stripped(), jax.numpy_rank_promotion("warn"):
+    # `checks_stripped` traces the private jitted kernels again (see there), without
+    # `jax.clear_caches()`, which would make every later test of this worker compile again what
+    # it shares with earlier ones.
+    with checks_stripped():
         assert not _has_check(jax.make_jaxpr(fn)(*args).jaxpr)
         stripped = jax.jit(functools.partial(fn)).lower(*args).compile()
     assert _op_counts(default) == _op_counts(stripped)
