@@ -17,6 +17,8 @@ from typing import Any
 
 from optax import losses as _optax_losses
 
+from jaxloss import _dispatch
+
 __all__ = [
     "ctc_loss",
     "ctc_loss_with_forward_probs",
@@ -33,16 +35,23 @@ __all__ = [
 
 _NOTE = """
     This is ``optax.losses.{name}``, re-exported unchanged (same signature, values, gradients
-    and dtypes; no ``reduction`` keyword, no input checks beyond optax's own).
+    and dtypes; no ``reduction`` keyword, no input checks beyond optax's own). Called eagerly
+    with array arguments, it runs as one compiled program (CONTRIBUTING.md, section 11).
 """
+
+# Factories return a function, not arrays: nothing to compile.
+_FACTORIES = frozenset({"make_fenchel_young_loss"})
 
 
 def _reexport(name: str, doc: str) -> Callable[..., Any]:
     """A wrapper around ``optax.losses.<name>`` with optax's signature and the given docstring."""
     target = getattr(_optax_losses, name)
+    # An eager call runs optax's code as one cached jit: op by op, optax's CTC losses and
+    # multiclass sparsemax compiled for 0.8-1.25 s on their first call.
+    call = target if name in _FACTORIES else _dispatch.compiled_when_eager(target)
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return target(*args, **kwargs)
+        return call(*args, **kwargs)
 
     # What `@functools.wraps(target)` does; as a statement `wrapper` keeps its function type,
     # on which pyright accepts the `__signature__` below (not on `wraps`'s `_Wrapped`).

@@ -22,6 +22,7 @@ import pytest
 
 import jaxloss
 from jaxloss import optax_reexports
+from tests.compile_helpers import backend_compiles
 from tests.registry import all_cases
 
 OPTAX_NAMES = sorted(
@@ -185,3 +186,28 @@ def test_not_compared_names_are_in_the_differences_table():
     table = README.split("## Differences from optax", 1)[1].split("\n## ", 1)[0]
     for name in NOT_COMPARED:
         assert f"`{name}`" in table, name
+
+
+def test_eager_reexports_compile_one_program():
+    """Called eagerly, a re-export runs optax's code as one compiled program, not op by op
+    (optax's CTC losses compiled for over 1 s on their first eager call): at shapes no other
+    test uses, the first call compiles once and an equal call compiles nothing."""
+    rng = np.random.default_rng(0)
+    logits = jnp.asarray(rng.normal(size=(3, 11, 6)), jnp.float32)
+    pads = jnp.zeros((3, 11), jnp.float32), jnp.zeros((3, 4), jnp.float32)
+    labels = jnp.asarray(rng.integers(1, 6, size=(3, 4)), jnp.int32)
+    scores = jnp.asarray(rng.normal(size=(3, 13)), jnp.float32)
+    classes = jnp.asarray([0, 5, 12], jnp.int32)
+    calls = {
+        "ctc_loss": lambda: jaxloss.ctc_loss(logits, pads[0], labels, pads[1]),
+        "ctc_loss_with_forward_probs": lambda: jaxloss.ctc_loss_with_forward_probs(
+            logits, pads[0], labels, pads[1], blank_id=0
+        ),
+        "multiclass_sparsemax_loss": lambda: jaxloss.multiclass_sparsemax_loss(scores, classes),
+    }
+    for name, call in calls.items():
+        with backend_compiles() as compiles:
+            jax.block_until_ready(call())
+            first = len(compiles)
+            jax.block_until_ready(call())
+        assert (first, len(compiles)) == (1, 1), (name, first, len(compiles))

@@ -21,6 +21,7 @@ from jaxloss import (
     sliced_wasserstein_distance,
     wasserstein_distance,
 )
+from tests.compile_helpers import backend_compiles
 
 TOL64 = {"rtol": 1e-9, "atol": 1e-11}
 
@@ -225,17 +226,8 @@ def test_sinkhorn_eager_call_is_one_compiled_program_and_threshold_is_static():
     x = jnp.asarray(np.random.default_rng(0).normal(size=(5, 2)), jnp.float32)
     options = {"regularization": 0.5, "threshold": 1e-3, "max_iterations": 50}
     sinkhorn_divergence(x, x + 1.0, **options)
-    compiles = []
-
-    def count(event, duration, **_):
-        if "backend_compile" in event:
-            compiles.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(count)
-    try:
+    with backend_compiles() as compiles:
         value = sinkhorn_divergence(x, x + 2.0, **options)
-    finally:
-        jax.monitoring.unregister_event_duration_listener(count)
     assert np.isfinite(float(value)) and compiles == []
     with pytest.raises(TypeError, match="`threshold`"):
         jax.jit(lambda t: sinkhorn_divergence(x, x, threshold=t))(1e-3)
