@@ -329,27 +329,29 @@ def _sinkhorn_kernel(x, y, a, b, given, *, threshold, max_iterations):
         "momentum": acceleration.Momentum(start=0, value=0.5),
     }
 
-    def one(x1, y1, a1, b1, *given):
-        eps = given[0] if given else pointcloud.PointCloud(x1, y1).epsilon
-        # The three problems (x-y, x-x, y-y) as one batch, padded to max(N, M) points of zero
-        # mass: one solver loop to compile instead of three.
-        size = max(n, m)
-        us = jnp.stack([_pad(x1, size), _pad(x1, size), _pad(y1, size)])
-        vs = jnp.stack([_pad(y1, size), _pad(x1, size), _pad(y1, size)])
-        mus = jnp.stack([_pad(a1, size), _pad(a1, size), _pad(b1, size)])
-        nus = jnp.stack([_pad(b1, size), _pad(a1, size), _pad(b1, size)])
+    xs, ys = x.reshape(-1, n, d), y.reshape(-1, m, d)
+    if given is None:  # ott-jax's default for the x-y problem, shared by the three
+        eps = jax.vmap(lambda u, v: pointcloud.PointCloud(u, v).epsilon)(xs, ys)
+    else:
+        eps = jnp.broadcast_to(given, xs.shape[:1])
+    # The three problems (x-y, x-x, y-y) of every batch element as one batch of 3 x batch
+    # problems, padded to max(N, M) points of zero mass: one solver loop, under one vmap (a
+    # vmap of a vmap batches ott-jax's while loop twice: value_and_grad's trace 1.4 -> 0.9 s).
+    size = max(n, m)
+    x_pad, y_pad = _pad(xs, size), _pad(ys, size)
+    a_pad, b_pad = _pad(a.reshape(-1, n), size), _pad(b.reshape(-1, m), size)
+    us = jnp.concatenate([x_pad, x_pad, y_pad])
+    vs = jnp.concatenate([y_pad, x_pad, y_pad])
+    mus = jnp.concatenate([a_pad, a_pad, b_pad])
+    nus = jnp.concatenate([b_pad, a_pad, b_pad])
 
-        def cost(u, v, mu, nu):
-            geom = pointcloud.PointCloud(u, v, epsilon=eps)
-            return linear.solve(geom, a=mu, b=nu, **solve).primal_cost
+    def cost(u, v, mu, nu, e):
+        geom = pointcloud.PointCloud(u, v, epsilon=e)
+        return linear.solve(geom, a=mu, b=nu, **solve).primal_cost
 
-        costs = jax.vmap(cost)(us, vs, mus, nus)
-        return costs[0] - 0.5 * (costs[1] + costs[2])
-
-    given = () if given is None else (given,)
-    flat = jax.vmap(_allowing_rank_promotion(one), in_axes=(0, 0, 0, 0) + (None,) * len(given))(
-        x.reshape(-1, n, d), y.reshape(-1, m, d), a.reshape(-1, n), b.reshape(-1, m), *given
-    )
+    costs = jax.vmap(_allowing_rank_promotion(cost))(us, vs, mus, nus, jnp.tile(eps, 3))
+    xy, xx, yy = costs.reshape(3, -1)
+    flat = xy - 0.5 * (xx + yy)
     return flat.reshape(batch)
 
 
@@ -485,8 +487,10 @@ def _directions(
 
 
 def _pad(z: jax.Array, size: int) -> jax.Array:
-    """`z` padded with zeros along its first axis to `size` rows."""
-    return jnp.concatenate([z, jnp.zeros((size - z.shape[0], *z.shape[1:]), z.dtype)])
+    """``[P, K, ...]`` `z` padded with zeros along its second axis to `size` rows."""
+    return jnp.concatenate(
+        [z, jnp.zeros((z.shape[0], size - z.shape[1], *z.shape[2:]), z.dtype)], 1
+    )
 
 
 def _allowing_rank_promotion(fn: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
