@@ -57,6 +57,10 @@ LNCC_CONFIGS += [
     ((2, 6, 5, 1), {"kernel": "rectangular", "kernel_size": 5}),
 ]
 LNCC_INPUTS += [(CONSTANT, CONSTANT), (CONSTANT, RNG.standard_normal((2, 6, 5, 1)))]
+# The constant prediction: its clamped variance amplifies the rounding of the cross term, and
+# the float64 gradients differ from MONAI's by up to 5e-12 relative (the order of the sums;
+# 1e-12 held on one CPU and not on another).
+AMPLIFIED = {len(LNCC_CONFIGS) - 1}
 
 # The displacement fields: 1-D, 2-D and 3-D, components last.
 FIELDS = [RNG.standard_normal(s) for s in [(3, 7, 1), (2, 5, 6, 2), (2, 4, 5, 6, 3)]]
@@ -163,8 +167,9 @@ def test_lncc_matches_monai(ours, index):
     _close(got["mean"], mean, rtol, 1e-12)
     _close(got["none"], per_example, rtol, 1e-12)
     scale = max(np.max(np.abs(g)) for g in grads)
+    grad_rtol = 1e-10 if index in AMPLIFIED else rtol
     for g, ref in zip(got["grads"], grads, strict=True):
-        _close(g, ref, rtol, (1e-12 if exact else 1e-6) * scale)
+        _close(g, ref, grad_rtol, (1e-12 if exact else 1e-6) * scale)
     # Symmetric in its two images.
     _close(got["swapped"], got["none"], 1e-12, 1e-12)
     assert np.all(np.isfinite(np.asarray(got["grads"][0])))
