@@ -172,8 +172,9 @@ def lpips(
         unit = _numerics.unit_normalize(feature, -1, offset=eps)
         ours, theirs = jnp.split(unit, 2)
         squared = jnp.square(ours - theirs)
-        # The 1x1 head (a weighted channel sum) and the spatial mean in one contraction.
-        weighted = jnp.einsum("nhwc,c->n", squared, head, precision=precision)
+        # The 1x1 head (a weighted channel sum) and the spatial mean in one reduction (an
+        # einsum compiled a dot and its transposes: value_and_grad 0.03-0.05 s slower).
+        weighted = jnp.sum(squared * head.reshape(1, 1, 1, -1), axis=(1, 2, 3))
         total = total + weighted / (feature.shape[1] * feature.shape[2])
     return reduce_loss(
         total.reshape(batch),
