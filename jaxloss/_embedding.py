@@ -135,12 +135,25 @@ def distance_matrix(x, y, distance):
     mu = jnp.mean(cand, axis=-2, keepdims=True)
     xc = x - mu
     cc = cand - mu
-    out = pairwise_distances(xc, None if y is None else cc, metric=distance).astype(x.dtype)
+    # The centred candidates are a second array even when they are `x`'s rows: given one
+    # array, pairwise_distances makes the matrix exactly symmetric with a transpose, which on
+    # XLA:CPU cost more than the rest of the matrix (B = 4096, forward+backward: 391 -> 131
+    # ms). The floor below zeroes duplicates wherever they sit, and the diagonal is set to 0
+    # in the same pass.
+    out = pairwise_distances(xc, cc, metric=distance).astype(x.dtype)
+    self_pairs = _diagonal(out.shape) if y is None else False
     norms_x = jnp.sum(jnp.square(xc), axis=-1)[..., :, None]
     norms_c = jnp.sum(jnp.square(cc), axis=-1)[..., None, :]
     floor = 4 * eps * (norms_x + norms_c)
     squared = out if distance == "squared_euclidean" else jnp.square(out)
-    return jnp.where(squared <= floor, 0.0, out)
+    return jnp.where((squared <= floor) | self_pairs, 0.0, out)
+
+
+def _diagonal(shape: tuple[int, ...]) -> jax.Array:
+    """Boolean of `shape`, True where the last two indices are equal."""
+    rank = len(shape)
+    row = jax.lax.broadcasted_iota(jnp.int32, shape, rank - 2)
+    return row == jax.lax.broadcasted_iota(jnp.int32, shape, rank - 1)
 
 
 def reduce_anchors(total, count, valid, weights, reduction, axis_name, dtype):
