@@ -554,10 +554,13 @@ def _semihard_by_turns(d, pos, neg, margin, n_neg, inside):
         has = col < size
         col = jnp.minimum(col, size - 1)
         d_ap = jnp.take_along_axis(d, col[:, None], axis=-1)
-        farther = neg & (d > d_ap)
-        # argmin returns the first minimum: the lowest-index negative among ties.
-        nearest = jnp.argmin(jnp.where(farther, d, jnp.inf), axis=-1).astype(jnp.int32)
-        n = jnp.where(jnp.any(farther, axis=-1), nearest, inside)
+        farther = jnp.where(neg & (d > d_ap), d, jnp.inf)
+        # The lowest-index negative among the nearest ties (argmin's choice), as a minimum
+        # and a masked minimum of the column index: XLA:CPU's argmin (a variadic reduction)
+        # took 1.8 ms per turn at B = 1024, these two 1.2 ms.
+        nearest = jnp.min(farther, axis=-1, keepdims=True)
+        first = jnp.min(jnp.where(farther == nearest, iota, size), axis=-1)
+        n = jnp.where(nearest[:, 0] < jnp.inf, first, inside)
         hinge = (d_ap[:, 0] - jnp.take_along_axis(d, n[:, None], axis=-1)[:, 0]) + margin
         active = has & valid & (hinge > 0)
         one = active.astype(d.dtype)
