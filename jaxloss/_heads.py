@@ -72,11 +72,22 @@ def target_mask(labels: jax.Array, num_classes: int) -> jax.Array:
     return labels[..., None] == classes
 
 
-def cross_entropy(logits: jax.Array, target: jax.Array, labels: jax.Array) -> jax.Array:
+def at_label(values: jax.Array, labels: jax.Array) -> jax.Array:
+    """``values[..., b, labels[b]]``, ``[..., B]``: a gather of one entry per row (a label
+    outside ``[0, C)`` reads a clipped column; callers mark those rows).
+
+    Not ``sum(where(one_hot, values, 0))``: on XLA:CPU a select inside a reduction leaves the
+    fast (select-free) reduction fusions, and that one pass and its cotangent made the heads'
+    forward+backward at B = 4096, C = 1000 almost twice as slow (33 -> 18 ms)."""
+    column = jnp.clip(labels, 0, values.shape[-1] - 1)[..., None]
+    return jnp.take_along_axis(values, column.astype(jnp.int32), axis=-1)[..., 0]
+
+
+def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     """``logsumexp(logits) - logits[label]`` per example, NaN for a label outside
     ``[0, C)`` (a value that cannot be mistaken for a loss; masked examples never read it)."""
     num_classes = logits.shape[-1]
-    label_logit = jnp.sum(jnp.where(target, logits, 0.0), axis=-1)
+    label_logit = at_label(logits, labels)
     loss = jax.nn.logsumexp(logits, axis=-1) - label_logit
     in_range = (labels >= 0) & (labels < num_classes)
     return jnp.where(in_range, loss, jnp.nan)

@@ -237,7 +237,7 @@ def cosface_loss(
     c = _heads.dot(_heads.unit(x, eps), _heads.unit(w, eps))
     target = _heads.target_mask(labels, c.shape[-1])
     logits = scale * (c - jnp.where(target, jnp.asarray(margin, c.dtype), 0.0))
-    loss = _heads.cross_entropy(logits, target, labels)
+    loss = _heads.cross_entropy(logits, labels)
     return _heads.finish(loss, dtype, reduction, mask, weights, axis_name)
 
 
@@ -307,7 +307,7 @@ def sphereface_loss(
     k = jnp.minimum(jnp.floor(_heads.clipped_angle(c_y) * (m / math.pi)), m - 1)
     psi = jnp.where(k % 2 == 0, 1.0, -1.0) * _chebyshev(c_y, m) - 2.0 * k
     logits = (scale * _numerics.vector_norm(x))[..., None] * jnp.where(target, psi[..., None], c)
-    loss = _heads.cross_entropy(logits, target, labels)
+    loss = _heads.cross_entropy(logits, labels)
     return _heads.finish(loss, dtype, reduction, mask, weights, axis_name)
 
 
@@ -354,8 +354,7 @@ def normalized_softmax_loss(
     _checks.check_positive("temperature", temperature)
     x, labels, w, dtype, mask, weights = _inputs(embeddings, labels, weight, eps, where, weights)
     c = _heads.dot(_heads.unit(x, eps), _heads.unit(w, eps))
-    target = _heads.target_mask(labels, c.shape[-1])
-    loss = _heads.cross_entropy(c / jnp.asarray(temperature, c.dtype), target, labels)
+    loss = _heads.cross_entropy(c / jnp.asarray(temperature, c.dtype), labels)
     return _heads.finish(loss, dtype, reduction, mask, weights, axis_name)
 
 
@@ -391,7 +390,7 @@ def _arcface(c, labels, scale, margin, easy_margin):
         # theta <= pi - m  <=>  c >= cos(pi - m) = -cos(m)
         psi = jnp.where(c_y >= -jnp.cos(m), shifted, c_y - m * jnp.sin(m))
     logits = scale * jnp.where(target, psi[..., None], c)
-    return _heads.cross_entropy(logits, target, labels)
+    return _heads.cross_entropy(logits, labels)
 
 
 def _chebyshev(c: jax.Array, m: int) -> jax.Array:

@@ -160,10 +160,12 @@ def proxy_nca_loss(
     includes the positive proxy. The ProxyNCA paper's eq. (8) leaves it out,
     :math:`-\log(e^{-d_y} / \sum_{j \ne y} e^{-d_j})`, which is this loss plus
     :math:`\log(1 - p_y)` with :math:`p_y` the softmax probability above (unbounded below,
-    which is why later work and PML include it). :math:`d_j` is formed as
+    which is why later work and PML include it). :math:`d_j` is
     :math:`|\hat x|^2 + |\hat p_j|^2 - 2 \hat x \cdot \hat p_j` (exactly PML's for a zero
-    vector, whose normalized form is 0), with log-softmax, so no example underflows (PML
-    drops an example whose probability underflows to 0).
+    vector, whose normalized form is 0); :math:`|\hat x|^2` adds the same constant to every
+    logit of the row, which the softmax cancels, so it is not formed. The loss is a
+    log-softmax, so no example underflows (PML drops an example whose probability underflows
+    to 0).
 
     Args:
       embeddings: ``[..., B, D]`` floating array.
@@ -195,11 +197,14 @@ def proxy_nca_loss(
         embeddings, labels, proxies, "proxies", rank=2, where=where, weights=weights
     )
     u, v = _heads.unit(x, eps), _heads.unit(p, eps)
-    sq_u = jnp.sum(jnp.square(u), axis=-1, keepdims=True)
+    # The logits -s d = -s (|u|^2 + |v|^2 - 2 u.v). A row's softmax cross-entropy does not
+    # change when a constant is added to the row, so -s |u|^2 is dropped: no [B, C]
+    # array besides the logits and no clamp (B = 4096, C = 1000: forward+backward 34 ->
+    # 18 ms on XLA:CPU; a rounding-level negative distance was clamped at 0 before).
+    s = jnp.asarray(scale, v.dtype)
     sq_v = jnp.sum(jnp.square(v), axis=-1).reshape((1,) * (u.ndim - 1) + (v.shape[0],))
-    d = jnp.maximum(sq_u + sq_v - 2.0 * _heads.dot(u, v), 0.0)
-    target = _heads.target_mask(labels, d.shape[-1])
-    loss = _heads.cross_entropy(-scale * d, target, labels)
+    logits = _heads.dot(u, (2.0 * s) * v) - s * sq_v
+    loss = _heads.cross_entropy(logits, labels)
     return _heads.finish(loss, dtype, reduction, mask, weights, axis_name)
 
 
@@ -273,7 +278,7 @@ def soft_triple_loss(
     similarity = jnp.sum(jax.nn.softmax(c / gamma, axis=-1) * c, axis=-1)
     target = _heads.target_mask(labels, similarity.shape[-1])
     logits = scale * (similarity - jnp.where(target, jnp.asarray(margin, c.dtype), 0.0))
-    loss = _heads.cross_entropy(logits, target, labels)
+    loss = _heads.cross_entropy(logits, labels)
     return _heads.finish(loss, dtype, reduction, mask, weights, axis_name)
 
 
