@@ -69,6 +69,19 @@ def test_every_public_name_has_a_page():
 
 
 @built
+def test_sidebar_marks_the_current_section():
+    """A name's page is not in the sidebar's tree (docs/ext/api_pages.py), yet its sidebar
+    marks "API reference" as the current section, as the API page's does; and only that."""
+    current = re.compile(r'<li class="toctree-l1 current[^"]*"><a [^>]*>([^<]*)')
+    for page, section in [
+        ("api.html", "API reference"),
+        (f"api/jaxloss.{_function_with_formula()}.html", "API reference"),
+        ("install.html", "Install"),
+    ]:
+        assert current.findall((SITE / page).read_text()) == [section], page
+
+
+@built
 def test_site_is_self_contained():
     """No script, stylesheet, image or font is loaded from the network."""
     resource = re.compile(r"<(?:script|img|link|iframe|source)\b[^>]*?(?:src|href)=\"([^\"]+)\"")

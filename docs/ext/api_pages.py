@@ -87,8 +87,26 @@ def keep_name_pages_out_of_the_sidebar(app: Sphinx, env: BuildEnvironment) -> No
         node.parent.remove(node)
 
 
+def mark_api_reference_current(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object
+) -> None:
+    """On a name's page (``api/<name>``), the sidebar marks "API reference" as the current
+    section, as it does on the API page itself: the name pages are not in the sidebar's tree
+    (see above), so nothing else would. Runs after furo has rendered the tree."""
+    tree = context.get("furo_navigation_tree")
+    if not pagename.startswith("api/") or not tree:
+        return
+    entry = '<li class="toctree-l1"><a class="reference internal" href="../api.html">'
+    current = (
+        '<li class="toctree-l1 current"><a class="current reference internal" href="../api.html">'
+    )
+    context["furo_navigation_tree"] = tree.replace(entry, current, 1)
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("jaxloss_docs_omit", [], "env", types=(list, str))
     app.connect("config-inited", write_api_page, priority=400)
     app.connect("env-updated", keep_name_pages_out_of_the_sidebar)
+    # furo fills `furo_navigation_tree` at the default priority (500).
+    app.connect("html-page-context", mark_api_reference_current, priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
