@@ -323,6 +323,7 @@ def test_duplicated_embeddings_are_at_distance_exactly_zero(rng, distance):
     x = jnp.asarray(np.concatenate([base, base[::-1]]))
     d = jax.jit(_pairwise, static_argnums=(1, 2))(x, None, distance)
     np.testing.assert_array_equal(d[jnp.arange(150), 299 - jnp.arange(150)], 0.0)
+    np.testing.assert_array_equal(jnp.diagonal(d), 0.0)  # self-distances, exactly
     assert float(jnp.min(jnp.where(jnp.eye(300, dtype=bool), 1.0, d + (d == 0)))) > 0
 
 
