@@ -72,14 +72,20 @@ def zero_masked_rows(mask, *arrays):
     return tuple(jnp.where(mask[..., None], a, jnp.zeros((), a.dtype)) for a in arrays)
 
 
+def self_pairs(shape: tuple[int, ...], offset: Any = None) -> jax.Array:
+    """Boolean ``[..., B, M]``: True where anchor ``i`` (global index ``offset + i``; ``offset``
+    None is 0) is candidate ``j`` itself."""
+    rank = len(shape)
+    row = jax.lax.broadcasted_iota(jnp.int32, shape, rank - 2)
+    if offset is not None:
+        row = row + offset
+    return row == jax.lax.broadcasted_iota(jnp.int32, shape, rank - 1)
+
+
 def pair_masks(labels, cand_labels, offset):
     """``same``, ``pos`` (same label, not self) and ``neg`` masks, ``[..., B, M]``."""
     same = labels[..., :, None] == cand_labels[..., None, :]
-    rows, cols = labels.shape[-1], cand_labels.shape[-1]
-    start = 0 if offset is None else offset
-    not_self = (start + jnp.arange(rows))[:, None] != jnp.arange(cols)[None, :]
-    not_self = jnp.broadcast_to(not_self, same.shape)
-    return same, same & not_self, ~same
+    return same, same & ~self_pairs(same.shape, offset), ~same
 
 
 def batch_pairs(x, labels, mask, axis_name):
@@ -141,19 +147,12 @@ def distance_matrix(x, y, distance):
     # ms). The floor below zeroes duplicates wherever they sit, and the diagonal is set to 0
     # in the same pass.
     out = pairwise_distances(xc, cc, metric=distance).astype(x.dtype)
-    self_pairs = _diagonal(out.shape) if y is None else False
+    diagonal = self_pairs(out.shape) if y is None else False
     norms_x = jnp.sum(jnp.square(xc), axis=-1)[..., :, None]
     norms_c = jnp.sum(jnp.square(cc), axis=-1)[..., None, :]
     floor = 4 * eps * (norms_x + norms_c)
     squared = out if distance == "squared_euclidean" else jnp.square(out)
-    return jnp.where((squared <= floor) | self_pairs, 0.0, out)
-
-
-def _diagonal(shape: tuple[int, ...]) -> jax.Array:
-    """Boolean of `shape`, True where the last two indices are equal."""
-    rank = len(shape)
-    row = jax.lax.broadcasted_iota(jnp.int32, shape, rank - 2)
-    return row == jax.lax.broadcasted_iota(jnp.int32, shape, rank - 1)
+    return jnp.where((squared <= floor) | diagonal, 0.0, out)
 
 
 def reduce_anchors(total, count, valid, weights, reduction, axis_name, dtype):
