@@ -25,6 +25,27 @@ def _abs_zero_grad_jvp(primals, tangents):
     return jnp.abs(x), jnp.sign(x) * t
 
 
+@jax.custom_jvp
+def sqrt_of_nonnegative(x: jax.Array) -> jax.Array:
+    """``sqrt(max(x, 0))`` with a zero derivative at ``x <= 0``, as `safe_sqrt`, with the
+    guard in the tangent rule only.
+
+    The primal is two instructions that stay inside their fusion; `safe_sqrt`'s selects in
+    the forward pass split fusions on XLA:CPU (in LPIPS's channel norms, whose backward is
+    written out, they cost 0.12 s of compile time). Its second derivative is finite at 0
+    too (the tangent rule is double-guarded).
+    """
+    return jnp.sqrt(jnp.maximum(x, 0))
+
+
+@sqrt_of_nonnegative.defjvp
+def _sqrt_of_nonnegative_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    positive = x > 0
+    slope = jnp.where(positive, 0.5 * jax.lax.rsqrt(jnp.where(positive, x, 1)), 0)
+    return sqrt_of_nonnegative(x), slope * t
+
+
 def safe_sqrt(x: jax.Array) -> jax.Array:
     """``sqrt(x)`` for ``x >= 0``, equal to 0 with a zero gradient at ``x <= 0`` (double where)."""
     positive = x > 0

@@ -167,15 +167,10 @@ def lpips(
     scale = jnp.asarray(LPIPS_SCALE, acc).reshape(1, 1, 1, 3)
     features = _vgg16_features(params, (images - shift) / scale, precision)
 
+    eps = jnp.asarray(eps, acc)
     total = jnp.zeros((images.shape[0] // 2,), acc)
     for feature, head in zip(features, heads, strict=True):
-        unit = _numerics.unit_normalize(feature, -1, offset=eps)
-        ours, theirs = jnp.split(unit, 2)
-        squared = jnp.square(ours - theirs)
-        # The 1x1 head (a weighted channel sum) and the spatial mean in one reduction (an
-        # einsum compiled a dot and its transposes: value_and_grad 0.03-0.05 s slower).
-        weighted = jnp.sum(squared * head.reshape(1, 1, 1, -1), axis=(1, 2, 3))
-        total = total + weighted / (feature.shape[1] * feature.shape[2])
+        total = total + _layer_distance(feature, head, eps)
     return reduce_loss(
         total.reshape(batch),
         out_dtype,
@@ -258,6 +253,57 @@ def _head_weights(heads: Any, channels: tuple[int, ...], dtype: Any) -> list[jax
             )
         out.append(w.astype(dtype))
     return out
+
+
+@jax.custom_vjp
+def _layer_distance(feature: jax.Array, head: jax.Array, eps: jax.Array) -> jax.Array:
+    """One layer's term ``mean_{h, w} sum_c head[c] (u(a) - u(b))[h, w, c] ** 2`` for the
+    ``[2 N, H, W, C]`` features of both sides (``a`` the first N, ``b`` the last), with
+    ``u(v) = v / (|v| + eps)`` over channels; ``[N]``.
+
+    Its gradient is written out (a custom VJP): with ``r`` the cotangent of ``u`` and
+    ``n = |v| + eps``, the cotangent of ``v`` is ``(r - v (v . r) / (|v| n)) / n``, one channel
+    reduction and one elementwise pass per layer. JAX's own backward of the same forward
+    compiled 0.15-0.2 s slower in ``value_and_grad`` (twice the fusions). At ``v = 0`` the
+    second term is 0 (``v (v . r) / |v|`` tends to 0), so the derivative is ``I / eps``; where
+    ``|v| + eps`` is 0 (``eps = 0``) ``u`` is 0 and its derivative the identity, as
+    `_numerics.unit_normalize`'s. Forward-over-reverse (Hessians) differentiates these
+    formulas like any other JAX code.
+    """
+    return _layer_distance_forward(feature, head, eps)[0]
+
+
+def _layer_distance_forward(feature, head, eps):
+    norm = _numerics.sqrt_of_nonnegative(jnp.sum(jnp.square(feature), axis=-1, keepdims=True))
+    denominator = norm + eps
+    positive = denominator > 0
+    inverse = jnp.where(positive, 1 / jnp.where(positive, denominator, 1), 1)
+    ours, theirs = jnp.split(feature * inverse, 2)
+    difference = ours - theirs
+    # The 1x1 head (a weighted channel sum) and the spatial mean in one reduction (an einsum
+    # compiled a dot and its transposes: value_and_grad 0.03-0.05 s slower).
+    pixels = feature.shape[1] * feature.shape[2]
+    value = jnp.sum(jnp.square(difference) * head.reshape(1, 1, 1, -1), axis=(1, 2, 3)) / pixels
+    return value, (feature, norm, inverse, difference, head, eps)
+
+
+def _layer_distance_backward(residuals, cotangent):
+    feature, norm, inverse, difference, head, eps = residuals
+    pixels = feature.shape[1] * feature.shape[2]
+    scale = (cotangent / pixels).reshape(-1, 1, 1, 1)
+    # the cotangent of u(a); that of u(b) is its negative
+    half = 2 * scale * head.reshape(1, 1, 1, -1) * difference
+    unit_cotangent = jnp.concatenate([half, -half])
+    projection = jnp.sum(feature * unit_cotangent, axis=-1, keepdims=True)  # v . r
+    along = jnp.where(norm > 0, projection * inverse / jnp.where(norm > 0, norm, 1), 0)
+    d_feature = (unit_cotangent - feature * along) * inverse
+    d_head = jnp.sum(scale * jnp.square(difference), axis=(0, 1, 2))
+    # du/d eps = -u / n: the sum of -(v . r) / n^2 (0 at v = 0, where v . r is 0)
+    d_eps = -jnp.sum(projection * jnp.square(inverse))
+    return d_feature, d_head, d_eps.astype(jnp.result_type(eps))
+
+
+_layer_distance.defvjp(_layer_distance_forward, _layer_distance_backward)
 
 
 def _max_pool_2x2(x: jax.Array) -> jax.Array:

@@ -235,15 +235,23 @@ def test_heads_load_from_the_wheel_and_other_formats(reference, tmp_path):
 
 
 def test_properties_on_a_thin_trunk():
-    """Symmetry, the None baseline = unit heads, normalize = the [0, 1] -> [-1, 1] map, and
-    leading batch axes, on a thin random trunk (one jitted call)."""
+    """Symmetry, the None baseline = unit heads, normalize = the [0, 1] -> [-1, 1] map,
+    leading batch axes, and the derivative in `eps` (the package holds eps constant: a
+    central difference of the value, which the package test checks, is the reference), on a
+    thin random trunk (one jitted call)."""
     vgg, heads = thin_vgg(np.random.default_rng(0))
     rng = np.random.default_rng(1)
     x, y = (jnp.asarray(rng.uniform(0, 1, (2, 3, 16, 17, 3))) for _ in range(2))
     ones = {k: jnp.ones_like(v) for k, v in heads.items()}
 
     def program(x, y, vgg, heads, ones):
+        def total(eps):
+            return jnp.sum(jaxloss.lpips(x, y, vgg, heads, eps=eps))
+
+        step = 1e-4
         return {
+            "eps": jax.grad(total)(0.3),
+            "eps_difference": (total(0.3 + step) - total(0.3 - step)) / (2 * step),
             "xy": jaxloss.lpips(x, y, vgg, heads, normalize=True),
             "yx": jaxloss.lpips(y, x, vgg, heads, normalize=True),
             "mapped": jaxloss.lpips(2 * x - 1, 2 * y - 1, vgg, heads),
@@ -260,3 +268,5 @@ def test_properties_on_a_thin_trunk():
     np.testing.assert_allclose(out["mapped"], out["xy"], rtol=1e-12)
     np.testing.assert_allclose(out["flat"].reshape(2, 3), out["xy"], rtol=1e-12)
     np.testing.assert_allclose(out["none"], out["ones"], rtol=1e-12)
+    assert float(out["eps"]) < 0  # a larger eps shrinks every unit vector
+    np.testing.assert_allclose(out["eps"], out["eps_difference"], rtol=1e-7)
