@@ -170,7 +170,10 @@ def lpips(
     eps = jnp.asarray(eps, acc)
     total = jnp.zeros((images.shape[0] // 2,), acc)
     for feature, head in zip(features, heads, strict=True):
-        total = total + _layer_distance(feature, head, eps)
+        # inside shard_map, replicated heads and eps enter the custom VJP as device-varying
+        # values, whose transposes sum their cotangents over the devices
+        head, layer_eps = (_numerics.match_varying(a, feature) for a in (head, eps))
+        total = total + _layer_distance(feature, head, layer_eps)
     return reduce_loss(
         total.reshape(batch),
         out_dtype,
