@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import jax
@@ -192,6 +193,80 @@ def vary_over(x: jax.Array, axes) -> jax.Array:
     """
     missing = tuple(a for a in axes if a not in varying_axes(x))
     return jax.lax.pcast(x, missing, to="varying") if missing else x
+
+
+def sorted_with_order(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(ordered, order)`` for signed-integer `keys`: the keys sorted ascending along the
+    last axis and the permutation that sorts them (``ordered = take_along_axis(keys, order)``;
+    int32). Equal keys come in an unspecified order: callers must treat tied keys alike.
+
+    On CPU the sort runs in numpy through ``jax.pure_callback``: numpy sorts 32- and 64-bit
+    integers with SIMD kernels (x86-simd-sort on AVX2/AVX-512, highway on Arm) where
+    XLA:CPU runs a scalar ``std::sort`` per row, one row after another. 168 rows of 16384
+    int32 keys on the 2-core AVX-512 development machine: XLA's sort of the keys alone
+    104 ms, this function (the permutation included) 20-25 ms, torch 61 ms at 2 threads. A
+    32-bit key carries its index in the low half of one int64, so one sort gives both; the
+    result goes back as the ``[..., N, 2]`` int32 halves of the sorted int64s (no copy in
+    numpy), split by XLA. A 64-bit key is argsorted. Elsewhere (GPU, TPU) it is one
+    ``lax.sort`` with the index as a second operand.
+    """
+    if keys.shape[-1] >= 2**31:
+        raise ValueError(f"rows of at most 2**31 - 1 keys are sorted; got {keys.shape[-1]}.")
+    return jax.lax.platform_dependent(keys, cpu=_host_sorted_with_order, default=_sorted_with_order)
+
+
+def unpermute(values: jax.Array, order: jax.Array) -> jax.Array:
+    """The inverse of ``take_along_axis(x, order, -1)`` for a permutation `order` along the
+    last axis: ``out[..., order[..., p]] = values[..., p]`` (one scatter of unique indices)."""
+    n = values.shape[-1]
+    rows = values.size // max(n, 1)
+    offsets = (jnp.arange(rows, dtype=order.dtype) * n).reshape(*values.shape[:-1], 1)
+    flat = jnp.zeros((values.size,), values.dtype)
+    flat = flat.at[(order + offsets).reshape(-1)].set(
+        values.reshape(-1), mode="promise_in_bounds", unique_indices=True
+    )
+    return flat.reshape(values.shape)
+
+
+def _sorted_with_order(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """`sorted_with_order` with XLA's sort (the non-CPU path)."""
+    axis = keys.ndim - 1
+    position = jax.lax.broadcasted_iota(jnp.int32, keys.shape, axis)
+    ordered, order = jax.lax.sort((keys, position), dimension=axis, num_keys=1)
+    return ordered, order
+
+
+def _host_sorted_with_order(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """`sorted_with_order` in numpy (the CPU path). Inside ``shard_map`` the callback's
+    results vary over the mesh axes the keys vary over."""
+    if keys.dtype.itemsize == 4 and sys.byteorder == "little":
+        halves = jax.ShapeDtypeStruct((*keys.shape, 2), jnp.int32)
+        packed = jax.pure_callback(_numpy_packed_sort, halves, keys, vmap_method="expand_dims")
+        packed = match_varying(packed, keys)
+        return jax.lax.bitcast_convert_type(packed[..., 1], keys.dtype), packed[..., 0]
+    shapes = (
+        jax.ShapeDtypeStruct(keys.shape, keys.dtype),
+        jax.ShapeDtypeStruct(keys.shape, jnp.int32),
+    )
+    out = jax.pure_callback(_numpy_argsort, shapes, keys, vmap_method="expand_dims")
+    return tuple(match_varying(a, keys) for a in out)
+
+
+def _numpy_packed_sort(keys: Any) -> np.ndarray:
+    """32-bit keys sorted with their indices: ``[..., N, 2]`` int32 (index, key) pairs, the
+    little-endian halves of ``key << 32 | index`` sorted as int64."""
+    keys = np.asarray(keys)
+    packed = keys.astype(np.int64)
+    packed <<= 32
+    packed |= np.arange(keys.shape[-1], dtype=np.int64)
+    packed.sort(axis=-1)
+    return packed.view(np.int32).reshape(*keys.shape, 2)
+
+
+def _numpy_argsort(keys: Any) -> tuple[np.ndarray, np.ndarray]:
+    keys = np.asarray(keys)
+    order = np.argsort(keys, axis=-1).astype(np.int32)
+    return np.take_along_axis(keys, order, -1), order
 
 
 def sort_last(x: jax.Array) -> jax.Array:

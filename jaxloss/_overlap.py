@@ -57,6 +57,16 @@ def check_flag(name: str, value: Any) -> None:
         raise TypeError(f"`{name}` must be a static bool; got {value!r}.")
 
 
+def activate(logits: jax.Array, activation: str | None, axis: int = -1) -> jax.Array:
+    """`prepare`'s activation of `logits` whose class axis is `axis`: ``"softmax"`` over it
+    (the sigmoid when it has one class), ``"sigmoid"`` elementwise, None: the identity."""
+    if activation == "sigmoid" or (activation == "softmax" and logits.shape[axis] == 1):
+        return jax.nn.sigmoid(logits)
+    if activation == "softmax":
+        return jax.nn.softmax(logits, axis=axis)
+    return logits
+
+
 def prepare(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -182,12 +192,7 @@ def prepare(
     if channel_mask is not None:  # masked examples' labels count nowhere (batch statistics)
         onehot = jnp.where(channel_mask, onehot, jnp.zeros((), ct))
     logits = predictions.astype(ct)
-    if activation == "sigmoid" or (activation == "softmax" and num_classes == 1):
-        probs = jax.nn.sigmoid(logits)
-    elif activation == "softmax":
-        probs = jax.nn.softmax(logits, axis=-1)
-    else:
-        probs = logits
+    probs = activate(logits, activation)
     labels = targets if integer and num_classes > 1 else None
     sum_axis_name = axis_name if batch_dice else None
     return Maps(

@@ -413,3 +413,38 @@ def sharded_checks() -> None:
         assert want[0] > 0 and np.any(want[1] != 0), name
         checked += 1
     print(f"checked {checked} configurations")
+
+
+def test_tie_block_paths_give_each_block_its_mean_weight():
+    """The backward's two tie paths (equal-neighbour counts for blocks of at most
+    `SHORT_BLOCK` keys, running extrema for any length) against a numpy loop over the
+    blocks: each sorted position gets ``(J(hi) - J(lo)) / (hi - lo)`` of its block, blocks
+    of every length up to 4 at both ends of the rows, and longer ones for the general path."""
+    from jaxloss import lovasz
+
+    rng = np.random.default_rng(3)
+    lengths = [[1, 2, 1, 3, 4, 1, 2, 2, 1, 4], [4, 1, 1, 3, 2, 1, 1, 4, 2, 2]]
+    short = np.stack([np.repeat(np.arange(10), row) for row in lengths]).astype(np.int32)
+    long = short.copy()
+    long[1, 3:12] = long[1, 3]  # a block of 9
+    jaccard = np.sort(rng.uniform(size=short.shape), axis=-1)  # nondecreasing, as J is
+
+    def reference(ordered):
+        out = np.empty_like(jaccard)
+        for r, row in enumerate(ordered):
+            for key in np.unique(row):
+                lo, hi = np.flatnonzero(row == key)[[0, -1]] + (0, 1)
+                before = jaccard[r, lo - 1] if lo > 0 else 0.0
+                out[r, lo:hi] = (jaccard[r, hi - 1] - before) / (hi - lo)
+        return out
+
+    assert short.shape[-1] == 21 and lovasz.SHORT_BLOCK == 4
+    got = jax.jit(
+        lambda s, g, j: (
+            lovasz._short_tie_block_means(s, j, j),
+            lovasz._tie_block_means(s, j, j),
+            lovasz._tie_block_means(g, j, j),
+        )
+    )(short, long, jaccard)
+    for value, keys in zip(got, (short, short, long), strict=True):
+        np.testing.assert_allclose(value, reference(keys), rtol=1e-12, atol=1e-15)

@@ -135,3 +135,44 @@ def test_sqrt_of_nonnegative_matches_safe_sqrt_to_second_order():
         np.testing.assert_allclose(a, b, rtol=1e-15, atol=0)
     for a in ours:
         np.testing.assert_array_equal(a[:3], 0.0)
+
+
+def test_sorted_with_order_both_paths_match_numpy(rng):
+    """`sorted_with_order` (numpy through a callback on CPU) and its XLA path (used off CPU,
+    called directly here) give numpy's sorted keys and a permutation that sorts them, for
+    int32 and int64 keys with ties, under vmap and inside shard_map (one jitted call); and
+    `unpermute` undoes the permutation."""
+    k32 = rng.integers(-50, 50, (3, 4, 37)).astype(np.int32)  # many ties
+    k32[0, 0] = np.iinfo(np.int32).max  # the extremes pack and unpack
+    k32[0, 1] = np.iinfo(np.int32).min
+    k64 = rng.integers(-(2**40), 2**40, (5, 19)).astype(np.int64)
+    mesh = Mesh(np.array(jax.devices()[:1]), ("batch",))
+    spec = PartitionSpec("batch")
+    values = rng.standard_normal(k32.shape)
+
+    @jax.jit
+    def program(k32, k64, values):
+        sharded = jax.shard_map(
+            _numerics.sorted_with_order, mesh=mesh, in_specs=spec, out_specs=(spec, spec)
+        )
+        ordered, order = _numerics.sorted_with_order(k32)
+        return {
+            "host32": (ordered, order),
+            "host64": _numerics.sorted_with_order(k64),
+            "xla32": _numerics._sorted_with_order(k32),
+            "xla64": _numerics._sorted_with_order(k64),
+            "vmap32": jax.vmap(_numerics.sorted_with_order)(k32),
+            "shard32": sharded(k32),
+            "unpermuted": _numerics.unpermute(jnp.take_along_axis(values, order, -1), order),
+        }
+
+    out = program(k32, k64, values)
+    for name, keys in [("host32", k32), ("xla32", k32), ("vmap32", k32), ("shard32", k32),
+                       ("host64", k64), ("xla64", k64)]:  # fmt: skip
+        ordered, order = (np.asarray(a) for a in out[name])
+        assert ordered.dtype == keys.dtype and order.dtype == np.int32, name
+        np.testing.assert_array_equal(ordered, np.sort(keys, axis=-1), err_msg=name)
+        np.testing.assert_array_equal(np.take_along_axis(keys, order, -1), ordered, err_msg=name)
+        np.testing.assert_array_equal(np.sort(order, -1), np.broadcast_to(
+            np.arange(keys.shape[-1]), keys.shape), err_msg=name)  # fmt: skip
+    np.testing.assert_array_equal(out["unpermuted"], values)
