@@ -127,6 +127,13 @@ def _inputs():
             rng.uniform(0.0, 1.0, (2, 6, 6, 2)),
         ),
         "binary3d": (3 * rng.standard_normal((2, 5, 6, 4, 1)), None, binary[..., None]),
+        # logits from {-1, 0, 1}: equal probabilities inside most pooling windows, where
+        # the gradient goes to the first extremum of the window, as torch's max_pool's
+        "ties": (
+            rng.integers(-1, 2, (2, 6, 7, 3)).astype(np.float64),
+            ties := rng.integers(0, 3, (2, 6, 7)),
+            np.eye(3)[ties],
+        ),
     }
 
 
@@ -181,6 +188,12 @@ CONFIGS = {
         monai_losses.SoftDiceclDiceLoss(
             sigmoid=True, smooth_nr=0.1, smooth_dr=0.1, reduction="mean"
         ),
+    ),
+    "cldice_ties": (
+        jl.soft_cldice_loss,
+        "ties",
+        {"iterations": 2},
+        monai_losses.SoftclDiceLoss(iter_=2, softmax=True, reduction="none"),
     ),
     "hausdorff_2d": (
         jl.hausdorff_dt_loss,
