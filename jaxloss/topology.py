@@ -404,26 +404,24 @@ def _window3(x: jax.Array, axis: int, op, fill: float) -> jax.Array:
     return pick(pick(left, middle), right)
 
 
-@jax.custom_jvp
-def _min_pick(a: jax.Array, b: jax.Array) -> jax.Array:
-    return jnp.minimum(a, b)
+def _first_extremum(op, first_wins):
+    """``op(a, b)`` (``jnp.minimum`` or ``jnp.maximum``) whose derivative is ``a``'s where
+    ``first_wins(a, b)`` (ties included) and ``b``'s elsewhere."""
+
+    @jax.custom_jvp
+    def pick(a: jax.Array, b: jax.Array) -> jax.Array:
+        return op(a, b)
+
+    @pick.defjvp
+    def _pick_jvp(primals, tangents):
+        (a, b), (ta, tb) = primals, tangents
+        return op(a, b), jnp.where(first_wins(a, b), ta, tb)
+
+    return pick
 
 
-@_min_pick.defjvp
-def _min_pick_jvp(primals, tangents):
-    (a, b), (ta, tb) = primals, tangents
-    return jnp.minimum(a, b), jnp.where(a <= b, ta, tb)
-
-
-@jax.custom_jvp
-def _max_pick(a: jax.Array, b: jax.Array) -> jax.Array:
-    return jnp.maximum(a, b)
-
-
-@_max_pick.defjvp
-def _max_pick_jvp(primals, tangents):
-    (a, b), (ta, tb) = primals, tangents
-    return jnp.maximum(a, b), jnp.where(a >= b, ta, tb)
+_min_pick = _first_extremum(jnp.minimum, jnp.less_equal)
+_max_pick = _first_extremum(jnp.maximum, jnp.greater_equal)
 
 
 def _squared_distance_maps(
