@@ -176,3 +176,12 @@ def test_sorted_with_order_both_paths_match_numpy(rng):
         np.testing.assert_array_equal(np.sort(order, -1), np.broadcast_to(
             np.arange(keys.shape[-1]), keys.shape), err_msg=name)  # fmt: skip
     np.testing.assert_array_equal(out["unpermuted"], values)
+
+
+def test_sorted_with_order_sorts_in_numpy_on_cpu():
+    """On CPU the compiled program hands the sort to numpy (a Python callback) and holds no
+    XLA sort: the fast path cannot silently fall back to XLA:CPU's scalar sort."""
+    keys = jnp.zeros((3, 5), jnp.int32)
+    text = jax.jit(_numerics.sorted_with_order).lower(keys).compile().as_text()
+    assert "python_cpu_callback" in text
+    assert " sort(" not in text
