@@ -164,6 +164,9 @@ def test_sorted_with_order_both_paths_match_numpy(rng):
             "vmap32": jax.vmap(_numerics.sorted_with_order)(k32),
             "shard32": sharded(k32),
             "unpermuted": _numerics.unpermute(jnp.take_along_axis(values, order, -1), order),
+            "unpermuted by rows": _numerics.unpermute(  # the path of >= 2**31 elements
+                jnp.take_along_axis(values, order, -1), order, flat_limit=0
+            ),
         }
 
     out = program(k32, k64, values)
@@ -176,6 +179,7 @@ def test_sorted_with_order_both_paths_match_numpy(rng):
         np.testing.assert_array_equal(np.sort(order, -1), np.broadcast_to(
             np.arange(keys.shape[-1]), keys.shape), err_msg=name)  # fmt: skip
     np.testing.assert_array_equal(out["unpermuted"], values)
+    np.testing.assert_array_equal(out["unpermuted by rows"], values)
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="the CPU path")
