@@ -257,8 +257,8 @@ def _host_sorted_with_order(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
         jax.ShapeDtypeStruct(keys.shape, keys.dtype),
         jax.ShapeDtypeStruct(keys.shape, jnp.int32),
     )
-    out = jax.pure_callback(_numpy_argsort, shapes, keys, vmap_method="expand_dims")
-    return tuple(match_varying(a, keys) for a in out)
+    ordered, order = jax.pure_callback(_numpy_argsort, shapes, keys, vmap_method="expand_dims")
+    return match_varying(ordered, keys), match_varying(order, keys)
 
 
 def _numpy_packed_sort(keys: Any) -> np.ndarray:

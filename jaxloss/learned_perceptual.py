@@ -167,12 +167,12 @@ def lpips(
     scale = jnp.asarray(LPIPS_SCALE, acc).reshape(1, 1, 1, 3)
     features = _vgg16_features(params, (images - shift) / scale, precision)
 
-    eps = jnp.asarray(eps, acc)
+    offset = jnp.asarray(eps, acc)
     total = jnp.zeros((images.shape[0] // 2,), acc)
     for feature, head in zip(features, heads, strict=True):
         # inside shard_map, replicated heads and eps enter the custom VJP as device-varying
         # values, whose transposes sum their cotangents over the devices
-        head, layer_eps = (_numerics.match_varying(a, feature) for a in (head, eps))
+        head, layer_eps = (_numerics.match_varying(a, feature) for a in (head, offset))
         total = total + _layer_distance(feature, head, layer_eps)
     return reduce_loss(
         total.reshape(batch),

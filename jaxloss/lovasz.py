@@ -436,7 +436,7 @@ def _short_tie_block_means(ordered: jax.Array, jaccard: jax.Array, lovasz_weight
     j_lo = sum(
         jnp.where(before == k, shifted(jaccard, -k - 1, 0.0), 0.0) for k in range(SHORT_BLOCK)
     )
-    return (j_hi - j_lo) / (before + after + 1).astype(jaccard.dtype)
+    return (j_hi - j_lo) / jnp.asarray(before + after + 1, jaccard.dtype)
 
 
 def _tie_block_means(ordered: jax.Array, jaccard: jax.Array, lovasz_weights: jax.Array):
