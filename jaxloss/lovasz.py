@@ -342,7 +342,7 @@ def _lovasz_forward(errors, keys, count, hinge):
     position = jax.lax.broadcasted_iota(jnp.int32, keys.shape, keys.ndim - 1)
     kept = position < count[..., None]
     # the foreground pixels up to each position; the kept ones are min(position + 1, count)
-    seen_fg = jax.lax.associative_scan(jnp.add, jnp.where(kept, ordered & 1, 0), axis=-1)
+    seen_fg = _prefix_count(jnp.where(kept, ordered & 1, 0))
     total = seen_fg[..., -1]
     jaccard = _jaccard(total[..., None], seen_fg, jnp.minimum(position + 1, count[..., None]),
                        errors.dtype)  # fmt: skip
@@ -356,6 +356,24 @@ def _lovasz_forward(errors, keys, count, hinge):
         sorted_errors = jax.nn.relu(sorted_errors)
     value = jnp.sum(sorted_errors * lovasz_weights, axis=-1)
     return value, (ordered, order, jaccard, lovasz_weights, count)
+
+
+def _prefix_count(bits: jax.Array, block: int = 128) -> jax.Array:
+    """Inclusive prefix sums of 0/1 integers along the last axis: within blocks of `block` a
+    matmul with a triangular matrix of ones (exact: every partial sum is an integer below
+    2**24), plus the running total of the blocks before."""
+    n = bits.shape[-1]
+    if n >= 2**24 or n <= block:
+        return jax.lax.associative_scan(jnp.add, bits, axis=-1)
+    padded = -(-n // block) * block
+    x = jnp.pad(bits.astype(jnp.float32), [(0, 0)] * (bits.ndim - 1) + [(0, padded - n)])
+    x = x.reshape(*bits.shape[:-1], padded // block, block)
+    triangle = jnp.triu(jnp.ones((block, block), jnp.float32))
+    within = jnp.matmul(x, triangle, precision=jax.lax.Precision.HIGHEST)
+    totals = within[..., -1]
+    before = jnp.cumsum(totals, axis=-1) - totals
+    out = (within + before[..., None]).reshape(*bits.shape[:-1], padded)[..., :n]
+    return out.astype(bits.dtype)
 
 
 def _jaccard(total: jax.Array, seen_fg: jax.Array, seen: jax.Array, dtype) -> jax.Array:

@@ -448,3 +448,16 @@ def test_tie_block_paths_give_each_block_its_mean_weight():
     )(short, long, jaccard)
     for value, keys in zip(got, (short, short, long), strict=True):
         np.testing.assert_allclose(value, reference(keys), rtol=1e-12, atol=1e-15)
+
+
+def test_prefix_count_is_the_cumulative_sum():
+    """The foreground count by blocks of triangular matmuls equals numpy's cumsum exactly, at
+    row lengths below, at and above the block, not multiples of it."""
+    from jaxloss import lovasz
+
+    rng = np.random.default_rng(7)
+    rows = {n: rng.integers(0, 2, (3, n)).astype(np.int32) for n in (1, 5, 128, 129, 1000)}
+    got = jax.jit(lambda r: {n: lovasz._prefix_count(b) for n, b in r.items()})(rows)
+    for n, bits in rows.items():
+        np.testing.assert_array_equal(got[n], np.cumsum(bits, axis=-1), err_msg=str(n))
+        assert got[n].dtype == np.int32
