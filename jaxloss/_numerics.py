@@ -209,6 +209,10 @@ def sorted_with_order(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
     result goes back as the ``[..., N, 2]`` int32 halves of the sorted int64s (no copy in
     numpy), split by XLA. A 64-bit key is argsorted. Elsewhere (GPU, TPU) it is one
     ``lax.sort`` with the index as a second operand.
+
+    Inside ``shard_map`` each device sorts its own rows. Under GSPMD (``jax.jit`` on sharded
+    arrays) XLA cannot split a callback: it gathers the keys to one device, sorts there and
+    scatters the result back (correct; XLA logs an "involuntary full rematerialization").
     """
     if keys.shape[-1] >= 2**31:
         raise ValueError(f"rows of at most 2**31 - 1 keys are sorted; got {keys.shape[-1]}.")
