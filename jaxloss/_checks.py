@@ -13,6 +13,7 @@ opt-in checked mode, where it becomes an error naming the argument.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -317,8 +318,20 @@ def _data_check(message: str, x: Any, bad: Callable[[Any], Any], where: jax.Arra
         return
     if where is not None:
         flags &= jnp.broadcast_to(where, flags.shape)
-    first = jnp.where(jnp.any(flags), x.ravel()[jnp.argmax(flags.ravel())], 0)
-    checkify.debug_check(~jnp.any(flags), message + "; got {}.", first)
+    checkify.debug_check(~jnp.any(flags), message + "; got {}.", _first_flagged(x, flags))
+
+
+def _first_flagged(x: jax.Array, flags: jax.Array) -> jax.Array:
+    """The entry of `x` at the first True of `flags` in row-major order (0 if none), from
+    reductions and elementwise operations only: no ravel or dynamic index, which JAX's
+    explicit sharding refuses on a sharded array."""
+    x = jnp.broadcast_to(x, flags.shape)
+    flat = sum(
+        jax.lax.broadcasted_iota(jnp.int32, flags.shape, d) * math.prod(flags.shape[d + 1 :])
+        for d in range(flags.ndim)
+    )
+    first = jnp.min(jnp.where(flags, flat, flags.size))
+    return jnp.sum(jnp.where(flat == first, x, jnp.zeros((), x.dtype))).astype(x.dtype)
 
 
 def check_class_ids(
