@@ -278,9 +278,7 @@ def _layer_distance(feature: jax.Array, head: jax.Array, eps: jax.Array) -> jax.
 
 def _layer_distance_forward(feature, head, eps):
     norm = _numerics.sqrt_of_nonnegative(jnp.sum(jnp.square(feature), axis=-1, keepdims=True))
-    denominator = norm + eps
-    positive = denominator > 0
-    inverse = jnp.where(positive, 1 / jnp.where(positive, denominator, 1), 1)
+    inverse = _numerics.ratio_or(jnp.ones_like(norm), norm + eps, 1.0)
     ours, theirs = jnp.split(feature * inverse, 2)
     difference = ours - theirs
     # The 1x1 head (a weighted channel sum) and the spatial mean in one reduction (an einsum
@@ -298,7 +296,7 @@ def _layer_distance_backward(residuals, cotangent):
     half = 2 * scale * head.reshape(1, 1, 1, -1) * difference
     unit_cotangent = jnp.concatenate([half, -half])
     projection = jnp.sum(feature * unit_cotangent, axis=-1, keepdims=True)  # v . r
-    along = jnp.where(norm > 0, projection * inverse / jnp.where(norm > 0, norm, 1), 0)
+    along = _numerics.ratio_or(projection * inverse, norm, 0.0)
     d_feature = (unit_cotangent - feature * along) * inverse
     d_head = jnp.sum(scale * jnp.square(difference), axis=(0, 1, 2))
     # du/d eps = -u / n: the sum of -(v . r) / n^2 (0 at v = 0, where v . r is 0)

@@ -412,12 +412,12 @@ def _lovasz_sum_bwd(hinge, residuals, cotangent):
     def spans(k):  # some block of tied kept keys spans more than k positions
         return jnp.any((ordered[..., k:] == ordered[..., :-k]) & kept[..., k:])
 
-    paths, case = [lambda o, j, w: w], jnp.int32(0)
+    paths, case = [lambda o, j: lovasz_weights], jnp.int32(0)
     if n > 1:
         paths, case = [*paths, _short_tie_block_means], case + spans(1)
     if n > SHORT_BLOCK:
         paths, case = [*paths, _tie_block_means], case + spans(SHORT_BLOCK)
-    per_rank = jax.lax.switch(case, paths, ordered, jaccard, lovasz_weights)
+    per_rank = jax.lax.switch(case, paths, ordered, jaccard)
     per_rank = jnp.where(kept, per_rank, 0.0)
     weights = _numerics.unpermute(per_rank, order)
     if hinge:
@@ -426,13 +426,12 @@ def _lovasz_sum_bwd(hinge, residuals, cotangent):
     return grad.astype(errors.dtype), None, None
 
 
-def _short_tie_block_means(ordered: jax.Array, jaccard: jax.Array, lovasz_weights: jax.Array):
+def _short_tie_block_means(ordered: jax.Array, jaccard: jax.Array) -> jax.Array:
     """`_tie_block_means` where no block of equal keys is longer than `SHORT_BLOCK`: each
     position's distances to its block's ends are counts of equal neighbours within that
     window, and ``J`` at the ends is selected from shifted copies: one elementwise pass, no
     scan or gather (on XLA:CPU 4x cheaper than the general path; float errors tie in short
     blocks: about 64 pairs in each row of 16384 softmax errors)."""
-    del lovasz_weights
 
     def shifted(x, k, fill):  # x[..., p + k], `fill` outside the row (a pad: it fuses)
         fill = jnp.asarray(fill, x.dtype)
@@ -457,13 +456,12 @@ def _short_tie_block_means(ordered: jax.Array, jaccard: jax.Array, lovasz_weight
     return (j_hi - j_lo) / jnp.asarray(before + after + 1, jaccard.dtype)
 
 
-def _tie_block_means(ordered: jax.Array, jaccard: jax.Array, lovasz_weights: jax.Array):
+def _tie_block_means(ordered: jax.Array, jaccard: jax.Array) -> jax.Array:
     """The mean Lovász weight of each sorted position's block of equal keys: a block at
     sorted positions ``[lo, hi)`` has ``(J(hi) - J(lo)) / (hi - lo)``, ``J(k)`` the Jaccard
     term after ``k`` sorted pixels (``jaccard[k - 1]``; ``J(0) = 0``). A block holds pixels of
     one foreground bit (the key's last bit). Ignored pixels (the largest key) may tie: their
     weights are masked."""
-    del lovasz_weights
     n = ordered.shape[-1]
     axis = ordered.ndim - 1
     position = jax.lax.broadcasted_iota(jnp.int32, ordered.shape, axis)

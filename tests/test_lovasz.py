@@ -461,9 +461,9 @@ def test_tie_block_paths_give_each_block_its_mean_weight():
     assert short.shape[-1] == 21 and lovasz.SHORT_BLOCK == 4
     got = jax.jit(
         lambda s, g, j: (
-            lovasz._short_tie_block_means(s, j, j),
-            lovasz._tie_block_means(s, j, j),
-            lovasz._tie_block_means(g, j, j),
+            lovasz._short_tie_block_means(s, j),
+            lovasz._tie_block_means(s, j),
+            lovasz._tie_block_means(g, j),
         )
     )(short, long, jaccard)
     for value, keys in zip(got, (short, short, long), strict=True):
